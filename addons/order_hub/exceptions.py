@@ -1,0 +1,26 @@
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError, ValidationError
+
+
+class OrderNotEditable(AccessError):
+    pass
+
+
+class OrderDeleteError(AccessError):
+    pass
+
+
+class ActionLogReadOnly(AccessError):
+    pass
+
+
+class LineValidationError(ValidationError):
+    pass
+
+
+class PromoCodeError(UserError):
+    pass
+
+
+class PricingUnavailable(UserError):
+    pass

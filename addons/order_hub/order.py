@@ -1,0 +1,580 @@
+"""The hub's order and its lines.
+
+Every change to an order is re-priced and logged by the hooks below, so the
+same rules hold whether the change comes from the web client, the REST API
+or another system's bridge.
+"""
+import datetime
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Workflow, fields, sequence_ordered
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .action_log import format_number, format_value
+from .exceptions import (
+    LineValidationError, OrderDeleteError, OrderNotEditable, PromoCodeError)
+from .pricing import format_money, normalize_code
+from .promotion_rules import round_money
+from .status import CLOSED, LINES_EDITABLE, ORDER_STATES
+
+DELIVERY_SERVICES = [
+    (None, ""),
+    ('pickup', "Pickup from Our Shop"),
+    ('cdek_pickup', "CDEK, Pickup Point"),
+    ('cdek_courier', "CDEK, Courier"),
+    ('russian_post', "Russian Post"),
+    ]
+
+PAYMENT_METHODS = [
+    (None, ""),
+    ('online', "Online by Card"),
+    ('sbp', "Faster Payments System (SBP)"),
+    ('on_delivery', "On Delivery"),
+    ]
+
+# header fields whose every change goes to the action log
+TRACKED_FIELDS = [
+    'customer', 'customer_name', 'phone', 'email', 'site_login',
+    'bonus_balance', 'loyalty_level', 'site_number', 'payment_method',
+    'delivery_service', 'delivery_terms', 'delivery_cost', 'delivery_city',
+    'delivery_address', 'pickup_shop', 'comment',
+    ]
+# header fields still editable once the goods are on their way
+CONTACT_FIELDS = {'customer_name', 'phone', 'email', 'comment'}
+# fields the hub itself maintains, written in any state
+SYSTEM_FIELDS = {
+    'state', 'total_without_discount', 'discount_total', 'total',
+    'promo_note'}
+LINE_PRICE_FIELDS = {'unit_price', 'discount', 'promotion'}
+
+_CREATING = '_order_hub_creating'
+
+
+class Order(Workflow, ModelSQL, ModelView):
+    "Order"
+    __name__ = 'order_hub.order'
+    _rec_name = 'number'
+
+    _states = {'readonly': Eval('state').in_(list(CLOSED))}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    number = fields.Char("Number", readonly=True)
+    site_number = fields.Char("Site Order Number", states=_states)
+    date = fields.DateTime("Order Date", required=True, states=_states)
+    state = fields.Selection(
+        ORDER_STATES, "Status", required=True, readonly=True, sort=False)
+    state_string = state.translated('state')
+
+    customer = fields.Many2One(
+        'party.party', "Customer", ondelete='RESTRICT', states=_states,
+        context={'company': Eval('company', -1)}, depends=['company'])
+    customer_name = fields.Char("Full Name", states=_states)
+    phone = fields.Char("Phone", states=_states)
+    email = fields.Char("Email", states=_states)
+    site_login = fields.Char("Site Login", states=_states)
+    bonus_balance = fields.Numeric(
+        "Bonus Balance", digits=(16, 2), states=_states)
+    loyalty_level = fields.Char("Loyalty Level", states=_states)
+
+    delivery_service = fields.Selection(
+        DELIVERY_SERVICES, "Delivery Service", states=_states,
+        help="The delivery the customer chose on the website.")
+    delivery_service_string = delivery_service.translated('delivery_service')
+    delivery_terms = fields.Char("Delivery Terms", states=_states)
+    delivery_cost = Monetary(
+        "Delivery Cost", currency='currency', digits='currency',
+        states=_states)
+    delivery_city = fields.Many2One(
+        'order_hub.city', "Delivery City", ondelete='RESTRICT',
+        states=_states)
+    delivery_address = fields.Char("Delivery Address", states=_states)
+    pickup_shop = fields.Many2One(
+        'stock.location', "Pickup Shop", ondelete='RESTRICT',
+        domain=[('type', '=', 'warehouse'), ('hub_is_shop', '=', True)],
+        states={
+            'readonly': _states['readonly'],
+            'invisible': Eval('delivery_service') != 'pickup',
+            })
+    payment_method = fields.Selection(
+        PAYMENT_METHODS, "Payment Method", states=_states)
+
+    promo_code = fields.Char(
+        "Promo Code", states=_states,
+        help="Applying a code re-computes the order by its promotion.")
+    promo_note = fields.Char("Promo Code Note", readonly=True)
+    lines = fields.One2Many(
+        'order_hub.order.line', 'order', "Lines",
+        states={'readonly': ~Eval('state').in_(list(LINES_EDITABLE))})
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+    total_without_discount = Monetary(
+        "Total without Discounts", currency='currency', digits='currency',
+        readonly=True)
+    discount_total = Monetary(
+        "Discounts", currency='currency', digits='currency', readonly=True)
+    total = Monetary(
+        "Total", currency='currency', digits='currency', readonly=True,
+        help="With discounts and delivery.")
+    comment = fields.Text("Comment")
+    action_logs = fields.One2Many(
+        'order_hub.action_log', 'order', "Action Log", readonly=True)
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('awaiting_payment', 'paid'),
+            ('paid', 'assembling'),
+            ('assembling', 'delivering'),
+            ('delivering', 'issued'),
+            ('awaiting_payment', 'cancelled'),
+            ('paid', 'cancelled'),
+            ('assembling', 'cancelled'),
+            }
+        cls._buttons.update({
+                'pay': {
+                    'invisible': Eval('state') != 'awaiting_payment',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': ~Eval('state').in_(
+                        ['awaiting_payment', 'paid', 'assembling']),
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_state(cls):
+        return 'awaiting_payment'
+
+    @classmethod
+    def default_date(cls):
+        return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+    @fields.depends('company')
+    def on_change_with_currency(self, name=None):
+        return self.company.currency if self.company else None
+
+    @fields.depends('customer')
+    def on_change_customer(self):
+        if not self.customer:
+            return
+        party = self.customer
+        self.customer_name = party.name
+        self.phone = party.phone
+        self.email = party.email
+        self.site_login = party.hub_site_login
+        self.bonus_balance = party.hub_bonus_balance
+        self.loyalty_level = party.hub_loyalty_level
+
+    @property
+    def pricing_date(self):
+        return Pool().get('ir.date').today()
+
+    @property
+    def lines_editable(self):
+        return self.state in LINES_EDITABLE
+
+    def check_lines_editable(self):
+        if not self.lines_editable:
+            raise OrderNotEditable(gettext(
+                    'order_hub.msg_order_lines_not_editable',
+                    order=self.rec_name, state=self.state_string))
+
+    # -- creation, modification, deletion ----------------------------------
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Configuration = pool.get('order_hub.configuration')
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and not values.get('number'):
+            values['number'] = Configuration(1).order_sequence.get()
+        if values.get('promo_code') is not None:
+            values['promo_code'] = normalize_code(values['promo_code']) or None
+        return values
+
+    @classmethod
+    def create(cls, vlist):
+        # lines created with the order are logged once, as the creation
+        with Transaction().set_context(**{_CREATING: True}):
+            orders = super().create(vlist)
+        cls._after_creation(orders)
+        return orders
+
+    @classmethod
+    def _after_creation(cls, orders):
+        ActionLog = Pool().get('order_hub.action_log')
+        unpriced = [o for o in orders
+            if any(l.unit_price is None for l in o.lines)]
+        cls.reprice(unpriced, apply_code=True, log=False)
+        cls.update_totals([o for o in orders if o not in unpriced])
+        ActionLog.add((o, 'created', gettext('order_hub.msg_log_created',
+                    lines=len(o.lines), total=format_money(o.total or 0)))
+            for o in orders)
+
+    @classmethod
+    def check_modification(cls, mode, orders, values=None, external=False):
+        super().check_modification(
+            mode, orders, values=values, external=external)
+        if mode == 'delete':
+            raise OrderDeleteError(gettext('order_hub.msg_order_delete'))
+        if mode != 'write':
+            return
+        changed = set(values) - SYSTEM_FIELDS
+        for order in orders:
+            if order.state in CLOSED:
+                allowed = set()
+            elif not order.lines_editable:
+                allowed = CONTACT_FIELDS
+            else:
+                continue
+            if changed - allowed:
+                raise OrderNotEditable(gettext(
+                        'order_hub.msg_order_not_editable',
+                        order=order.rec_name, state=order.state_string))
+
+    @classmethod
+    def on_write(cls, orders, values):
+        callbacks = super().on_write(orders, values)
+        names = [n for n in TRACKED_FIELDS + ['state', 'promo_code']
+            if n in values]
+        if names:
+            old = {o.id: {n: getattr(o, n) for n in names} for o in orders}
+            callbacks.append(lambda: cls._log_changes(orders, old))
+        if 'promo_code' in values:
+            callbacks.append(lambda: cls.reprice(orders, apply_code=True))
+        elif 'delivery_cost' in values:
+            callbacks.append(lambda: cls.update_totals(orders))
+        return callbacks
+
+    @classmethod
+    def _log_changes(cls, orders, old):
+        ActionLog = Pool().get('order_hub.action_log')
+        entries = []
+        for order in orders:
+            for name, before in old[order.id].items():
+                after = getattr(order, name)
+                if before == after:
+                    continue
+                entries.append(order._change_entry(name, before, after))
+        ActionLog.add(entries)
+
+    def _change_entry(self, name, before, after):
+        if name == 'state':
+            return (self, 'status', gettext('order_hub.msg_log_status',
+                    old=format_value(self, name, before),
+                    new=format_value(self, name, after)))
+        if name == 'promo_code':
+            if after:
+                message = gettext('order_hub.msg_log_promo_applied',
+                    code=after, discount=format_money(self.discount_total or 0))
+            else:
+                message = gettext('order_hub.msg_log_promo_removed',
+                    code=before)
+            return (self, 'promo_code', message)
+        string = self.fields_get([name])[name]['string']
+        return (self, 'field', gettext('order_hub.msg_log_field',
+                field=string, old=format_value(self, name, before),
+                new=format_value(self, name, after)))
+
+    # -- prices and totals -------------------------------------------------
+    @classmethod
+    def reprice(cls, orders, apply_code=False, log=True):
+        """Re-price every line at current prices and promotions.
+
+        With apply_code, a promo code that does not apply is an error (the
+        manager just entered it); otherwise it only stops giving a discount.
+        """
+        pool = Pool()
+        Pricing = pool.get('order_hub.pricing')
+        Line = pool.get('order_hub.order.line')
+        ActionLog = pool.get('order_hub.action_log')
+        to_write, entries, notes = [], [], {}
+        for order in orders:
+            result = Pricing.price(order, order.lines, order.promo_code)
+            if result.promo_error and apply_code:
+                raise PromoCodeError(result.promo_error)
+            note = result.promo_error if order.promo_code else None
+            if note != order.promo_note:
+                notes[order] = note
+                if note:
+                    entries.append((order, 'promo_code', note))
+            for line in order.lines:
+                changes = line.price_changes(result.lines[line.id])
+                if changes:
+                    to_write.extend([[line], changes])
+                    if log and 'unit_price' in changes:
+                        entries.append(line.price_entry(changes['unit_price']))
+        if to_write:
+            with Transaction().set_context(**{_CREATING: True}):
+                Line.write(*to_write)
+        for order, note in notes.items():
+            cls.write([order], {'promo_note': note})
+        cls.update_totals(orders, log=log)
+        ActionLog.add(entries)
+
+    @classmethod
+    def update_totals(cls, orders, log=True):
+        ActionLog = Pool().get('order_hub.action_log')
+        to_write, entries = [], []
+        for order in orders:
+            totals = order.compute_totals()
+            if any(getattr(order, k) != v for k, v in totals.items()):
+                if log and order.total is not None and (
+                        order.total != totals['total']):
+                    entries.append((order, 'pricing', gettext(
+                                'order_hub.msg_log_total',
+                                old=format_money(order.total),
+                                new=format_money(totals['total']))))
+                to_write.extend([[order], totals])
+        if to_write:
+            cls.write(*to_write)
+        ActionLog.add(entries)
+
+    def compute_totals(self):
+        base = sum((l.base_amount for l in self.lines), Decimal(0))
+        discount = sum((l.discount or 0 for l in self.lines), Decimal(0))
+        return {
+            'total_without_discount': base,
+            'discount_total': discount,
+            'total': base - discount + (self.delivery_cost or 0),
+            }
+
+    # -- status ------------------------------------------------------------
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('paid')
+    def pay(cls, orders):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, orders):
+        pass
+
+    @classmethod
+    @Workflow.transition('assembling')
+    def assemble(cls, orders):
+        pass
+
+    @classmethod
+    @Workflow.transition('delivering')
+    def deliver(cls, orders):
+        pass
+
+    @classmethod
+    @Workflow.transition('issued')
+    def issue(cls, orders):
+        pass
+
+
+class OrderLine(sequence_ordered(), ModelSQL, ModelView):
+    "Order Line"
+    __name__ = 'order_hub.order.line'
+
+    order = fields.Many2One(
+        'order_hub.order', "Order", required=True, ondelete='CASCADE')
+    product = fields.Many2One(
+        'product.product', "Product", required=True, ondelete='RESTRICT',
+        context={'company': Eval('company', -1)}, depends=['company'])
+    size = fields.Function(fields.Char("Size"), 'on_change_with_size')
+    marked = fields.Function(
+        fields.Boolean("Marked"), 'on_change_with_marked')
+    quantity = fields.Numeric(
+        "Quantity", digits=(16, 0), required=True,
+        domain=[('quantity', '>', 0)])
+    unit_price = Monetary(
+        "Unit Price", currency='currency', digits='currency', readonly=True)
+    discount = Monetary(
+        "Discount", currency='currency', digits='currency', readonly=True)
+    promotion = fields.Many2One(
+        'order_hub.promotion', "Promotion", readonly=True,
+        ondelete='RESTRICT')
+    base_amount = fields.Function(Monetary(
+            "Amount without Discount", currency='currency',
+            digits='currency'), 'on_change_with_base_amount')
+    amount = fields.Function(Monetary(
+            "Amount", currency='currency', digits='currency'),
+        'on_change_with_amount')
+    company = fields.Function(
+        fields.Many2One('company.company', "Company"),
+        'on_change_with_company')
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('order')
+
+    @classmethod
+    def default_quantity(cls):
+        return Decimal(1)
+
+    @fields.depends('order', '_parent_order.company')
+    def on_change_with_company(self, name=None):
+        return self.order.company if self.order else None
+
+    @fields.depends('order', '_parent_order.currency')
+    def on_change_with_currency(self, name=None):
+        return self.order.currency if self.order else None
+
+    @fields.depends('product')
+    def on_change_with_size(self, name=None):
+        return self.product.hub_size if self.product else None
+
+    @fields.depends('product')
+    def on_change_with_marked(self, name=None):
+        return bool(self.product and self.product.hub_marked)
+
+    @fields.depends('product')
+    def on_change_product(self):
+        # a preview: the saved order is re-priced with its promotions
+        if self.product and self.product.list_price_used is not None:
+            self.unit_price = round_money(self.product.list_price_used)
+            self.discount = Decimal(0)
+
+    @fields.depends('quantity', 'unit_price')
+    def on_change_with_base_amount(self, name=None):
+        if self.quantity is None or self.unit_price is None:
+            return Decimal(0)
+        return round_money(self.quantity * self.unit_price)
+
+    @fields.depends('discount', methods=['on_change_with_base_amount'])
+    def on_change_with_amount(self, name=None):
+        return self.on_change_with_base_amount() - (self.discount or 0)
+
+    def get_rec_name(self, name):
+        return self.product.rec_name if self.product else str(self.id)
+
+    def price_changes(self, price):
+        changes = {
+            'unit_price': price.unit_price,
+            'discount': price.discount,
+            'promotion': price.promotion,
+            }
+        current = {
+            'unit_price': self.unit_price,
+            'discount': self.discount,
+            'promotion': self.promotion.id if self.promotion else None,
+            }
+        return {k: v for k, v in changes.items() if current[k] != v}
+
+    def price_entry(self, new_price):
+        return (self.order, 'pricing', gettext('order_hub.msg_log_line_price',
+                line=self.rec_name,
+                old=format_money(self.unit_price) if self.unit_price is not None
+                else '—',
+                new=format_money(new_price)))
+
+    def describe(self):
+        return gettext('order_hub.msg_line_description',
+            product=self.product.rec_name,
+            quantity=format_number(self.quantity))
+
+    # -- validation and hooks ----------------------------------------------
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if field_names is None or field_names & {'quantity', 'product'}:
+            for line in lines:
+                line.check_quantity()
+                line.check_product()
+
+    def check_quantity(self):
+        quantity = self.quantity
+        if quantity is None or quantity <= 0 or quantity != int(quantity):
+            raise LineValidationError(gettext(
+                    'order_hub.msg_line_quantity_invalid',
+                    product=self.product.rec_name if self.product else '—',
+                    quantity=format_number(quantity or 0)))
+
+    def check_product(self):
+        Product = Pool().get('product.product')
+        found = Product.search([('id', '=', self.product.id)])
+        if not found:
+            raise LineValidationError(gettext(
+                    'order_hub.msg_line_product_unknown',
+                    product=self.product.id))
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if mode == 'write' and not set(values) - LINE_PRICE_FIELDS:
+            return
+        for order in {l.order for l in lines}:
+            order.check_lines_editable()
+
+    @classmethod
+    def on_modification(cls, mode, lines, field_names=None):
+        super().on_modification(mode, lines, field_names=field_names)
+        if mode == 'create' and not Transaction().context.get(_CREATING):
+            cls._after_change(lines, [(l.order, 'line_added', gettext(
+                            'order_hub.msg_log_line_added',
+                            line=l.describe())) for l in lines])
+
+    @classmethod
+    def on_write(cls, lines, values):
+        callbacks = super().on_write(lines, values)
+        if ({'product', 'quantity'} & set(values)
+                and not Transaction().context.get(_CREATING)):
+            old = {l.id: (l.product, l.quantity) for l in lines}
+            callbacks.append(lambda: cls._after_change(lines, [
+                        l.change_entry(*old[l.id]) for l in lines]))
+        return callbacks
+
+    @classmethod
+    def on_delete(cls, lines):
+        callbacks = super().on_delete(lines)
+        orders = list({l.order for l in lines})
+        entries = [(l.order, 'line_removed', gettext(
+                    'order_hub.msg_log_line_removed', line=l.describe()))
+            for l in lines]
+        callbacks.append(lambda: cls._after_change(
+                [], entries, orders=orders))
+        return callbacks
+
+    @classmethod
+    def _after_change(cls, lines, entries, orders=None):
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        ActionLog = pool.get('order_hub.action_log')
+        ActionLog.add(e for e in entries if e)
+        orders = Order.browse(list({l.order.id for l in lines}
+                | {o.id for o in orders or []}))
+        Order.reprice(orders)
+
+    def change_entry(self, old_product, old_quantity):
+        changes = []
+        if old_product != self.product:
+            if old_product.template == self.product.template:
+                changes.append(gettext('order_hub.msg_change_size',
+                        old=old_product.hub_size or '—',
+                        new=self.product.hub_size or '—'))
+            else:
+                changes.append(gettext('order_hub.msg_change_product',
+                        old=old_product.rec_name, new=self.product.rec_name))
+        if old_quantity != self.quantity:
+            changes.append(gettext('order_hub.msg_change_quantity',
+                    old=format_number(old_quantity),
+                    new=format_number(self.quantity)))
+        if changes:
+            return (self.order, 'line_changed', gettext(
+                    'order_hub.msg_log_line_changed', line=self.rec_name,
+                    changes='; '.join(changes)))

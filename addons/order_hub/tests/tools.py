@@ -1,0 +1,110 @@
+"Building blocks for the order hub's tests and benchmarks (in a transaction)"
+import unittest
+from decimal import Decimal
+
+from trytond.modules.company.tests import create_company, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, drop_db
+
+__all__ = ['HubTestCase', 'create_company', 'set_company', 'setup_company', 'create_city',
+    'create_warehouse', 'create_product', 'create_category', 'create_promotion',
+    'create_order']
+
+
+class HubTestCase(unittest.TestCase):
+    """A database with the hub's modules, in Russian, for behaviour tests.
+
+    (ModuleTestCase would also repeat its generic structure checks.)"""
+    modules = ['order_hub']
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        drop_db()
+        activate_module(cls.modules, lang='ru')
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_db()
+
+
+def setup_company():
+    Currency = Pool().get('currency.currency')
+    rub, = Currency.create([{
+                'name': "Российский рубль", 'code': 'RUB', 'symbol': '₽',
+                'digits': 2, 'rounding': Decimal('0.01')}])
+    return create_company("ООО «Модный дом»", currency=rub)
+
+
+def create_city(name, latitude, longitude, region=None):
+    City = Pool().get('order_hub.city')
+    city, = City.create([{'name': name, 'region': region,
+                'latitude': Decimal(str(latitude)),
+                'longitude': Decimal(str(longitude))}])
+    return city
+
+
+def create_warehouse(name, city, shop=True, code=None):
+    Location = Pool().get('stock.location')
+    warehouse, = Location.hub_create_warehouses([{
+                'name': name, 'code': code, 'hub_city': city.id,
+                'hub_street': "ул. Тестовая, 1", 'hub_is_shop': shop}])
+    return warehouse
+
+
+def create_product(name, price, sizes=(None,), category=None, marked=False,
+        prices=None):
+    """Template with one variant per size; prices maps size to its own price.
+
+    Returns the variants in the order of sizes.
+    """
+    pool = Pool()
+    Template = pool.get('product.template')
+    Uom = pool.get('product.uom')
+    unit, = Uom.search([('name', '=', 'Unit')])
+    prices = prices or {}
+    template, = Template.create([{
+                'name': name, 'type': 'goods', 'default_uom': unit.id,
+                'list_price': Decimal(price), 'hub_marked': marked,
+                'categories': [('add', [category.id])] if category else [],
+                'products': [('create', [{
+                                'hub_size': size,
+                                'suffix_code': size,
+                                'list_price': (Decimal(prices[size])
+                                    if size in prices else None),
+                                } for size in sizes])],
+                }])
+    return list(template.products)
+
+
+def create_category(name):
+    Category = Pool().get('product.category')
+    category, = Category.create([{'name': name}])
+    return category
+
+
+def create_promotion(name, discount, kind='percent', codes=(), **values):
+    Promotion = Pool().get('order_hub.promotion')
+    promotion, = Promotion.create([{
+                'name': name, 'discount_type': kind,
+                'discount_value': Decimal(discount),
+                'codes': [('create', [
+                            {'code': c} if isinstance(c, str) else c
+                            for c in codes])],
+                **values}])
+    return promotion
+
+
+def create_order(lines, **values):
+    "lines: [(product, quantity)], priced by the hub"
+    Order = Pool().get('order_hub.order')
+    order, = Order.create([{
+                'customer_name': "Иванова Мария Петровна",
+                'phone': '+7 916 123-45-67',
+                'email': 'm.ivanova@example.ru',
+                'lines': [('create', [
+                            {'product': p.id, 'quantity': Decimal(q)}
+                            for p, q in lines])],
+                **values}])
+    return order

@@ -1,0 +1,119 @@
+"""The shared machinery: journal, faults, webhooks and the control API."""
+import time
+import unittest
+
+import requests
+from flask import jsonify, request
+
+from sandbox.control import SandboxControl
+from sandbox.core import Simulator, control
+
+
+class EchoSimulator(Simulator):
+    name = 'echo'
+
+    def register(self, app):
+        @app.post('/v1/echo')
+        def echo():
+            return jsonify(request.get_json())
+
+        @app.post('/v1/notify')
+        def notify():
+            body = request.get_json()
+            self.webhooks.send(body['url'], {'n': body['n']}, event='test')
+            return '', 202
+
+    def init_state(self):
+        self.counter = 0
+
+    @control('bump')
+    def bump(self, by=1):
+        self.counter += by
+        return {'counter': self.counter}
+
+
+class Receiver(Simulator):
+    name = 'receiver'
+
+    def register(self, app):
+        @app.post('/hook')
+        def hook():
+            self.received.append(request.get_json()['n'])
+            return '', 200
+
+    def init_state(self):
+        self.received = []
+
+
+class CoreTest(unittest.TestCase):
+    def setUp(self):
+        self.sim = EchoSimulator()
+        self.url = self.sim.start()
+        self.addCleanup(self.sim.stop)
+        self.control = SandboxControl(self.url)
+
+    def test_journal_records_requests(self):
+        requests.post(self.url + '/v1/echo', json={'a': 1}, timeout=5)
+        entries = self.control.requests(path='/v1/echo')
+        self.assertEqual(len(entries), 1)
+        self.assertEqual(entries[0]['status'], 200)
+        self.assertIn('"a"', entries[0]['body'])
+
+    def test_error_fault_for_a_count(self):
+        self.control.fault('error', '/v1/echo', status=502, count=2)
+        codes = [requests.post(self.url + '/v1/echo', json={}, timeout=5)
+            .status_code for _ in range(3)]
+        self.assertEqual(codes, [502, 502, 200])
+
+    def test_down_fault_drops_connection(self):
+        self.control.fault('down', '/v1/*', count=1)
+        with self.assertRaises(requests.ConnectionError):
+            requests.post(self.url + '/v1/echo', json={}, timeout=5)
+        self.assertEqual(
+            requests.post(self.url + '/v1/echo', json={}, timeout=5)
+            .status_code, 200)
+
+    def test_fault_for_a_time(self):
+        self.control.fault('rate_limit', '*', seconds=0.3)
+        first = requests.post(self.url + '/v1/echo', json={}, timeout=5)
+        time.sleep(0.4)
+        second = requests.post(self.url + '/v1/echo', json={}, timeout=5)
+        self.assertEqual((first.status_code, second.status_code), (429, 200))
+
+    def test_slow_fault(self):
+        self.control.fault('slow', '/v1/echo', delay=0.3, count=1)
+        start = time.monotonic()
+        requests.post(self.url + '/v1/echo', json={}, timeout=5)
+        self.assertGreaterEqual(time.monotonic() - start, 0.3)
+
+    def test_bad_fault_rejected(self):
+        with self.assertRaises(requests.HTTPError):
+            self.control.fault('explode')
+
+    def test_control_action(self):
+        self.assertEqual(self.control.action('bump', by=3), {'counter': 3})
+
+    def test_webhook_faults(self):
+        receiver = Receiver()
+        hook = receiver.start() + '/hook'
+        self.addCleanup(receiver.stop)
+
+        def notify(n):
+            requests.post(self.url + '/v1/notify', json={'url': hook, 'n': n},
+                timeout=5)
+
+        self.control.fault('webhook_drop', '/hook', count=1)
+        notify(1)
+        self.control.fault('webhook_duplicate', '/hook', count=1)
+        notify(2)
+        self.control.fault('webhook_reorder', '/hook', count=2)
+        notify(3)
+        notify(4)
+        self.sim.webhooks.wait_idle()
+        self.assertEqual(receiver.received, [2, 2, 4, 3])
+        outcomes = [d['outcome'] for d in self.control.webhooks()]
+        self.assertEqual(outcomes[0], 'dropped')
+
+
+if __name__ == '__main__':
+    unittest.main()
