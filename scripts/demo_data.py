@@ -12,6 +12,10 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from trytond.config import update_etc
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
 D = Decimal
 PASSWORD = 'demo-2026'
 
@@ -166,12 +170,8 @@ DELIVERY = {
 
 
 def load(database, config_file=None):
-    from trytond.config import update_etc
     if config_file:
         update_etc(config_file)
-    from trytond.pool import Pool
-    from trytond.transaction import Transaction
-
     Pool(database).init()
     with Transaction().start(database, 0, context={'language': 'ru'}) as tx:
         company = setup_company()
@@ -180,10 +180,13 @@ def load(database, config_file=None):
             cities = create_cities()
             warehouses = create_warehouses(cities)
             products = create_catalogue()
+            seed_stock(products, warehouses)
             create_promotions()
             customers = create_customers(cities)
             create_users(company, warehouses)
-            create_orders(customers, products, cities, warehouses)
+            # as if they came from the site, paid through YooKassa
+            with Transaction().set_context(hub_source='site'):
+                create_orders(customers, products, cities, warehouses)
         finish_setup()
         tx.commit()
 
@@ -256,8 +259,30 @@ def create_catalogue():
                                     'suffix_code': f'-{size}' if size else '',
                                     } for size in sizes])],
                     })
-    templates = Template.create(vlist)
+    # in small batches: SQLite cannot parse the unique-code check of all
+    templates = []
+    for i in range(0, len(vlist), 10):
+        templates.extend(Template.create(vlist[i:i + 10]))
     return [list(t.products) for t in templates]
+
+
+def seed_stock(products, warehouses):
+    """Free stock per warehouse: plenty at the central warehouse, a few of
+    some sizes in the shops, none of others (so splits and shortages show)"""
+    StockLevel = Pool().get('order_hub.stock')
+    rng = random.Random(11)
+    rows = []
+    for variants in products:
+        for variant in variants:
+            for code, warehouse in warehouses.items():
+                if code == 'ЦС':
+                    quantity = rng.choice([0, 2, 5, 10, 20, 40])
+                elif rng.random() < 0.55:
+                    quantity = rng.choice([1, 1, 2, 3, 5])
+                else:
+                    continue
+                rows.append((variant.id, warehouse.id, quantity))
+    StockLevel.set_levels(rows, source='demo')
 
 
 def create_promotions():
@@ -307,7 +332,8 @@ def create_users(company, warehouses):
                 'company': company.id,
                 'groups': [('add', [ModelData.get_id('order_hub', g)
                             for g in groups])],
-                } for login, name, groups, _ in USERS])
+                'hub_shops': [('add', [warehouses[shop].id] if shop else [])],
+                } for login, name, groups, shop in USERS])
 
 
 def create_orders(customers, products, cities, warehouses):
@@ -349,7 +375,7 @@ def _variant(products, template, size):
 def _move_to_states(orders):
     Order = Pool().get('order_hub.order')
     path = ['paid', 'assembling', 'delivering', 'issued']
-    steps = {'paid': Order.pay, 'assembling': Order.assemble,
+    steps = {'paid': Order.pay, 'assembling': _reserve,
         'delivering': Order.deliver, 'issued': Order.issue}
     for order, state in orders:
         if state == 'cancelled':
@@ -359,15 +385,17 @@ def _move_to_states(orders):
             steps[step]([order])
 
 
+def _reserve(orders):
+    "Reserve nearest first; an order with nothing in stock is assembled anyway"
+    Order = Pool().get('order_hub.order')
+    Order.reserve(orders)
+    Order.assemble([o for o in orders if o.state == 'paid'])
+
+
 def finish_setup():
     "Skip the module configuration wizard on the first login"
     Item = Pool().get('ir.module.config_wizard.item')
     Item.write(Item.search([]), {'state': 'done'})
-
-
-def Pool():
-    from trytond.pool import Pool as _Pool
-    return _Pool()
 
 
 def main():

@@ -128,7 +128,14 @@ def module_locale(module, lang):
         get_module_info(module)['directory'], 'locale', lang + '.po')
 
 
-def check_override(path, lang):
+def fuzzy_fix_registered(module):
+    "Whether the module registers translation.Translation (see README.md)"
+    cfg = os.path.join(ROOT, 'addons', module, 'tryton.cfg')
+    return re.search(r'^\s*translation\.Translation\s*$',
+        open(cfg, encoding='utf-8').read(), re.M) is not None
+
+
+def check_override(path, lang, fuzzy_fix=False):
     """Check the override entries against the overridden modules' po files.
 
     Returns a list of problems. A missing target entry makes module
@@ -184,7 +191,8 @@ def check_override(path, lang):
         elif target.msgid != entry.msgid:
             problems.append('msgid changed upstream to %r: %s'
                 % (target.msgid, where))
-        elif ('fuzzy' in target.flags and target.msgstr == entry.msgstr
+        elif (not fuzzy_fix and 'fuzzy' in target.flags
+                and target.msgstr == entry.msgstr
                 and target.msgstr_plural == entry.msgstr_plural):
             problems.append(
                 'same text as the shipped fuzzy guess, Tryton would keep it '
@@ -240,7 +248,8 @@ def main():
                 fp.write(content)
 
     if os.path.exists(override):
-        problems = check_override(override, args.lang)
+        problems = check_override(override, args.lang,
+            fuzzy_fix=fuzzy_fix_registered(args.module))
         for problem in problems:
             print('override: ' + problem)
         print('%s: %d entries, %d problems' % (

@@ -24,3 +24,11 @@ class PromoCodeError(UserError):
 
 class PricingUnavailable(UserError):
     pass
+
+
+class ReservationError(UserError):
+    pass
+
+
+class ReservationReadOnly(AccessError):
+    pass

@@ -16,9 +16,11 @@ from trytond.transaction import Transaction
 
 from .action_log import format_number, format_value
 from .exceptions import (
-    LineValidationError, OrderDeleteError, OrderNotEditable, PromoCodeError)
+    LineValidationError, OrderDeleteError, OrderNotEditable, PromoCodeError,
+    ReservationError)
 from .pricing import format_money, normalize_code
 from .promotion_rules import round_money
+from .reservation import OrderReservationMixin
 from .status import CLOSED, LINES_EDITABLE, ORDER_STATES
 
 DELIVERY_SERVICES = [
@@ -54,7 +56,7 @@ LINE_PRICE_FIELDS = {'unit_price', 'discount', 'promotion'}
 _CREATING = '_order_hub_creating'
 
 
-class Order(Workflow, ModelSQL, ModelView):
+class Order(OrderReservationMixin, Workflow, ModelSQL, ModelView):
     "Order"
     __name__ = 'order_hub.order'
     _rec_name = 'number'
@@ -122,6 +124,10 @@ class Order(Workflow, ModelSQL, ModelView):
         "Total", currency='currency', digits='currency', readonly=True,
         help="With discounts and delivery.")
     comment = fields.Text("Comment")
+    reservations = fields.One2Many(
+        'order_hub.reservation', 'order', "Reserved Items", readonly=True)
+    reservation_shortage = fields.Function(
+        fields.Text("Not Reserved"), 'get_reservation_shortage')
     action_logs = fields.One2Many(
         'order_hub.action_log', 'order', "Action Log", readonly=True)
 
@@ -148,6 +154,10 @@ class Order(Workflow, ModelSQL, ModelView):
                 'cancel': {
                     'invisible': ~Eval('state').in_(
                         ['awaiting_payment', 'paid', 'assembling']),
+                    'depends': ['state'],
+                    },
+                'reserve': {
+                    'invisible': ~Eval('state').in_(['paid', 'assembling']),
                     'depends': ['state'],
                     },
                 })
@@ -364,7 +374,43 @@ class Order(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, orders):
-        pass
+        Reservation = Pool().get('order_hub.reservation')
+        Reservation.release(
+            [r for o in orders for r in o.reservations if r.active],
+            reason=gettext('order_hub.msg_release_order_cancelled'))
+
+    @classmethod
+    @ModelView.button
+    def reserve(cls, orders):
+        """Reserve every line nearest the customer first; what cannot be
+        reserved is reported on the order, all lines at once."""
+        pool = Pool()
+        Reservation = pool.get('order_hub.reservation')
+        ActionLog = pool.get('order_hub.action_log')
+        for order in orders:
+            order.check_lines_editable()
+            if not order.reservation_city:
+                raise ReservationError(gettext(
+                        'order_hub.msg_reserve_no_city', order=order.rec_name))
+        shortages = Reservation.reserve_lines(
+            [l for o in orders for l in o.lines])
+        ActionLog.add((o, 'reservation', o.describe_shortage(shortages))
+            for o in orders if any(l.order == o for l in shortages))
+        cls.assemble([o for o in orders if o.state == 'paid'
+                and any(r.active for r in o.reservations)])
+
+    def describe_shortage(self, shortages):
+        return gettext('order_hub.msg_reservation_shortage', lines='; '.join(
+                gettext('order_hub.msg_line_missing', line=line.rec_name,
+                    missing=format_number(missing))
+                for line, missing in shortages.items() if line.order == self))
+
+    def get_reservation_shortage(self, name):
+        if self.state not in LINES_EDITABLE or not self.reservations:
+            return None
+        missing = {l: l.missing_quantity for l in self.lines
+            if l.missing_quantity > 0}
+        return self.describe_shortage(missing) if missing else None
 
     @classmethod
     @Workflow.transition('assembling')
@@ -410,6 +456,22 @@ class OrderLine(sequence_ordered(), ModelSQL, ModelView):
     amount = fields.Function(Monetary(
             "Amount", currency='currency', digits='currency'),
         'on_change_with_amount')
+    reservations = fields.One2Many(
+        'order_hub.reservation', 'line', "Reserved Items", readonly=True)
+    reserved_quantity = fields.Function(
+        fields.Numeric("Reserved", digits=(16, 0)), 'get_reserved')
+    missing_quantity = fields.Function(
+        fields.Numeric("Not Reserved", digits=(16, 0)), 'get_reserved')
+    reserved_where = fields.Function(
+        fields.Char("Reserved at"), 'get_reserved_where')
+    reservation_city = fields.Function(
+        fields.Many2One('order_hub.city', "Goods Go To"),
+        'get_reservation_city')
+    stock_levels = fields.Function(
+        fields.Many2Many('order_hub.stock', None, None, "Stock per Warehouse",
+            readonly=True, context={'hub_city': Eval('reservation_city', -1)},
+            depends=['reservation_city']),
+        'get_stock_levels')
     company = fields.Function(
         fields.Many2One('company.company', "Company"),
         'on_change_with_company')
@@ -421,6 +483,38 @@ class OrderLine(sequence_ordered(), ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('order')
+
+    @classmethod
+    def get_reserved(cls, lines, names):
+        reserved = {l.id: Decimal(0) for l in lines}
+        for line in lines:
+            for reservation in line.reservations:
+                if reservation.active:
+                    reserved[line.id] += reservation.quantity
+        result = {'reserved_quantity': reserved, 'missing_quantity': {
+                l.id: max(l.quantity - reserved[l.id], Decimal(0))
+                for l in lines}}
+        return {n: result[n] for n in names}
+
+    def get_reservation_city(self, name):
+        return self.order.reservation_city if self.order else None
+
+    def get_reserved_where(self, name):
+        return ', '.join(
+            f'{r.warehouse.code or r.warehouse.name}: '
+            f'{format_number(r.quantity)}'
+            for r in self.reservations if r.active) or None
+
+    @classmethod
+    def get_stock_levels(cls, lines, name):
+        StockLevel = Pool().get('order_hub.stock')
+        levels = StockLevel.search(
+            [('product', 'in', list({l.product.id for l in lines}))])
+        result = {l.id: [] for l in lines}
+        for line in lines:
+            result[line.id] = [s.id for s in levels
+                if s.product == line.product]
+        return result
 
     @classmethod
     def default_quantity(cls):
@@ -541,7 +635,13 @@ class OrderLine(sequence_ordered(), ModelSQL, ModelView):
 
     @classmethod
     def on_delete(cls, lines):
+        Reservation = Pool().get('order_hub.reservation')
         callbacks = super().on_delete(lines)
+        held = [r.id for l in lines for r in l.reservations if r.active]
+        if held:
+            callbacks.append(lambda: Reservation.release(
+                    Reservation.browse(held), reason=gettext(
+                        'order_hub.msg_release_line_removed')))
         orders = list({l.order for l in lines})
         entries = [(l.order, 'line_removed', gettext(
                     'order_hub.msg_log_line_removed', line=l.describe()))
@@ -559,6 +659,33 @@ class OrderLine(sequence_ordered(), ModelSQL, ModelView):
         orders = Order.browse(list({l.order.id for l in lines}
                 | {o.id for o in orders or []}))
         Order.reprice(orders)
+        cls.adjust_reservations(cls.browse([l.id for l in lines]))
+
+    @classmethod
+    def adjust_reservations(cls, lines):
+        """Keep reservations in step with edited lines: another product
+        releases them, a lower quantity releases the farthest first, and in
+        an order being assembled what is missing is reserved again."""
+        Reservation = Pool().get('order_hub.reservation')
+        amounts = {}
+        for line in lines:
+            held = sorted((r for r in line.reservations if r.active),
+                key=lambda r: (-(r.distance or 0), -r.id))
+            excess = sum(r.quantity for r in held) - line.quantity
+            for reservation in held:
+                if reservation.product != line.product:
+                    amounts[reservation] = reservation.quantity
+                    excess -= reservation.quantity
+            for reservation in held:
+                if excess <= 0:
+                    break
+                if reservation not in amounts:
+                    amounts[reservation] = min(excess, reservation.quantity)
+                    excess -= amounts[reservation]
+        Reservation.reduce(amounts, reason=gettext(
+                'order_hub.msg_release_line_changed'))
+        Reservation.reserve_lines(cls.browse(
+                [l.id for l in lines if l.order.state == 'assembling']))
 
     def change_entry(self, old_product, old_quantity):
         changes = []

@@ -217,7 +217,7 @@ class OrderTestCase(HubTestCase):
             order = create_order([(self.tshirt, 1)])
 
             self.assertPromoRefused(order, 'NOPE', 'NOPE', 'не существует')
-            self.assertPromoRefused(order, 'LETO', 'LETO', 'истёк',
+            self.assertPromoRefused(order, 'LETO', 'LETO', 'истек',
                 (today - dt.timedelta(days=1)).strftime('%d.%m.%Y'))
             self.assertPromoRefused(order, 'ZIMA', 'ZIMA', 'действует с')
             self.assertPromoRefused(order, 'BIG', 'BIG', '20\u00a0000,00\u00a0₽',
@@ -308,7 +308,8 @@ class OrderTestCase(HubTestCase):
             self.assertEqual(entry.actor, "Система (1С УТ11)")
             created, = ActionLog.search([
                     ('order', '=', order.id), ('kind', '=', 'created')])
-            self.assertEqual(created.actor, "Администратор")
+            self.assertEqual(created.actor, created.user.rec_name)
+            self.assertEqual(created.source, 'hub')
 
     @with_transaction()
     def test_action_log_is_read_only(self):

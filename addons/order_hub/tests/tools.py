@@ -108,3 +108,26 @@ def create_order(lines, **values):
                             for p, q in lines])],
                 **values}])
     return order
+
+
+def set_stock(product, warehouse, quantity):
+    StockLevel = Pool().get('order_hub.stock')
+    StockLevel.set_levels([(product.id, warehouse.id, quantity)],
+        source='demo')
+
+
+def create_user(login, groups=(), shops=()):
+    "A user of the company in the given order_hub groups and shops"
+    pool = Pool()
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+    admin = User(1)
+    user, = User.create([{
+                'login': login, 'name': login,
+                'companies': [('add', [c.id for c in admin.companies])],
+                'company': admin.company.id if admin.company else None,
+                'groups': [('add', [ModelData.get_id('order_hub', g)
+                            for g in groups])],
+                'hub_shops': [('add', [s.id for s in shops])],
+                }])
+    return user

@@ -1,0 +1,57 @@
+"""Shared set-up of the benchmarks: a database with the hub's modules.
+
+Benchmarks use the same database cache as the tests (under var/dbcache), so
+only the first run pays for activating the modules.  They print figures;
+they are not part of the test run.
+"""
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'tools'))
+
+
+def setup_database(backend='sqlite', modules=('order_hub',)):
+    "Point trytond at a fresh database with modules activated; returns name"
+    from run_tests import sources_hash
+    key = sources_hash()
+    if backend == 'sqlite':
+        os.environ.update(TRYTOND_DATABASE_URI='sqlite://',
+            DB_NAME=':memory:', DB_CACHE=str(ROOT / 'var' / 'dbcache' / key))
+    else:
+        os.environ.update(
+            TRYTOND_DATABASE_URI=os.environ.get('HUB_TEST_POSTGRESQL_URI',
+                'postgresql://postgres@127.0.0.1:5432/'),
+            DB_NAME=f'bench_hub_{os.getpid()}',
+            DB_CACHE=str(ROOT / 'var' / 'dbcache' / f'pg-{key}'))
+    from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
+    drop_db()
+    activate_module(list(modules), lang='ru')
+    return DB_NAME
+
+
+def drop_database():
+    from trytond.tests.test_tryton import drop_db
+    drop_db()
+
+
+def timed(func, *args, **kwargs):
+    start = time.perf_counter()
+    result = func(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def summary(samples):
+    samples = sorted(samples)
+    p95 = samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
+    return {'n': len(samples), 'median_ms': statistics.median(samples) * 1e3,
+        'p95_ms': p95 * 1e3, 'max_ms': samples[-1] * 1e3}
+
+
+def show(title, stats):
+    figures = ', '.join(f'{k}={v:.1f}' if isinstance(v, float) else f'{k}={v}'
+        for k, v in stats.items())
+    print(f'{title:48} {figures}', flush=True)
