@@ -188,7 +188,10 @@ class Pricing(Model):
 
     @classmethod
     def price_local(cls, order, lines, promo_code):
-        basket = [cls._basket_line(line) for line in lines]
+        Product = Pool().get('product.product')
+        prices = Product.hub_list_prices([l.product for l in lines])
+        basket = [cls._basket_line(line, prices[line.product.id])
+            for line in lines]
         date = order.pricing_date
         rules = [p.as_rule() for p in cls._automatic_promotions(order, date)]
         result = PricingResult()
@@ -210,9 +213,8 @@ class Pricing(Model):
         return result
 
     @classmethod
-    def _basket_line(cls, line):
+    def _basket_line(cls, line, price):
         product = line.product
-        price = product.list_price_used
         if price is None:
             raise PricingUnavailable(gettext(
                     'order_hub.msg_product_no_price',

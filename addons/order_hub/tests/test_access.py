@@ -101,7 +101,9 @@ class AccessTestCase(HubTestCase):
         _, result = self.rpc('model.order_hub.reservation.read',
             [self.other_reservation], ['quantity'], {}, session=session)
         self.assertNotIn('result', result)
-        self.assertIn('AccessError', json.dumps(result['error']))
+        kind, (message, *_) = result['error']
+        self.assertEqual(kind, 'UserError')
+        self.assertIn("нет прав", message)
         _, result = self.rpc('model.order_hub.reservation.search',
             [], 0, None, None, {}, session=session)
         self.assertEqual(result['result'], [self.own_reservation])

@@ -125,8 +125,9 @@ class OrderTestCase(HubTestCase):
                                 {'product': self.sneakers[0].id,
                                     'quantity': D(1)}])]})
             self.assertEqual(order.total, D('7480'))
-            self.assertIn("Кроссовки беговые, 41",
+            self.assertIn(self.sneakers[0].rec_name,
                 log_of(order, 'line_added')[0])
+            self.assertIn("-41] Кроссовки беговые", self.sneakers[0].rec_name)
 
     @with_transaction()
     def test_current_price_applies_on_edit(self):

@@ -1,4 +1,5 @@
 "Building blocks for the order hub's tests and benchmarks (in a transaction)"
+import itertools
 import unittest
 from decimal import Decimal
 
@@ -53,6 +54,9 @@ def create_warehouse(name, city, shop=True, code=None):
     return warehouse
 
 
+_articles = itertools.count(1)
+
+
 def create_product(name, price, sizes=(None,), category=None, marked=False,
         prices=None):
     """Template with one variant per size; prices maps size to its own price.
@@ -65,12 +69,13 @@ def create_product(name, price, sizes=(None,), category=None, marked=False,
     unit, = Uom.search([('name', '=', 'Unit')])
     prices = prices or {}
     template, = Template.create([{
-                'name': name, 'type': 'goods', 'default_uom': unit.id,
+                'name': name, 'code': f'{next(_articles):05d}',
+                'type': 'goods', 'default_uom': unit.id,
                 'list_price': Decimal(price), 'hub_marked': marked,
                 'categories': [('add', [category.id])] if category else [],
                 'products': [('create', [{
                                 'hub_size': size,
-                                'suffix_code': size,
+                                'suffix_code': f'-{size}' if size else '',
                                 'list_price': (Decimal(prices[size])
                                     if size in prices else None),
                                 } for size in sizes])],
