@@ -54,7 +54,9 @@ def tryton_env(backend, key):
 
 
 def prepare_postgresql(key):
-    """Drop template caches built from other sources, then remember key"""
+    """Drop template caches built from other sources, then remember key.
+
+    A database still in use (another run on the same cluster) is left."""
     marker = ROOT / 'var' / 'dbcache' / 'postgresql.key'
     if marker.exists() and marker.read_text() == key:
         return
@@ -65,7 +67,7 @@ def prepare_postgresql(key):
         check=True, capture_output=True, text=True).stdout.split()
     for name in names:
         subprocess.run(psql + [f'DROP DATABASE IF EXISTS "{name}"'],
-            check=True)
+            stderr=subprocess.DEVNULL)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(key)
 
