@@ -6,6 +6,7 @@ since.  Free for the hub = quantity − reserved_quantity.
 """
 import datetime as dt
 from decimal import Decimal
+from itertools import islice
 
 from sql import For, Literal
 from sql.aggregate import Sum
@@ -20,6 +21,13 @@ SOURCES = [
     ('ut11', "1C UT11"),
     ('manual', "Entered by Hand"),
     ]
+
+
+def batched(iterable, size):
+    "Lists of up to size items, without reading iterable ahead"
+    iterator = iter(iterable)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def utcnow():
@@ -89,27 +97,70 @@ class StockLevel(ModelSQL, ModelView):
         return round(City(city).distance_to(self.warehouse.hub_city))
 
     @classmethod
-    def set_levels(cls, rows, source='ut11', when=None):
-        """Record free quantities reported by 1C.
+    def set_levels(cls, rows, source='ut11', when=None, batch=2000):
+        """Record free quantities reported by 1C, in bulk.
 
-        rows: iterable of (product id, warehouse id, quantity).  Existing
-        levels are updated, missing ones created; the hub's own reserved
-        quantities are kept.
+        rows: iterable of (product id, warehouse id, quantity), streamed in
+        batches; existing levels are updated (the hub's reserved quantities
+        are kept), missing ones created.  Plain SQL: a full load from 1C
+        writes millions of rows.  Returns the number of rows written.
         """
         when = when or utcnow()
-        rows = {(p, w): Decimal(q) for p, w, q in rows}
-        existing = {(l.product.id, l.warehouse.id): l
-            for l in cls.search([('product', 'in', list({p for p, _ in rows}))])
-            if (l.product.id, l.warehouse.id) in rows}
-        to_write = []
-        for key, level in existing.items():
-            to_write.extend([[level], {'quantity': rows.pop(key),
-                        'updated_at': when, 'source': source}])
-        if to_write:
-            cls.write(*to_write)
-        cls.create([{'product': p, 'warehouse': w, 'quantity': q,
-                    'updated_at': when, 'source': source}
-                for (p, w), q in rows.items()])
+        written = 0
+        for chunk in batched(rows, batch):
+            levels = {(int(p), int(w)): Decimal(q) for p, w, q in chunk}
+            existing = cls._existing_levels(levels)
+            cls._update_levels(
+                [(levels[k], id_) for k, id_ in existing.items()],
+                source, when)
+            cls._insert_levels(
+                [(k, q) for k, q in levels.items() if k not in existing],
+                source, when)
+            written += len(levels)
+        cls._clear_cache(None)
+        return written
+
+    @classmethod
+    def _existing_levels(cls, levels):
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id, table.product, table.warehouse,
+                where=table.product.in_(list({p for p, _ in levels}))))
+        return {(p, w): id_ for id_, p, w in cursor if (p, w) in levels}
+
+    @classmethod
+    def _update_levels(cls, values, source, when):
+        if not values:
+            return
+        table = cls.__table__()
+        user = Transaction().user
+        query, _ = tuple(table.update(
+                [table.quantity, table.updated_at, table.source,
+                    table.write_uid, table.write_date],
+                [Literal(0), Literal(when), Literal(source), Literal(user),
+                    Literal(when)],
+                where=table.id == Literal(0)))
+        cursor = Transaction().connection.cursor()
+        cursor.executemany(query, [
+                (quantity, when, source, user, when, id_)
+                for quantity, id_ in values])
+
+    @classmethod
+    def _insert_levels(cls, values, source, when):
+        if not values:
+            return
+        table = cls.__table__()
+        user = Transaction().user
+        columns = [table.product, table.warehouse, table.quantity,
+            table.reserved_quantity, table.updated_at, table.source,
+            table.create_uid, table.create_date]
+        cursor = Transaction().connection.cursor()
+        # a few hundred rows per statement stay under SQLite's
+        # limit on bound parameters
+        for part in batched(values, 500):
+            cursor.execute(*table.insert(columns, [
+                        [p, w, q, 0, when, source, user, when]
+                        for (p, w), q in part]))
 
     @classmethod
     def lock_products(cls, product_ids):
@@ -174,7 +225,13 @@ class StockLevel(ModelSQL, ModelView):
 
     @classmethod
     def _clear_cache(cls, levels):
-        # written with SQL above: drop what the transaction cached
+        "Drop what the transaction cached of levels (all when None)"
         for cache in Transaction().cache.values():
-            for level in levels:
-                cache.get(cls.__name__, {}).pop(level.id, None)
+            cached = cache.get(cls.__name__)
+            if cached is None:
+                continue
+            if levels is None:
+                cached.clear()
+            else:
+                for level in levels:
+                    cached.pop(level.id, None)

@@ -83,6 +83,31 @@ class ReservationTestCase(HubTestCase):
             self.assertIsNone(order.reservation_shortage)
 
     @with_transaction()
+    def test_stock_update_from_1c_keeps_reservations(self):
+        "New figures from 1C replace the quantity, not the hub's reserve"
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        StockLevel = pool.get('order_hub.stock')
+        with set_company(setup_company()):
+            self.geography()
+            set_stock(self.scarf, self.wh_moscow, 5)
+            order = self.paid_order([(self.scarf, 2)])
+            Order.reserve([order])
+            when = dt.datetime(2026, 11, 28, 10, 0)
+            rows = ((p.id, w.id, 7) for p in [self.scarf, self.boots[0]]
+                for w in (self.wh_moscow, self.wh_kazan))
+            self.assertEqual(
+                StockLevel.set_levels(rows, source='ut11', when=when), 4)
+            level, = StockLevel.search([('product', '=', self.scarf.id),
+                    ('warehouse', '=', self.wh_moscow.id)])
+            self.assertEqual((level.quantity, level.reserved_quantity,
+                    level.free_quantity), (7, 2, 5))
+            self.assertEqual((level.source, level.updated_at),
+                ('ut11', when))
+            self.assertEqual(StockLevel.search_count(
+                    [('product', '=', self.boots[0].id)]), 2)
+
+    @with_transaction()
     def test_delivery_city_decides(self):
         Order = Pool().get('order_hub.order')
         with set_company(setup_company()):
