@@ -440,9 +440,8 @@ class OrderLine(sequence_ordered(), ModelSQL, ModelView):
     size = fields.Function(fields.Char("Size"), 'on_change_with_size')
     marked = fields.Function(
         fields.Boolean("Marked"), 'on_change_with_marked')
-    quantity = fields.Numeric(
-        "Quantity", digits=(16, 0), required=True,
-        domain=[('quantity', '>', 0)])
+    # checked by check_quantity, whose message names the product
+    quantity = fields.Numeric("Quantity", digits=(16, 0), required=True)
     unit_price = Monetary(
         "Unit Price", currency='currency', digits='currency', readonly=True)
     discount = Monetary(

@@ -40,9 +40,10 @@ class Reservation(DeactivableMixin, ModelSQL, ModelView):
     product = fields.Many2One(
         'product.product', "Product", required=True, readonly=True,
         ondelete='RESTRICT')
+    # set by the code only: no domain to validate on every reservation
     warehouse = fields.Many2One(
         'stock.location', "Warehouse", required=True, readonly=True,
-        ondelete='RESTRICT', domain=[('type', '=', 'warehouse')])
+        ondelete='RESTRICT')
     quantity = fields.Numeric(
         "Quantity", digits=(16, 0), required=True, readonly=True)
     status = fields.Selection(
@@ -168,11 +169,15 @@ class Reservation(DeactivableMixin, ModelSQL, ModelView):
                     'order_hub.msg_movement_reserved',
                     quantity=format_number(q), reason=r.reason))
             for r, q in reservations)
-        ActionLog.add((r.order, 'reservation', gettext(
+        # one log entry per order for the whole reservation
+        by_order = {}
+        for r, q in reservations:
+            by_order.setdefault(r.order, []).append(gettext(
                     'order_hub.msg_log_reserved', product=r.product.rec_name,
                     quantity=format_number(q),
                     warehouse=r.warehouse.rec_name, reason=r.reason))
-            for r, q in reservations)
+        ActionLog.add((order, 'reservation', '; '.join(parts))
+            for order, parts in by_order.items())
 
     # -- releasing and reducing --------------------------------------------
     @classmethod

@@ -180,7 +180,8 @@ class StockLevel(ModelSQL, ModelView):
 
     @classmethod
     def free_by_warehouse(cls, product_ids):
-        "{(product, warehouse): free quantity} from a fresh reservation sum"
+        """{(product, warehouse): free quantity} from a fresh reservation sum,
+        and {level id: reserved quantity} where the stored one differs"""
         pool = Pool()
         Reservation = pool.get('order_hub.reservation')
         level = cls.__table__()
@@ -197,12 +198,14 @@ class StockLevel(ModelSQL, ModelView):
                 & (reserved.warehouse == level.warehouse)
                 ).select(level.id, level.product, level.warehouse,
                 level.quantity, Coalesce(reserved.reserved, Literal(0)),
+                level.reserved_quantity,
                 where=level.product.in_(list(product_ids))))
-        free, counted = {}, {}
-        for id_, product, warehouse, quantity, reserved in cursor:
+        free, changed = {}, {}
+        for id_, product, warehouse, quantity, reserved, stored in cursor:
             free[product, warehouse] = Decimal(quantity) - Decimal(reserved)
-            counted[id_] = Decimal(reserved)
-        return free, counted
+            if Decimal(reserved) != Decimal(stored):
+                changed[id_] = Decimal(reserved)
+        return free, changed
 
     @classmethod
     def store_reserved(cls, product_ids):
@@ -211,17 +214,14 @@ class StockLevel(ModelSQL, ModelView):
         Writing the locked rows also makes a concurrent transaction that read
         them earlier fail to serialize and retry, instead of overselling.
         """
-        _, counted = cls.free_by_warehouse(product_ids)
-        levels = cls.browse(list(counted))
-        changed = [l for l in levels
-            if l.reserved_quantity != counted[l.id]]
+        _, changed = cls.free_by_warehouse(product_ids)
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        for level in changed:
+        for id_, reserved in changed.items():
             cursor.execute(*table.update([table.reserved_quantity],
-                    [counted[level.id]], where=table.id == level.id))
+                    [reserved], where=table.id == id_))
         if changed:
-            cls._clear_cache(changed)
+            cls._clear_cache(cls.browse(list(changed)))
 
     @classmethod
     def _clear_cache(cls, levels):
