@@ -34,8 +34,9 @@ def main():
     rng = random.Random(7)
     with Transaction().start(db, 0, context={'language': 'ru'}) as tx:
         with set_company(setup_company()):
-            cities = [create_city(f'Город {i}', 44 + rng.random() * 14,
-                    30 + rng.random() * 60) for i in range(25)]
+            cities = [create_city(f'Город {i}',
+                    round(44 + rng.random() * 14, 6),
+                    round(30 + rng.random() * 60, 6)) for i in range(25)]
             warehouses = create_warehouses(cities)
             products = [create_product(f'Товар {i}', 1000 + i)[0]
                 for i in range(400)]

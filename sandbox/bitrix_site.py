@@ -14,7 +14,7 @@ import zipfile
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
-from flask import Response, request
+from flask import Response, jsonify, request
 
 from .bitrix24 import (MSK, BitrixRest, RestError, apply_filter,
     apply_order, as_list, paginate, rest)
@@ -270,6 +270,182 @@ def price_basket(items, rules, coupons, coupon=None, user=None, moment=None):
         'coupon': {'coupon': coupon, 'status': status} if coupon else None}
 
 
+# -- hub pricing endpoint: the retailer's site module (docs/site-pricing-api.md)
+
+PRICE_PATH = '/local/api/hub/basket/price/'
+PRICE_API_VERSION = '1'
+PRICE_MAX_ITEMS = 200
+COUPON_MESSAGES = {
+    'applied': 'Промокод {code} применён, скидка {amount}.',
+    'not_found': 'Промокод {code} не найден. Проверьте написание.',
+    'other_customer': 'Промокод {code} выдан другому покупателю.',
+    'used_up': 'Промокод {code} уже использован: лимит применений исчерпан.',
+    'period_ended': 'Срок действия промокода {code} истёк {date}.',
+    'period_not_started': 'Промокод {code} начнёт действовать {date}.',
+    'min_amount': 'Промокод {code} действует на заказ от {min_amount}, '
+        'сумма корзины {amount}.',
+    'no_matching_items': 'Промокод {code} не распространяется на товары '
+        'в корзине.',
+    'conditions_not_met': 'Условия промокода {code} не выполнены для этой '
+        'корзины.',
+    }
+
+
+class PriceApiError(Exception):
+    def __init__(self, status, code, message, details=None):
+        super().__init__(message)
+        self.status, self.code, self.details = status, code, details
+
+    def body(self):
+        error = {'code': self.code, 'message': str(self)}
+        if self.details:
+            error['details'] = self.details
+        return {'api_version': PRICE_API_VERSION, 'error': error}
+
+
+def rub(value):
+    "5000 -> '5 000,00 ₽' as the hub shows amounts"
+    return f'{money(value):,.2f}'.replace(',', '\u00a0').replace(
+        '.', ',') + '\u00a0₽'
+
+
+def money_text(value):
+    return '%.2f' % money(value)
+
+
+def qty_text(value):
+    return ('%.4f' % float(value)).rstrip('0').rstrip('.')
+
+
+def parse_price_request(body):
+    "Validate the request JSON; PriceApiError(400) names the first problem"
+    def bad(message, field):
+        raise PriceApiError(400, 'bad_request', message, {'field': field})
+    if not isinstance(body, dict):
+        bad('Тело запроса должно быть JSON-объектом.', None)
+    if str(body.get('api_version', '')) != PRICE_API_VERSION:
+        raise PriceApiError(400, 'unsupported_version', 'Версия API '
+            f'{body.get("api_version")!r} не поддерживается, ожидается '
+            f'{PRICE_API_VERSION}.', {'supported': [PRICE_API_VERSION]})
+    if body.get('currency', 'RUB') != 'RUB':
+        bad('Поддерживается только валюта RUB.', 'currency')
+    if body.get('site_id', 's1') != 's1':
+        bad(f'Сайт {body.get("site_id")} не найден.', 'site_id')
+    items = body.get('items')
+    if not isinstance(items, list) or not items:
+        bad('Корзина пуста: передайте хотя бы одну позицию.', 'items')
+    if len(items) > PRICE_MAX_ITEMS:
+        bad(f'Не больше {PRICE_MAX_ITEMS} позиций за запрос.', 'items')
+    keys = set()
+    for n, item in enumerate(items):
+        where = f'items[{n}]'
+        if not isinstance(item, dict) or not item.get('xml_id') or \
+                item.get('key') in (None, ''):
+            bad(f'Позиция {n + 1}: нужны key и xml_id.', where)
+        if str(item['key']) in keys:
+            bad(f'Ключ позиции {item["key"]} повторяется.', where + '.key')
+        keys.add(str(item['key']))
+        qty = cml_number(item.get('quantity'), None)
+        if qty is None or qty <= 0:
+            bad(f'Позиция {item["key"]}: количество должно быть больше нуля.',
+                where + '.quantity')
+    coupon = body.get('coupon')
+    if coupon is not None and not isinstance(coupon, str):
+        bad('Промокод должен быть строкой.', 'coupon')
+    customer = body.get('customer') or {}
+    if not isinstance(customer, dict):
+        bad('customer должен быть объектом.', 'customer')
+    return {'items': items, 'coupon': (coupon or '').strip() or None,
+        'customer': customer, 'order_number': body.get('order_number'),
+        'request_id': body.get('request_id')}
+
+
+def coupon_verdict(code, priced, coupons, rules, moment):
+    """The contract's coupon answer: status, reason code, Russian message.
+
+    Refines the DiscountCouponsManager-like status of price_basket ('freeze'
+    covers both expired and exhausted; a spent one-time coupon is inactive).
+    """
+    found = next((c for c in coupons if c['COUPON'].lower() == code.lower()),
+        None)
+    rule = next((r for r in rules if found and r['ID'] == found['DISCOUNT_ID']),
+        None)
+    status, reason, args = priced['coupon']['status'], None, {'code': code}
+    if status == 'applied':
+        args['amount'] = rub(sum(d['amount'] for d in priced['discounts']
+            if d['coupon']))
+        reason = 'applied'
+    elif found is None or rule is None:
+        status = reason = 'not_found'
+    elif found['MAX_USE'] and found['USE_COUNT'] >= found['MAX_USE'] or (
+            found['ACTIVE'] != 'Y' and found['DATE_APPLY']):
+        status = reason = 'used_up'
+    elif status == 'freeze':
+        status, reason, args['date'] = _period_problem(found, rule, moment)
+    elif status == 'not_found':
+        reason = 'other_customer' if found['USER_ID'] else 'not_found'
+    else:
+        status = 'not_applicable'
+        reason, extra = _unmet_condition(rule, priced)
+        args.update(extra)
+    result = {'code': code, 'status': status,
+        'reason': None if status == 'applied' else reason,
+        'message': COUPON_MESSAGES[reason].format(**args)}
+    if reason == 'min_amount':
+        result['details'] = {'min_amount': money_text(args['min']),
+            'basket_amount': money_text(args['total'])}
+    return result
+
+
+def _period_problem(coupon, rule, moment):
+    for item in (coupon, rule):
+        start, end = parse_dt(item.get('ACTIVE_FROM')), parse_dt(
+            item.get('ACTIVE_TO'))
+        if end is not None and end < moment:
+            return 'expired', 'period_ended', end.strftime('%d.%m.%Y')
+        if start is not None and moment < start:
+            return 'expired', 'period_not_started', start.strftime('%d.%m.%Y')
+    return 'expired', 'period_ended', ''
+
+
+def _unmet_condition(rule, priced):
+    min_amount = rule['CONDITIONS'].get('min_amount', 0)
+    if priced['total'] < min_amount:
+        return 'min_amount', {'min': min_amount, 'total': priced['total'],
+            'min_amount': rub(min_amount), 'amount': rub(priced['total'])}
+    if not any(_line_matches(rule, line) for line in priced['lines']):
+        return 'no_matching_items', {}
+    return 'conditions_not_met', {}
+
+
+def price_answer(req, priced, verdict, customer, rules, moment):
+    "The contract's response for a basket priced by price_basket"
+    xml_ids = {r['ID']: r['XML_ID'] for r in rules}
+    coupons = {d['rule_id']: d['coupon'] for d in priced['discounts']}
+
+    def applied(d, factor=1):
+        return {'rule_id': d['rule_id'], 'rule_xml_id': xml_ids.get(
+            d['rule_id']), 'name': d['name'], 'coupon': coupons.get(
+            d['rule_id']), 'amount': money_text(d['amount'] * factor)}
+
+    lines = [{'key': str(item['key']), 'xml_id': line['product_xml_id'],
+        'name': line['name'], 'quantity': qty_text(line['quantity']),
+        'base_price': money_text(line['base_price']),
+        'price': money_text(line['price']),
+        'discount': money_text(line['discount'] * line['quantity']),
+        'sum': money_text(line['sum']),
+        'discounts': [applied(d, line['quantity']) for d in line['discounts']]}
+        for item, line in zip(req['items'], priced['lines'])]
+    return {'api_version': PRICE_API_VERSION, 'request_id': req['request_id'],
+        'site_id': 's1', 'currency': 'RUB', 'priced_at': iso(moment),
+        'customer': customer, 'items': lines,
+        'discounts': [applied(d) for d in priced['discounts']],
+        'totals': {'base': money_text(priced['base_total']),
+            'discount': money_text(priced['discount_total']),
+            'total': money_text(priced['total'])},
+        'coupon': verdict}
+
+
 # -- CommerceML helpers -----------------------------------------------------------------
 
 def sub(parent, tag, text=None, **attrs):
@@ -346,7 +522,24 @@ class BitrixSiteSimulator(BitrixRest):
                 return self._exchange(request.args.get('type'),
                     request.args.get('mode'))
 
+        @app.route(PRICE_PATH, methods=['GET', 'POST', 'PUT', 'DELETE'])
+        def basket_price():
+            with self.lock:
+                try:
+                    response = jsonify(self._price_request())
+                except PriceApiError as exc:
+                    response = self._price_error(exc)
+                response.headers['Cache-Control'] = 'no-store'
+                return response
+
     def fault_response(self, kind, status, rule):
+        if request.path == PRICE_PATH:
+            status = status or (429 if kind == 'rate_limit' else 500)
+            code = {429: 'too_many_requests', 503: 'unavailable'}.get(status,
+                'internal_error')
+            return self._price_error(PriceApiError(status, code,
+                'Сервис расчёта цен сайта временно недоступен. '
+                'Повторите попытку позже.'))
         if request.path == EXCHANGE_PATH:
             # an overloaded PHP site answers with an HTML error page
             return Response('<html><body><h1>502 Bad Gateway</h1></body></html>',
@@ -975,6 +1168,86 @@ class BitrixSiteSimulator(BitrixRest):
         coupon['DATE_APPLY'] = iso(now())
         if coupon['TYPE'] in (1, 2):   # one-time coupons are spent
             coupon['ACTIVE'] = 'N'
+
+    # -- hub pricing endpoint -------------------------------------------------------------------
+    def _price_error(self, exc):
+        response = jsonify(exc.body())
+        response.status_code = exc.status
+        if exc.status == 401:
+            response.headers['WWW-Authenticate'] = 'Basic realm="hub"'
+        if exc.status in (429, 503):
+            response.headers['Retry-After'] = '5'
+        return response
+
+    def _price_request(self):
+        "POST /local/api/hub/basket/price/: pure calculation, nothing saved"
+        if request.method != 'POST':
+            raise PriceApiError(405, 'method_not_allowed',
+                'Используйте метод POST.')
+        if not self._basic_ok():
+            raise PriceApiError(401, 'unauthorized', MSG_AUTH)
+        req = parse_price_request(request.get_json(silent=True))
+        order = self._price_order(req['order_number'])
+        user = self._price_customer(req['customer'], order)
+        coupons = self._coupons_for(order)
+        moment = now()
+        priced = price_basket(self._price_items(req['items']), self.rules,
+            coupons, req['coupon'], user, moment)
+        verdict = req['coupon'] and coupon_verdict(req['coupon'], priced,
+            coupons, self.rules, moment)
+        customer = user and {'user_id': user['id'], 'login': user['login']}
+        return price_answer(req, priced, verdict, customer, self.rules, moment)
+
+    def _price_order(self, number):
+        if number in (None, ''):
+            return None
+        order = self._find_order(number)
+        if order is None:
+            raise PriceApiError(422, 'order_not_found',
+                f'Заказ №{number} не найден на сайте.', {'order_number':
+                str(number)})
+        return order
+
+    def _price_customer(self, customer, order):
+        "The site user by id or login; unknown users are priced as guests"
+        if customer.get('user_id') is not None:
+            return next((u for u in self.users.values()
+                if str(u['id']) == str(customer['user_id'])), None)
+        if customer.get('login'):
+            return self.users.get(customer['login'])
+        return order['user'] if order else None
+
+    def _coupons_for(self, order):
+        """The order's own coupon stays valid when that order is re-priced
+        (DiscountCouponsManager MODE_ORDER loads the order's coupons)"""
+        coupons = copy.deepcopy(self.coupons)
+        for coupon in coupons:
+            if order and order['coupon'] and \
+                    coupon['COUPON'].lower() == order['coupon'].lower():
+                coupon.update(ACTIVE='Y', DATE_APPLY=None,
+                    USE_COUNT=max(coupon['USE_COUNT'] - 1, 0))
+        return coupons
+
+    def _price_items(self, items):
+        unknown, basket = [], []
+        for item in items:
+            xml_id = item['xml_id']
+            product = self.catalog['products'].get(xml_id.split('#')[0])
+            offer = self.catalog['offers'].get(xml_id, {})
+            reason = ('not_found' if product is None else 'inactive'
+                if not product['active'] else 'no_price'
+                if not offer.get('prices') else None)
+            if reason:
+                unknown.append({'key': str(item['key']), 'xml_id': xml_id,
+                    'reason': reason})
+                continue
+            basket.append(self._basket_item({'product_xml_id': xml_id,
+                'quantity': cml_number(item['quantity'])}))
+        if unknown:
+            raise PriceApiError(422, 'unknown_items', 'Товары не найдены в '
+                'каталоге сайта или не продаются: ' + ', '.join(
+                u['xml_id'] for u in unknown) + '.', {'items': unknown})
+        return basket
 
     # -- REST: sale.* ---------------------------------------------------------------------------------
     def _order(self, order_id):

@@ -8,8 +8,8 @@ from xml.etree import ElementTree as ET
 
 import requests
 
-from sandbox.bitrix_site import (BitrixSiteSimulator, now, price_basket,
-    seed_rules)
+from sandbox.bitrix_site import (PRICE_PATH, BitrixSiteSimulator, now,
+    price_basket, seed_rules)
 from sandbox.control import SandboxControl
 
 NS = 'urn:1C.ru:commerceml_2'
@@ -487,6 +487,102 @@ class CartRulesTest(unittest.TestCase):
         again = control.action('price_basket', items=lines,
             coupon='SL-7QK2-M9XD')
         self.assertEqual(again['coupon']['status'], 'not_found')
+
+
+class PriceEndpointTest(SiteCase):
+    "POST /local/api/hub/basket/price/ (docs/site-pricing-api.md)"
+    ITEMS = [{'key': 'L1', 'xml_id': MACHINE, 'quantity': 1},
+        {'key': 'L2', 'xml_id': LAVAZZA, 'quantity': '2'}]
+
+    def post(self, body, status=200, auth=None):
+        response = requests.post(SIM.base_url + PRICE_PATH, json=body,
+            auth=auth or (self.creds['login'], self.creds['password']),
+            timeout=5)
+        self.assertEqual(response.status_code, status, response.text)
+        return response.json()
+
+    def price(self, coupon=None, items=None, **extra):
+        return self.post({'api_version': '1', 'site_id': 's1',
+            'currency': 'RUB', 'items': items or self.ITEMS,
+            'coupon': coupon, **extra})
+
+    def test_valid_coupon(self):
+        body = self.price('весна10', request_id='r-1')
+        machine, coffee = body['items']
+        self.assertEqual((machine['key'], machine['base_price'],
+            machine['price'], machine['discount'], machine['sum']),
+            ('L1', '42990.00', '35982.63', '7007.37', '35982.63'))
+        self.assertEqual([d['rule_xml_id'] for d in machine['discounts']],
+            ['coffee-machines-7', 'spring10'])
+        self.assertEqual((coffee['price'], coffee['discount'], coffee['sum']),
+            ('1709.10', '379.80', '3418.20'))
+        self.assertEqual(body['totals'], {'base': '46788.00',
+            'discount': '7387.17', 'total': '39400.83'})
+        self.assertEqual((body['coupon']['status'], body['coupon']['reason']),
+            ('applied', None))
+        self.assertIn('применён', body['coupon']['message'])
+        self.assertEqual((body['api_version'], body['request_id']), ('1', 'r-1'))
+        # a pure calculation: the coupon is not consumed
+        self.assertEqual(SIM.coupons[0]['USE_COUNT'], 0)
+
+    def test_coupon_problems(self):
+        cases = {'NOPE': ('not_found', 'not_found', 'не найден'),
+            'ЛЕТО2023': ('expired', 'period_ended', 'истёк'),
+            'VIP-PETROVA': ('used_up', 'used_up', 'уже использован')}
+        for code, (status, reason, words) in cases.items():
+            coupon = self.price(code)['coupon']
+            self.assertEqual((coupon['status'], coupon['reason']),
+                (status, reason), code)
+            self.assertIn(words, coupon['message'])
+        body = self.price('SL-7QK2-M9XD', items=self.ITEMS[1:])
+        self.assertEqual((body['coupon']['status'], body['coupon']['reason'],
+            body['coupon']['details']), ('not_applicable', 'min_amount',
+            {'min_amount': '5000.00', 'basket_amount': '3798.00'}))
+        self.assertIn('5\u00a0000,00\u00a0₽', body['coupon']['message'])
+        self.assertEqual(body['totals']['discount'], '0.00')
+
+    def test_spent_one_time_coupon_and_its_own_order(self):
+        placed = self.control.action('place_order', lines=[{'product_xml_id':
+            MACHINE, 'quantity': 1}], promo_code='SL-7QK2-M9XD')
+        self.assertEqual(self.price('SL-7QK2-M9XD')['coupon']['status'],
+            'used_up')
+        body = self.price('SL-7QK2-M9XD',
+            order_number=placed['account_number'])
+        self.assertEqual(body['coupon']['status'], 'applied')
+        self.assertEqual(body['customer'], {'user_id': 2,
+            'login': 'ivanova.m'})
+        self.post({'api_version': '1', 'items': self.ITEMS,
+            'order_number': '999999'}, status=422)
+
+    def test_auth_and_bad_requests(self):
+        body = self.post({'api_version': '1', 'items': self.ITEMS}, 401,
+            auth=(self.creds['login'], 'wrong'))
+        self.assertEqual(body['error']['code'], 'unauthorized')
+        bad = {'items': []}, {'api_version': '1', 'items': []}, \
+            {'api_version': '1', 'items': [{'key': 'a', 'xml_id': MACHINE,
+                'quantity': 0}]}, {'api_version': '1', 'currency': 'USD',
+                'items': self.ITEMS}
+        codes = [self.post(b, 400)['error']['code'] for b in bad]
+        self.assertEqual(codes, ['unsupported_version', 'bad_request',
+            'bad_request', 'bad_request'])
+        response = requests.post(SIM.base_url + PRICE_PATH, data=b'{oops',
+            auth=(self.creds['login'], self.creds['password']), timeout=5,
+            headers={'Content-Type': 'application/json'})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('JSON', response.json()['error']['message'])
+        body = self.post({'api_version': '1', 'items': [{'key': 'x',
+            'xml_id': 'no-such-guid', 'quantity': 1}]}, 422)
+        self.assertEqual(body['error']['details']['items'], [{'key': 'x',
+            'xml_id': 'no-such-guid', 'reason': 'not_found'}])
+
+    def test_fault_injection(self):
+        self.control.fault('error', PRICE_PATH, count=1, status=503)
+        response = requests.post(SIM.base_url + PRICE_PATH, json={},
+            auth=(self.creds['login'], self.creds['password']), timeout=5)
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response.headers['Retry-After'], '5')
+        self.assertEqual(response.json()['error']['code'], 'unavailable')
+        self.assertEqual(self.price()['totals']['total'], '43778.70')
 
 
 if __name__ == '__main__':
