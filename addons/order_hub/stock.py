@@ -163,6 +163,20 @@ class StockLevel(ModelSQL, ModelView):
                         for (p, w), q in part]))
 
     @classmethod
+    def shift_quantities(cls, deltas):
+        """Add delta to the quantity of each (product, warehouse, delta):
+        the hub anticipates what 1C's next figures will say."""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for product, warehouse, delta in deltas:
+            cursor.execute(*table.update([table.quantity],
+                    [table.quantity + delta],
+                    where=(table.product == product)
+                    & (table.warehouse == warehouse)))
+        if deltas:
+            cls._clear_cache(None)
+
+    @classmethod
     def lock_products(cls, product_ids):
         """Lock every level of the products, in id order, until commit.
 

@@ -1,0 +1,60 @@
+"The sync journal: every attempt of every exchange, never changed"
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.transaction import without_check_access
+
+from .exceptions import JournalReadOnly
+from .processing import utcnow
+from .system import SystemMixin
+
+
+class Journal(SystemMixin, ModelSQL, ModelView):
+    "Sync Journal Entry"
+    __name__ = 'hub_sync.journal'
+    _rec_name = 'summary'
+
+    date = fields.DateTime("Date", required=True, readonly=True)
+    direction = fields.Selection([
+            ('out', "Outbound"),
+            ('in', "Inbound"),
+            ], "Direction", required=True, readonly=True)
+    operation = fields.Char("Operation", readonly=True)
+    record = fields.Reference("Record", selection='get_models',
+        readonly=True)
+    outbox = fields.Many2One('hub_sync.outbox', "Outbound Message",
+        readonly=True, ondelete='RESTRICT')
+    inbox = fields.Many2One('hub_sync.inbox', "Inbound Event",
+        readonly=True, ondelete='RESTRICT')
+    outcome = fields.Selection([
+            ('ok', "Done"),
+            ('retry', "Will Retry"),
+            ('refused', "Refused"),
+            ('error', "Error"),
+            ('attention', "Needs Attention"),
+            ], "Outcome", required=True, readonly=True, sort=False)
+    http_status = fields.Integer("HTTP Status", readonly=True)
+    summary = fields.Char("Summary", readonly=True)
+    detail = fields.Text("Detail", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def get_models(cls):
+        return [(None, '')] + Pool().get('ir.model').get_name_items()
+
+    @classmethod
+    def check_modification(cls, mode, entries, values=None, external=False):
+        super().check_modification(
+            mode, entries, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            raise JournalReadOnly(gettext('hub_sync.msg_journal_read_only'))
+
+    @classmethod
+    def add(cls, vlist):
+        "Append entries (dicts of field values); the date is now"
+        with without_check_access():
+            return cls.create([{'date': utcnow(), **v} for v in vlist])

@@ -1,0 +1,175 @@
+"""From the hub to 1C UT11: the customer order (ЗаказКлиента) with the hub's
+reservation per warehouse, sent through the outbox whenever it changes."""
+import uuid
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.modules.hub_sync.errors import PermanentError
+from trytond.modules.hub_sync.outbox import Outbox
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+OPERATION = 'ut11_push_order'
+RESERVE, CLOSED = 'КОбеспечению', 'Закрыт'
+
+
+class Order(metaclass=PoolMeta):
+    __name__ = 'order_hub.order'
+
+    ut11_ref = fields.Char("1C Order GUID", readonly=True)
+    ut11_number = fields.Char("1C Order Number", readonly=True)
+
+    @classmethod
+    def copy(cls, orders, default=None):
+        default = dict(default or {}, ut11_ref=None, ut11_number=None)
+        return super().copy(orders, default=default)
+
+    @classmethod
+    def reserve(cls, orders):
+        super().reserve(orders)
+        cls.ut11_enqueue([o for o in orders
+                if any(r.active for r in o.reservations)])
+
+    @classmethod
+    def cancel(cls, orders):
+        super().cancel(orders)
+        cls.ut11_enqueue([o for o in orders if o.ut11_ref])
+
+    @classmethod
+    def ut11_enqueue(cls, orders):
+        "Send the orders' current state to 1C after the commit"
+        if orders:
+            Pool().get('hub_sync.outbox').enqueue('ut11', OPERATION, orders)
+
+    def get_ut11_lines(self, system):
+        "One 1C line per active reservation: 1C reserves per line warehouse"
+        lines = []
+        for reservation in self.reservations:
+            if not reservation.active:
+                continue
+            line = reservation.line
+            product = reservation.product
+            refs = (product.template.ut11_ref, reservation.warehouse.ut11_ref)
+            if not all(refs):
+                raise PermanentError(gettext(
+                        'ut11_bridge.msg_not_from_ut11',
+                        product=product.rec_name,
+                        warehouse=reservation.warehouse.rec_name))
+            share = reservation.quantity / line.quantity if line else 0
+            lines.append({
+                    'product': refs[0],
+                    'characteristic': product.ut11_characteristic,
+                    'warehouse': refs[1], 'quantity': reservation.quantity,
+                    'price': line.unit_price if line else Decimal(0),
+                    'discount': ((line.discount or 0) * share).quantize(
+                        Decimal('0.01')) if line else Decimal(0),
+                    'vat_rate': system.ut11_vat_rate,
+                    'price_type': system.ut11_price_type,
+                    })
+        return lines
+
+    @property
+    def ut11_document_key(self):
+        """The GUID the order gets in 1C, the same on every attempt: a
+        retry, or a new push after a refusal, finds the document 1C may
+        already have made instead of creating a second one."""
+        database = Transaction().database.name
+        return str(uuid.uuid5(uuid.NAMESPACE_URL,
+                f'order-hub:{database}:order_hub.order:{self.id}'))
+
+    def get_ut11_values(self, system):
+        "Arguments of UT11Client.create_order for this order"
+        return {
+            'ref_key': self.ut11_document_key, 'date': self.date,
+            'organization': system.ut11_organization,
+            'partner': system.ut11_partner,
+            'counterparty': system.ut11_counterparty,
+            'agreement': system.ut11_agreement,
+            'currency': system.ut11_currency,
+            'lines': self.get_ut11_lines(system), 'hub_number': self.number,
+            'status': self.ut11_status, 'comment': self.customer_name,
+            }
+
+    @property
+    def ut11_status(self):
+        return CLOSED if self.state == 'cancelled' else RESERVE
+
+
+def push_order(order, message):
+    "Outbox handler: create or update the order in 1C, then note the result"
+    system = message.get_system()
+    client = system.ut11_client()
+    if order.ut11_ref:
+        document = client.update_order(order.ut11_ref,
+            lines=order.get_ut11_lines(system), status=order.ut11_status)
+    else:
+        document = client.create_order(**order.get_ut11_values(system))
+    record_pushed(order, document)
+    return document['number']
+
+
+def record_pushed(order, document):
+    """1C now reserves what the order's lines say: its free stock figures
+    account for these reservations, and no longer for released ones."""
+    pool = Pool()
+    Order = pool.get('order_hub.order')
+    Reservation = pool.get('order_hub.reservation')
+    StockLevel = pool.get('order_hub.stock')
+    ActionLog = pool.get('order_hub.action_log')
+    with Transaction().set_context(active_test=False):
+        reservations = Reservation.search([('order', '=', order.id)])
+    to_mirror = [r for r in reservations if r.active and not r.in_mirror]
+    released = [r for r in reservations if not r.active and r.in_mirror]
+    StockLevel.shift_quantities(
+        [(r.product.id, r.warehouse.id, -r.quantity) for r in to_mirror]
+        + [(r.product.id, r.warehouse.id, r.quantity) for r in released])
+    Reservation.set_in_mirror(to_mirror, True)
+    Reservation.set_in_mirror(released, False)
+    StockLevel.store_reserved({r.product.id for r in reservations})
+    Order.write([order], {'ut11_ref': document['key'],
+            'ut11_number': document['number']})
+    with Transaction().set_context(hub_source='ut11'):
+        ActionLog.add([(order, 'exchange', gettext(
+                        'ut11_bridge.msg_log_pushed',
+                        number=document['number'],
+                        posted=gettext('ut11_bridge.msg_posted'
+                            if document.get('posted')
+                            else 'ut11_bridge.msg_not_posted')))])
+
+
+Outbox.register_handler(OPERATION, push_order)
+
+
+class Reservation(metaclass=PoolMeta):
+    __name__ = 'order_hub.reservation'
+
+    @classmethod
+    def set_in_mirror(cls, reservations, value):
+        if reservations:
+            table = cls.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update([table.in_mirror], [value],
+                    where=table.id.in_([r.id for r in reservations])))
+
+    @classmethod
+    def reserve_lines(cls, lines):
+        shortages = super().reserve_lines(lines)
+        cls._ut11_resend({l.order for l in lines})
+        return shortages
+
+    @classmethod
+    def reduce(cls, amounts, reason=None):
+        super().reduce(amounts, reason=reason)
+        cls._ut11_resend({r.order for r in amounts})
+
+    def move(self, warehouse, quantity):
+        target = super().move(warehouse, quantity)
+        self._ut11_resend({self.order})
+        return target
+
+    @staticmethod
+    def _ut11_resend(orders):
+        "An order already in 1C follows every change of its reservations"
+        Order = Pool().get('order_hub.order')
+        Order.ut11_enqueue([o for o in orders if o.ut11_ref])

@@ -1,0 +1,44 @@
+"""Where hub records come from in 1C: the GUIDs (Ref_Key) of 1C objects.
+
+A product variant is a 1C product (Номенклатура, on the template) plus a
+characteristic (Характеристика, on the variant; empty when the product has
+none).  Each GUID identifies one hub record.
+"""
+from trytond.model import Unique, fields
+from trytond.pool import PoolMeta
+
+
+def _ref_field(name, string):
+    "A mixin: the 1C GUID field name, unique, reset on copy"
+
+    class Mixin:
+        __slots__ = ()
+
+        @classmethod
+        def __setup__(cls):
+            super().__setup__()
+            t = cls.__table__()
+            cls._sql_constraints += [(f'{name}_unique',
+                    Unique(t, getattr(t, name)),
+                    'ut11_bridge.msg_ref_unique')]
+
+        @classmethod
+        def copy(cls, records, default=None):
+            default = dict(default or {}, **{name: None})
+            return super().copy(records, default=default)
+
+    setattr(Mixin, name, fields.Char(string, readonly=True))
+    return Mixin
+
+
+class Template(_ref_field('ut11_ref', "1C GUID"), metaclass=PoolMeta):
+    __name__ = 'product.template'
+
+
+class Product(_ref_field('ut11_characteristic', "1C Characteristic GUID"),
+        metaclass=PoolMeta):
+    __name__ = 'product.product'
+
+
+class Location(_ref_field('ut11_ref', "1C GUID"), metaclass=PoolMeta):
+    __name__ = 'stock.location'

@@ -1,0 +1,282 @@
+"""1C UT11 and the hub over real HTTP (the sandbox simulator): the
+catalogue and stock come in, a reserved order goes out with its reservation
+per warehouse, and nothing is lost or doubled when 1C is down or refuses.
+
+Each step is committed, as the queue and the web client would."""
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from trytond.modules.order_hub.tests.tools import HubTestCase, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
+
+CITIES = [
+    ("Москва", '55.755826', '37.617300'),
+    ("Санкт-Петербург", '59.939095', '30.315868'),
+    ("Казань", '55.796127', '49.106414'),
+    ("Екатеринбург", '56.838011', '60.597474'),
+    ("Новосибирск", '55.008353', '82.935733'),
+    ("Тверь", '56.859611', '35.911896'),
+    ]
+SNEAKERS = stable_ref('item', 'КР-1001')
+SHOP = 'Магазин на Тверской'
+
+
+class UT11BridgeTestCase(HubTestCase):
+    "The 1C UT11 bridge"
+    modules = ['ut11_bridge']
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim = UT11Simulator()
+        url = cls.sim.start() + '/ut/odata/standard.odata'
+        cls.addClassCleanup(cls.sim.stop)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            City = pool.get('order_hub.city')
+            System = pool.get('hub_sync.system')
+            from trytond.modules.order_hub.tests.tools import setup_company
+            cls.company = setup_company().id
+            City.create([{'name': n, 'latitude': Decimal(lat),
+                        'longitude': Decimal(lon)} for n, lat, lon in CITIES])
+            refs = cls.sim.refs
+            System.create([{'code': 'ut11', 'name': "1С УТ11",
+                        'base_url': url, 'login': 'odata',
+                        'password': 'odata', 'timeout': 3,
+                        'ut11_organization': refs['org'],
+                        'ut11_partner': stable_ref('partner', 'retail'),
+                        'ut11_counterparty': stable_ref('cp', 'retail'),
+                        'ut11_agreement': refs['agreement'],
+                        'ut11_currency': refs['rub'],
+                        'ut11_price_type': refs['retail'],
+                        'ut11_vat_rate': refs['vat20']}])
+            transaction.commit()
+        cls.counts = cls.step(lambda: Pool().get(
+                'ut11_bridge.loader').load())
+
+    def setUp(self):
+        self.sim.faults.clear()
+
+    @classmethod
+    def step(cls, func):
+        "Run func in a committed transaction, as a queue task or RPC would"
+        with Transaction().start(DB_NAME, 0, context={
+                    'company': cls.company, 'language': 'ru'}) as transaction:
+            with set_company(Pool().get('company.company')(cls.company)):
+                result = func()
+            transaction.commit()
+        return result
+
+    def variant(self, article, size):
+        Product = Pool().get('product.product')
+        product, = Product.search([('template.code', '=', article),
+                ('hub_size', '=', size)])
+        return product
+
+    def warehouse(self, name):
+        Location = Pool().get('stock.location')
+        warehouse, = Location.search([('name', '=', name),
+                ('type', '=', 'warehouse')])
+        return warehouse
+
+    def new_paid_order(self, quantity, city="Москва"):
+        def create():
+            pool = Pool()
+            Order = pool.get('order_hub.order')
+            City = pool.get('order_hub.city')
+            city_, = City.search([('name', '=', city)])
+            order, = Order.create([{'customer_name': "Иванова Мария",
+                        'delivery_city': city_.id, 'lines': [('create', [{
+                                        'product': self.variant(
+                                            'КР-1001', '42').id,
+                                        'quantity': Decimal(quantity)}])]}])
+            Order.pay([order])
+            return order.id
+        return self.step(create)
+
+    def reserve(self, order_id):
+        "Reserve; returns the outbox messages it queued"
+        def reserve():
+            pool = Pool()
+            Order = pool.get('order_hub.order')
+            Outbox = pool.get('hub_sync.outbox')
+            Order.reserve([Order(order_id)])
+            return [m.id for m in Outbox.search([
+                        ('record', '=', f'order_hub.order,{order_id}'),
+                        ('state', '=', 'pending')])]
+        return self.step(reserve)
+
+    def process(self, message_ids):
+        def process():
+            Outbox = Pool().get('hub_sync.outbox')
+            Outbox.process(Outbox.browse(message_ids))
+        self.step(process)
+
+    def make_due(self, message_ids):
+        def due():
+            Outbox = Pool().get('hub_sync.outbox')
+            Outbox.write(Outbox.browse(message_ids), {'next_try': None})
+        self.step(due)
+
+    def read(self, func):
+        return self.step(func)
+
+    def orders_in_1c(self):
+        return [d for d in self.sim.documents('ЗаказКлиента')]
+
+    # -- inbound ----------------------------------------------------------
+    def test_catalogue_and_stock_loaded(self):
+        self.assertGreaterEqual(self.counts['warehouses'], 8)
+        self.assertGreaterEqual(self.counts['products'], 20)
+
+        def check():
+            size42 = self.variant('КР-1001', '42')
+            self.assertEqual(size42.template.ut11_ref, SNEAKERS)
+            self.assertEqual(size42.list_price_used, Decimal('6990'))
+            shop = self.warehouse(SHOP)
+            self.assertTrue(shop.hub_is_shop)
+            self.assertEqual(shop.hub_city.name, "Москва")
+            StockLevel = Pool().get('order_hub.stock')
+            level, = StockLevel.search([('product', '=', size42.id),
+                    ('warehouse', '=', shop.id)])
+            info, = self.sim.stock(SNEAKERS, SHOP, '42')
+            self.assertEqual(level.quantity, Decimal(str(info['free'])))
+            self.assertEqual(level.source, 'ut11')
+        self.read(check)
+
+    def test_stock_change_in_1c_reaches_the_mirror(self):
+        self.sim.set_stock('КР-1001', SHOP, 11, '42')
+        self.step(lambda: Pool().get('ut11_bridge.loader').load(
+                stock_only=True))
+
+        def check():
+            StockLevel = Pool().get('order_hub.stock')
+            level, = StockLevel.search([
+                    ('product', '=', self.variant('КР-1001', '42').id),
+                    ('warehouse', '=', self.warehouse(SHOP).id)])
+            return level.quantity
+        self.assertEqual(self.read(check), 11 - self._reserved_in_1c())
+
+    def _reserved_in_1c(self):
+        info, = self.sim.stock(SNEAKERS, SHOP, '42')
+        return Decimal(str(info['reserved']))
+
+    # -- outbound ---------------------------------------------------------
+    def test_reserved_order_goes_to_1c_with_its_warehouses(self):
+        self.sim.set_stock('КР-1001', SHOP, 1, '42')
+        self.sim.set_stock('КР-1001', 'Центральный склад', 5, '42')
+        self.step(lambda: Pool().get('ut11_bridge.loader').load(
+                stock_only=True))
+        order_id = self.new_paid_order(3)
+        messages = self.reserve(order_id)
+        self.assertEqual(len(messages), 1)
+        before = len(self.orders_in_1c())
+        self.process(messages)
+
+        documents = self.orders_in_1c()
+        self.assertEqual(len(documents), before + 1)
+        document = documents[-1]
+        self.assertTrue(document['Posted'])
+
+        def check():
+            Order = Pool().get('order_hub.order')
+            order = Order(order_id)
+            self.assertEqual(order.ut11_number, document['Number'])
+            self.assertTrue(all(r.in_mirror for r in order.reservations))
+            held = {(r.warehouse.name, r.quantity)
+                for r in order.reservations}
+            self.assertIn(("Магазин на Тверской", 1), held)
+            self.assertTrue(any("1С" in e.description or
+                    document['Number'] in e.description
+                    for e in order.action_logs if e.kind == 'exchange'))
+            StockLevel = Pool().get('order_hub.stock')
+            level, = StockLevel.search([
+                    ('product', '=', self.variant('КР-1001', '42').id),
+                    ('warehouse', '=', self.warehouse(SHOP).id)])
+            # 1C reserves it now; the hub does not count it twice
+            return level.free_quantity
+        self.assertEqual(self.read(check), 0)
+        info, = self.sim.stock(SNEAKERS, SHOP, '42')
+        self.assertEqual(Decimal(str(info['reserved'])), 1)
+
+    def test_1c_down_then_back_nothing_lost_nothing_doubled(self):
+        order_id = self.new_paid_order(1)
+        messages = self.reserve(order_id)
+        before = len(self.orders_in_1c())
+        self.sim.faults.add(kind='down', endpoint='*', count=2)
+        self.process(messages)
+        self.make_due(messages)
+        self.process(messages)
+
+        def state():
+            Outbox = Pool().get('hub_sync.outbox')
+            message = Outbox(messages[0])
+            return message.state, message.attempts
+        self.assertEqual(self.read(state), ('pending', 2))
+        self.assertEqual(len(self.orders_in_1c()), before)
+
+        self.make_due(messages)
+        self.process(messages)
+        self.process(messages)  # a second run changes nothing
+        self.assertEqual(self.read(state)[0], 'done')
+        self.assertEqual(len(self.orders_in_1c()), before + 1)
+
+    def test_1c_refusal_reaches_the_manager(self):
+        order_id = self.new_paid_order(1)
+        messages = self.reserve(order_id)
+        self.sim.refuse_posting('ЗаказКлиента',
+            message="Недостаточно свободного остатка товара на складе")
+        self.process(messages)
+
+        def check():
+            Order = Pool().get('order_hub.order')
+            Outbox = Pool().get('hub_sync.outbox')
+            order = Order(order_id)
+            entries = [e.description for e in order.action_logs
+                if e.kind == 'exchange']
+            return Outbox(messages[0]).state, entries
+        state, entries = self.read(check)
+        self.assertEqual(state, 'failed')
+        self.assertTrue(any("Недостаточно свободного остатка" in e
+                for e in entries), entries)
+
+    def test_moving_a_reservation_updates_1c(self):
+        self.sim.set_stock('КР-1001', 'Центральный склад', 5, '42')
+        self.step(lambda: Pool().get('ut11_bridge.loader').load(
+                stock_only=True))
+        order_id = self.new_paid_order(1, city="Казань")
+        self.process(self.reserve(order_id))
+
+        def move():
+            pool = Pool()
+            Order = pool.get('order_hub.order')
+            Outbox = pool.get('hub_sync.outbox')
+            reservation, = [r for r in Order(order_id).reservations
+                if r.active]
+            target = self.warehouse('Центральный склад')
+            if reservation.warehouse == target:
+                target = self.warehouse(SHOP)
+            reservation.move(target, Decimal(1))
+            return target.ut11_ref, [m.id for m in Outbox.search([
+                        ('record', '=', f'order_hub.order,{order_id}'),
+                        ('state', '=', 'pending')])]
+        target_ref, messages = self.step(move)
+        self.assertEqual(len(messages), 1)
+        self.process(messages)
+
+        def check():
+            Order = Pool().get('order_hub.order')
+            return Order(order_id).ut11_number
+        number = self.read(check)
+        document, = [d for d in self.orders_in_1c()
+            if d['Number'] == number]
+        self.assertTrue(document['Posted'])
+
+
+del HubTestCase
