@@ -355,12 +355,24 @@ class OrderReservationMixin:
         return round(city.distance_to(warehouse.hub_city))
 
     def warehouses_by_distance(self):
-        "[(warehouse, km)] nearest first"
-        Location = Pool().get('stock.location')
-        warehouses = Location.search([
-                ('type', '=', 'warehouse'), ('hub_city', '!=', None)])
-        return sorted(((w, self.distance_to(w)) for w in warehouses),
-            key=lambda wd: (wd[1], wd[0].name, wd[0].id))
+        "[(warehouse, km)] nearest first (coordinates read in one query)"
+        pool = Pool()
+        Location = pool.get('stock.location')
+        City = pool.get('order_hub.city')
+        location, city = Location.__table__(), City.__table__()
+        destination = self.reservation_city
+        if not destination:
+            return []
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*location.join(city,
+                condition=location.hub_city == city.id).select(
+                location.id, location.name, city.latitude, city.longitude,
+                where=(location.type == 'warehouse')
+                & (location.active == Literal(True))))
+        rows = sorted((round(distance_km(destination.latitude,
+                        destination.longitude, lat, lon)), name, id_)
+            for id_, name, lat, lon in cursor)
+        return [(Location(id_), km) for km, _, id_ in rows]
 
     def allocate(self, line, free, warehouses):
         """Values of new reservations for the line's missing quantity, taken
