@@ -103,7 +103,7 @@ def main():
             logs / f'tryton-{backend}.log')
     if not args.tests:
         cmd = [python, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-            'sandbox/tests', 'web/tests', 'addons/site_bridge/tests']
+            'sandbox/tests', 'web/tests']
         runs['sandbox'] = start(cmd, dict(os.environ),
             logs / 'sandbox.log')
     failed = []

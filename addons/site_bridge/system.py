@@ -1,0 +1,18 @@
+"The 1C-Bitrix site connection"
+from trytond.pool import PoolMeta
+
+from .client import SiteClient
+
+
+class System(metaclass=PoolMeta):
+    __name__ = 'hub_sync.system'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.code.selection.append(('site', "Website (1C-Bitrix)"))
+
+    def site_client(self):
+        "The site's client with the exchange user's login and password"
+        return SiteClient(self.base_url, self.login, self.password,
+            timeout=self.timeout or 10)
