@@ -10,7 +10,6 @@ Baseline in the same run: reading the stock levels of the same products
 """
 import argparse
 import random
-from decimal import Decimal
 
 from common import drop_database, setup_database, show, summary, timed
 

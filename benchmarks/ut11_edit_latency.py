@@ -27,7 +27,9 @@ def main():
     parser.add_argument('--samples', type=int, default=30)
     args = parser.parse_args()
     db = setup_database(args.backend, modules=('ut11_bridge',))
-    from sandbox.ut11 import UT11Simulator, stable_ref
+    from sandbox.ut11 import UT11Simulator
+    from trytond.modules.ut11_bridge.tests.tools import (
+        create_cities, ut11_system_values)
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     from trytond.modules.order_hub.tests.tools import set_company, setup_company
@@ -38,20 +40,9 @@ def main():
     with Transaction().start(db, 0, context={'language': 'ru'}) as tx:
         pool = Pool()
         with set_company(setup_company()):
-            pool.get('order_hub.city').create([{'name': "Москва",
-                        'latitude': Decimal('55.755826'),
-                        'longitude': Decimal('37.6173')}])
-            refs = sim.refs
-            pool.get('hub_sync.system').create([{'code': 'ut11',
-                        'name': "1С УТ11", 'base_url': url, 'login': 'odata',
-                        'password': 'odata', 'timeout': 5,
-                        'ut11_organization': refs['org'],
-                        'ut11_partner': stable_ref('partner', 'retail'),
-                        'ut11_counterparty': stable_ref('cp', 'retail'),
-                        'ut11_agreement': refs['agreement'],
-                        'ut11_currency': refs['rub'],
-                        'ut11_price_type': refs['retail'],
-                        'ut11_vat_rate': refs['vat20']}])
+            create_cities(["Москва"])
+            pool.get('hub_sync.system').create(
+                [ut11_system_values(sim, url, timeout=5)])
             pool.get('ut11_bridge.loader').load()
             sim.set_stock('КР-1001', 'Магазин на Тверской', 500, '42')
             pool.get('ut11_bridge.loader').load(stock_only=True)

@@ -8,7 +8,6 @@ edit is refused (PricingUnavailable) and the order keeps its last prices.
 """
 import logging
 import uuid
-from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.modules.hub_sync.errors import SyncError

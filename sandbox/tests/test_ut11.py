@@ -1,5 +1,4 @@
 """The UT11 OData simulator, seen from an OData client."""
-import re
 import unittest
 from decimal import Decimal
 

@@ -20,9 +20,9 @@ from trytond.transaction import Transaction
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.bitrix_site import BitrixSiteSimulator  # noqa: E402
 from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
+from trytond.modules.ut11_bridge.tests.tools import (  # noqa: E402
+    create_cities, ut11_system_values)
 
-CITIES = [("Москва", '55.755826', '37.617300'),
-    ("Санкт-Петербург", '59.939095', '30.315868')]
 BASE_PRICE_TYPE = 'bd72d90c-55bc-11d9-848a-00112f43529a'
 SITE_SECTION = 'f0e1d2c3-0001-11ee-8c90-0242ac120002'
 SNEAKERS = ('КР-1001', '42')
@@ -43,17 +43,10 @@ class SiteBridgeTestCase(HubTestCase):
         site_url = cls.site.start()
         cls.addClassCleanup(cls.site.stop)
         with Transaction().start(DB_NAME, 0) as transaction:
-            pool = Pool()
-            City = pool.get('order_hub.city')
-            System = pool.get('hub_sync.system')
+            System = Pool().get('hub_sync.system')
             cls.company = setup_company().id
-            City.create([{'name': n, 'latitude': Decimal(lat),
-                        'longitude': Decimal(lon)} for n, lat, lon in CITIES])
-            refs = cls.ut11.refs
-            System.create([{'code': 'ut11', 'name': "1С УТ11",
-                        'base_url': ut11_url, 'login': 'odata',
-                        'password': 'odata', 'timeout': 3,
-                        'ut11_price_type': refs['retail']}, {
+            create_cities(["Москва", "Санкт-Петербург"])
+            System.create([ut11_system_values(cls.ut11, ut11_url), {
                         'code': 'site', 'name': "Сайт",
                         'base_url': site_url, 'login': cls.site.login,
                         'password': cls.site.password, 'timeout': 3}])

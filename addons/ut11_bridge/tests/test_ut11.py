@@ -7,7 +7,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from trytond.modules.order_hub.tests.tools import HubTestCase, set_company
+from trytond.modules.order_hub.tests.tools import (
+    HubTestCase, set_company, setup_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
@@ -15,14 +16,8 @@ from trytond.transaction import Transaction
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
 
-CITIES = [
-    ("Москва", '55.755826', '37.617300'),
-    ("Санкт-Петербург", '59.939095', '30.315868'),
-    ("Казань", '55.796127', '49.106414'),
-    ("Екатеринбург", '56.838011', '60.597474'),
-    ("Новосибирск", '55.008353', '82.935733'),
-    ("Тверь", '56.859611', '35.911896'),
-    ]
+from .tools import create_cities, ut11_system_values  # noqa: E402
+
 SNEAKERS = stable_ref('item', 'КР-1001')
 SHOP = 'Магазин на Тверской'
 
@@ -38,24 +33,10 @@ class UT11BridgeTestCase(HubTestCase):
         url = cls.sim.start() + '/ut/odata/standard.odata'
         cls.addClassCleanup(cls.sim.stop)
         with Transaction().start(DB_NAME, 0) as transaction:
-            pool = Pool()
-            City = pool.get('order_hub.city')
-            System = pool.get('hub_sync.system')
-            from trytond.modules.order_hub.tests.tools import setup_company
             cls.company = setup_company().id
-            City.create([{'name': n, 'latitude': Decimal(lat),
-                        'longitude': Decimal(lon)} for n, lat, lon in CITIES])
-            refs = cls.sim.refs
-            System.create([{'code': 'ut11', 'name': "1С УТ11",
-                        'base_url': url, 'login': 'odata',
-                        'password': 'odata', 'timeout': 3,
-                        'ut11_organization': refs['org'],
-                        'ut11_partner': stable_ref('partner', 'retail'),
-                        'ut11_counterparty': stable_ref('cp', 'retail'),
-                        'ut11_agreement': refs['agreement'],
-                        'ut11_currency': refs['rub'],
-                        'ut11_price_type': refs['retail'],
-                        'ut11_vat_rate': refs['vat20']}])
+            create_cities()
+            Pool().get('hub_sync.system').create(
+                [ut11_system_values(cls.sim, url)])
             transaction.commit()
         cls.counts = cls.step(lambda: Pool().get(
                 'ut11_bridge.loader').load())

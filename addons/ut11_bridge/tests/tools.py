@@ -1,0 +1,33 @@
+"Set-up shared by the tests and benchmarks that talk to the UT11 simulator"
+from decimal import Decimal
+
+from trytond.pool import Pool
+
+CITIES = [
+    ("Москва", '55.755826', '37.617300'),
+    ("Санкт-Петербург", '59.939095', '30.315868'),
+    ("Казань", '55.796127', '49.106414'),
+    ("Екатеринбург", '56.838011', '60.597474'),
+    ("Новосибирск", '55.008353', '82.935733'),
+    ("Тверь", '56.859611', '35.911896'),
+    ]
+
+
+def create_cities(names=None):
+    City = Pool().get('order_hub.city')
+    return City.create([{'name': n, 'latitude': Decimal(lat),
+                'longitude': Decimal(lon)} for n, lat, lon in CITIES
+            if names is None or n in names])
+
+
+def ut11_system_values(sim, url, timeout=3):
+    "A hub_sync.system for the simulator, with the references orders need"
+    from sandbox.ut11 import stable_ref
+    refs = sim.refs
+    return {'code': 'ut11', 'name': "1С УТ11", 'base_url': url,
+        'login': 'odata', 'password': 'odata', 'timeout': timeout,
+        'ut11_organization': refs['org'],
+        'ut11_partner': stable_ref('partner', 'retail'),
+        'ut11_counterparty': stable_ref('cp', 'retail'),
+        'ut11_agreement': refs['agreement'], 'ut11_currency': refs['rub'],
+        'ut11_price_type': refs['retail'], 'ut11_vat_rate': refs['vat20']}
