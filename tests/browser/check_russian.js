@@ -63,6 +63,7 @@ async function check(page, screen, problems) {
       '--disable-component-update', '--disable-sync'],
   });
   const page = await browser.newPage({ locale: 'ru-RU',
+    timezoneId: 'Europe/Moscow',
     viewport: { width: 1400, height: 900 } });
   const problems = [];
   try {
