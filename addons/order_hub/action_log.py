@@ -9,9 +9,10 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import Transaction
 
 from .exceptions import ActionLogReadOnly
+from .journal import append_rows
 
 SOURCES = [
     ('hub', "Hub"),
@@ -94,9 +95,7 @@ class ActionLog(ModelSQL, ModelView):
                 'order': int(order), 'kind': kind, 'description': description,
                 'source': source, 'user': user, 'date': now,
                 } for order, kind, description in entries]
-        if vlist:
-            with without_check_access():
-                cls.create(vlist)
+        append_rows(cls, vlist)
 
 
 def format_value(record, name, value):

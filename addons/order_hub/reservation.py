@@ -19,6 +19,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .action_log import format_number
 from .exceptions import ReservationError, ReservationReadOnly
 from .geo import distance_km
+from .journal import append_rows
 from .status import ITEM_STATES
 from .stock import utcnow
 
@@ -332,9 +333,7 @@ class Movement(ModelSQL, ModelView):
                 'status': r.status, 'description': description,
                 'user': user, 'date': now,
                 } for r, location, description in entries]
-        if vlist:
-            with without_check_access():
-                cls.create(vlist)
+        append_rows(cls, vlist)
 
 
 class OrderReservationMixin:
