@@ -51,7 +51,8 @@ class Reservation(DeactivableMixin, ModelSQL, ModelView):
         ITEM_STATES, "Item Status", required=True, readonly=True, sort=False)
     status_string = status.translated('status')
     distance = fields.Integer("Distance, km", readonly=True)
-    reason = fields.Char("Why Here", readonly=True)
+    # Text, not Char: validating a Char reads every eager field back
+    reason = fields.Text("Why Here", readonly=True)
     in_mirror = fields.Boolean(
         "In 1C Figures", readonly=True,
         help="1C's free stock already accounts for this reservation.")
