@@ -12,7 +12,7 @@ from trytond.exceptions import UserError
 from trytond.modules.order_hub.exceptions import (
     PricingUnavailable, PromoCodeError)
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, set_company, setup_company)
+    HubTestCase, setup_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.bitrix_site import BitrixSiteSimulator  # noqa: E402
 from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
 from trytond.modules.ut11_bridge.tests.tools import (  # noqa: E402
-    create_cities, ut11_system_values)
+    committed_step, create_cities, ut11_system_values)
 
 BASE_PRICE_TYPE = 'bd72d90c-55bc-11d9-848a-00112f43529a'
 SITE_SECTION = 'f0e1d2c3-0001-11ee-8c90-0242ac120002'
@@ -106,13 +106,7 @@ class SiteBridgeTestCase(HubTestCase):
 
     @classmethod
     def step(cls, func):
-        "Run func in a committed transaction, as a queue task or RPC would"
-        with Transaction().start(DB_NAME, 0, context={
-                    'company': cls.company, 'language': 'ru'}) as transaction:
-            with set_company(Pool().get('company.company')(cls.company)):
-                result = func()
-            transaction.commit()
-        return result
+        return committed_step(cls.company, func)
 
     def fetch(self):
         "The cron's fetch; returns [(event id, state, result)]"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, set_company, setup_company)
+    HubTestCase, setup_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
@@ -16,7 +16,8 @@ from trytond.transaction import Transaction
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
 
-from .tools import create_cities, ut11_system_values  # noqa: E402
+from .tools import (  # noqa: E402
+    committed_step, create_cities, ut11_system_values)
 
 SNEAKERS = stable_ref('item', 'КР-1001')
 SHOP = 'Магазин на Тверской'
@@ -46,13 +47,7 @@ class UT11BridgeTestCase(HubTestCase):
 
     @classmethod
     def step(cls, func):
-        "Run func in a committed transaction, as a queue task or RPC would"
-        with Transaction().start(DB_NAME, 0, context={
-                    'company': cls.company, 'language': 'ru'}) as transaction:
-            with set_company(Pool().get('company.company')(cls.company)):
-                result = func()
-            transaction.commit()
-        return result
+        return committed_step(cls.company, func)
 
     def variant(self, article, size):
         Product = Pool().get('product.product')

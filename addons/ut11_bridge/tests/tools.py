@@ -31,3 +31,16 @@ def ut11_system_values(sim, url, timeout=3):
         'ut11_counterparty': stable_ref('cp', 'retail'),
         'ut11_agreement': refs['agreement'], 'ut11_currency': refs['rub'],
         'ut11_price_type': refs['retail'], 'ut11_vat_rate': refs['vat20']}
+
+
+def committed_step(company, func):
+    "Run func in a committed transaction, as a queue task or RPC would"
+    from trytond.modules.order_hub.tests.tools import set_company
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    with Transaction().start(DB_NAME, 0, context={
+                'company': company, 'language': 'ru'}) as transaction:
+        with set_company(Pool().get('company.company')(company)):
+            result = func()
+        transaction.commit()
+    return result
