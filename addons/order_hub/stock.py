@@ -10,7 +10,7 @@ from itertools import islice
 
 from sql import For, Literal
 from sql.aggregate import Sum
-from sql.conditionals import Coalesce
+from sql.conditionals import Case, Coalesce
 
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
@@ -231,9 +231,13 @@ class StockLevel(ModelSQL, ModelView):
         _, changed = cls.free_by_warehouse(product_ids)
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        for id_, reserved in changed.items():
+        # one statement per batch: a reservation changes dozens of levels
+        for part in batched(changed.items(), 300):
             cursor.execute(*table.update([table.reserved_quantity],
-                    [reserved], where=table.id == id_))
+                    [Case(*((table.id == id_, reserved)
+                                for id_, reserved in part),
+                            else_=table.reserved_quantity)],
+                    where=table.id.in_([id_ for id_, _ in part])))
         if changed:
             cls._clear_cache(cls.browse(list(changed)))
 
