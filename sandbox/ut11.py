@@ -471,6 +471,8 @@ class UT11Simulator(Simulator):
         self._load_dataset(demo_dataset())
 
     def _reset_data(self):
+        self.generation = getattr(self, 'generation', 0) + 1
+        self.paging = None
         self.tables = {name: Table() for name, s in ENTITY_SETS.items()
             if s.keyed}
         self.ledger = Ledger()
@@ -589,7 +591,7 @@ class UT11Simulator(Simulator):
         add('Catalog_Контрагенты', Ref_Key=stable_ref('cp', 'b2b'),
             Description='ООО «Стиль и Ко»',
             НаименованиеПолное='Общество с ограниченной ответственностью '
-            '«Стиль и Ко»', ИНН='7712345678', КПП='771201001',
+            '«Стиль и Ко»', ИНН='7712345671', КПП='771201001',
             ЮридическоеФизическоеЛицо='ЮридическоеЛицо', Партнер_Key=company)
         ref['partner'] = retail
 
@@ -864,9 +866,30 @@ class UT11Simulator(Simulator):
     def _list(self, entity, source, as_json):
         query = Query(request.args, entity.all_fields())
         with self.lock:
-            rows, count = query.run(source)
+            rows, count = self._run(query, source)
             return self._collection_response(entity.name, rows, count,
                 as_json, query)
+
+    def _run(self, query, source):
+        """query.run(source), continuing a paged read where its previous
+        page stopped, as a database walks a sorted index: ordering and
+        skipping everything again for each $skip page would make reading
+        100,000 products quadratic.  Any write starts over."""
+        key = (request.path, tuple(sorted(
+                    (k, v) for k, v in request.args.items(multi=True)
+                    if k not in ('$top', '$skip'))), self.generation)
+        resume = None
+        if self.paging and self.paging[:2] == (key, query.skip):
+            resume = self.paging[2]
+        page, count, rest = query.run(source, resume)
+        self.paging = ((key, query.skip + len(page), rest)
+            if query.top and len(page) == query.top else None)
+        return page, count
+
+    def _before(self):
+        if request.method != 'GET':
+            self.generation += 1
+        return super()._before()
 
     def _collection_response(self, name, rows, count, as_json, query=None):
         if not as_json:
@@ -1296,7 +1319,7 @@ class UT11Simulator(Simulator):
             if params.get('Dimensions'):
                 rows = _group(rows, params['Dimensions'], entity.fields)
             query = Query(request.args, entity.fields)
-            page, count = query.run(rows)
+            page, count = self._run(query, rows)
             return self._collection_response(entity.name, page, count,
                 as_json, query)
 

@@ -456,21 +456,30 @@ class Query:
             raise ODataError(400, 0, 'Параметр $expand не поддерживается '
                 'симулятором')
 
-    def run(self, source):
-        "Return (page rows, total count or None)"
-        rows = self._ordered(source)
-        if self.predicate:
-            rows = (row for row in rows if self.predicate(row))
+    def run(self, source, resume=None):
+        """Return (page rows, total count or None, rest).
+
+        rest iterates the matching rows after this page; passing it back as
+        resume for the next page ($skip = what was read so far) continues
+        there instead of ordering and skipping everything again."""
+        if resume is not None:
+            rows, skip = resume, 0
+        else:
+            rows, skip = self._ordered(source), self.skip
+            if self.predicate:
+                rows = (row for row in rows if self.predicate(row))
         if self.count:
             rows = list(rows)
             total = len(rows)
-            page = rows[self.skip:None if self.top is None
-                else self.skip + self.top]
+            page = rows[skip:None if self.top is None else skip + self.top]
+            rest = iter(rows[skip + len(page):])
         else:
             total = None
-            stop = None if self.top is None else self.skip + self.top
-            page = list(itertools.islice(rows, self.skip, stop))
-        return [self.project(row) for row in page], total
+            rows = iter(rows)
+            stop = None if self.top is None else skip + self.top
+            page = list(itertools.islice(rows, skip, stop))
+            rest = rows
+        return [self.project(row) for row in page], total, rest
 
     def _ordered(self, source):
         if not self.orderby:

@@ -12,9 +12,12 @@ from sql import For, Literal
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 
+from trytond import backend
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
+
+from .bulk import clear_cache, in_, insert_rows, update_rows
 
 SOURCES = [
     ('demo', "Demo Data"),
@@ -68,10 +71,12 @@ class StockLevel(ModelSQL, ModelView):
             ('product_warehouse_unique', Unique(t, t.product, t.warehouse),
                 'order_hub.msg_stock_level_unique'),
             ]
-        # the reservation reads every warehouse of a few products
-        cls._sql_indexes.add(Index(
-                t, (t.product, Index.Equality()),
-                (t.warehouse, Index.Equality())))
+        if backend.name == 'sqlite':
+            # the unique constraint is this index elsewhere; SQLite gets
+            # no SQL constraint from Tryton
+            cls._sql_indexes.add(Index(
+                    t, (t.product, Index.Equality()),
+                    (t.warehouse, Index.Equality())))
         cls._order = [('product', 'ASC'), ('warehouse', 'ASC'), ('id', 'ASC')]
 
     @classmethod
@@ -124,43 +129,23 @@ class StockLevel(ModelSQL, ModelView):
     def _existing_levels(cls, levels):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
+        # both filters: 1C sends a warehouse at a time, products alone
+        # would read every warehouse of them
         cursor.execute(*table.select(table.id, table.product, table.warehouse,
-                where=table.product.in_(list({p for p, _ in levels}))))
+                where=in_(table.product, {p for p, _ in levels})
+                & in_(table.warehouse, {w for _, w in levels})))
         return {(p, w): id_ for id_, p, w in cursor if (p, w) in levels}
 
     @classmethod
     def _update_levels(cls, values, source, when):
-        if not values:
-            return
-        table = cls.__table__()
-        user = Transaction().user
-        query, _ = tuple(table.update(
-                [table.quantity, table.updated_at, table.source,
-                    table.write_uid, table.write_date],
-                [Literal(0), Literal(when), Literal(source), Literal(user),
-                    Literal(when)],
-                where=table.id == Literal(0)))
-        cursor = Transaction().connection.cursor()
-        cursor.executemany(query, [
-                (quantity, when, source, user, when, id_)
-                for quantity, id_ in values])
+        update_rows(cls, ['quantity', 'updated_at', 'source'],
+            [(id_, [quantity, when, source]) for quantity, id_ in values])
 
     @classmethod
     def _insert_levels(cls, values, source, when):
-        if not values:
-            return
-        table = cls.__table__()
-        user = Transaction().user
-        columns = [table.product, table.warehouse, table.quantity,
-            table.reserved_quantity, table.updated_at, table.source,
-            table.create_uid, table.create_date]
-        cursor = Transaction().connection.cursor()
-        # a few hundred rows per statement stay under SQLite's
-        # limit on bound parameters
-        for part in batched(values, 500):
-            cursor.execute(*table.insert(columns, [
-                        [p, w, q, 0, when, source, user, when]
-                        for (p, w), q in part]))
+        insert_rows(cls, [{'product': p, 'warehouse': w, 'quantity': q,
+                    'reserved_quantity': 0, 'updated_at': when,
+                    'source': source} for (p, w), q in values])
 
     @classmethod
     def shift_quantities(cls, deltas):
@@ -244,12 +229,4 @@ class StockLevel(ModelSQL, ModelView):
     @classmethod
     def _clear_cache(cls, levels):
         "Drop what the transaction cached of levels (all when None)"
-        for cache in Transaction().cache.values():
-            cached = cache.get(cls.__name__)
-            if cached is None:
-                continue
-            if levels is None:
-                cached.clear()
-            else:
-                for level in levels:
-                    cached.pop(level.id, None)
+        clear_cache(cls, None if levels is None else [l.id for l in levels])

@@ -4,22 +4,39 @@ free stock per warehouse, on demand (command line) and on a schedule.
 1C owns these facts: existing records are updated, never the other way.
 """
 import logging
-from collections import defaultdict
 from decimal import Decimal
+
+from stdnum.ru import inn as ru_inn
 
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Model
+from trytond.modules.order_hub.bulk import (
+    clear_cache, insert_rows, update_rows)
+from trytond.modules.order_hub.stock import batched
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
+
+from .products import ProductWriter, variant_ids
 
 logger = logging.getLogger(__name__)
 
 
-def batch_size():
-    "Templates per create: SQLite cannot parse the unique checks of many"
-    return 10 if backend.name == 'sqlite' else 200
+def orm_batch():
+    "Records per ORM create: SQLite cannot parse the unique checks of many"
+    return 10 if backend.name == 'sqlite' else 500
+
 SHOP_TYPES = {'РозничныйМагазин', 'Магазин'}
+STAGES = {
+    'warehouses': 'ut11_bridge.msg_stage_warehouses',
+    'counterparties': 'ut11_bridge.msg_stage_counterparties',
+    'groups': 'ut11_bridge.msg_stage_groups',
+    'products': 'ut11_bridge.msg_stage_products',
+    'characteristics': 'ut11_bridge.msg_stage_characteristics',
+    'barcodes': 'ut11_bridge.msg_stage_barcodes',
+    'prices': 'ut11_bridge.msg_stage_prices',
+    'stock': 'ut11_bridge.msg_stage_stock',
+    }
 
 
 class Loader(Model):
@@ -30,16 +47,21 @@ class Loader(Model):
     def load(cls, stock_only=False, progress=None):
         """Read from 1C and update the hub; returns {stage: count}.
 
-        progress(stage, count) is called as the load goes (command line)."""
+        progress(stage, count, total=None) is called as the load goes (the
+        command line prints it, a load run shows it in the client)."""
         System = Pool().get('hub_sync.system')
         system = System.get('ut11')
         client = system.ut11_client()
-        progress = progress or (lambda stage, count: None)
+        progress = progress or (lambda stage, count, total=None: None)
         counts = {}
         if not stock_only:
             counts['warehouses'] = cls.load_warehouses(client)
             progress('warehouses', counts['warehouses'])
-            counts['products'] = cls.load_products(client, progress)
+            counts['counterparties'] = cls.load_counterparties(client)
+            progress('counterparties', counts['counterparties'])
+            groups = cls.load_groups(client)
+            counts['groups'] = len(groups)
+            counts['products'] = cls.load_products(client, progress, groups)
             if system.ut11_price_type:
                 counts['prices'] = cls.load_prices(
                     client, system.ut11_price_type)
@@ -49,21 +71,17 @@ class Loader(Model):
         return counts
 
     @classmethod
-    def cron_refresh_stock(cls):
-        cls.load(stock_only=True)
-
-    @classmethod
-    def cron_load_catalogue(cls):
-        cls.load()
+    def describe(cls, counts):
+        "What a load wrote, for users"
+        return gettext('ut11_bridge.msg_load_summary', counts=', '.join(
+                f'{gettext(STAGES[k])}: {v}' for k, v in counts.items()))
 
     @classmethod
     def _journal(cls, counts):
         Journal = Pool().get('hub_sync.journal')
         Journal.add([{'system': 'ut11', 'direction': 'in',
                     'operation': 'ut11_load', 'outcome': 'ok',
-                    'summary': gettext('ut11_bridge.msg_load_summary',
-                        counts=', '.join(f'{k}: {v}'
-                            for k, v in counts.items()))}])
+                    'summary': cls.describe(counts)}])
 
     # -- warehouses --------------------------------------------------------
     @classmethod
@@ -101,111 +119,187 @@ class Loader(Model):
         return {'name': row['name'], 'hub_street': row['address'],
             'hub_city': city, 'hub_is_shop': row['type'] in SHOP_TYPES}
 
-    # -- products ----------------------------------------------------------
+    # -- counterparties ----------------------------------------------------
     @classmethod
-    def load_products(cls, client, progress):
-        Template = Pool().get('product.template')
-        characteristics = defaultdict(list)
-        for row in client.characteristics():
-            if not row['deleted']:
-                characteristics[row['product']].append(row)
-        known = {t.ut11_ref for t in Template.search(
-                [('ut11_ref', '!=', None)])}
-        new, count = [], 0
-        for row in client.products():
-            if row['deleted'] or row['key'] in known:
+    def load_counterparties(cls, client):
+        """Контрагенты as parties, the customers orders can name: new ones
+        created, those whose DataVersion changed updated, those marked for
+        deletion deactivated.  Returns how many were written."""
+        Party = Pool().get('party.party')
+        known = {p.ut11_ref: p for p in Party.search([
+                    ('ut11_ref', '!=', None),
+                    ('active', 'in', [True, False])])}
+        new, to_write = [], []
+        for row in client.counterparties():
+            party = known.get(row['key'])
+            if row['deleted']:
+                if party and party.active:
+                    to_write.extend([[party], {'active': False}])
                 continue
-            new.append(cls.template_values(row, characteristics[row['key']]))
-            if len(new) >= batch_size():
-                count += len(Template.create(new))
-                new = []
-                progress('products', count)
-        count += len(Template.create(new))
-        progress('products', count)
-        return count
+            if party and party.ut11_version == row['version'] \
+                    and party.active:
+                continue
+            values = {'name': row['name'], 'hub_kpp': row['kpp'],
+                'ut11_version': row['version'], 'active': True,
+                'identifiers': cls._inn(row, party)}
+            if party is None:
+                new.append({**values, 'ut11_ref': row['key']})
+            else:
+                to_write.extend([[party], values])
+        # a few thousand at most: the ORM keeps the party rules
+        for part in batched(new, orm_batch()):
+            Party.create(part)
+        if to_write:
+            Party.write(*to_write)
+        return len(new) + len(to_write) // 2
 
     @classmethod
-    def template_values(cls, row, characteristics):
-        Uom = Pool().get('product.uom')
-        unit = Uom.search([('symbol', '=', 'u')], limit=1)[0]
-        variants = [{'hub_size': c['name'], 'ut11_characteristic': c['key'],
-                'suffix_code': f"-{c['name']}"}
-            for c in sorted(characteristics, key=lambda c: c['code'] or '')
-            ] if row['has_characteristics'] else [{}]
-        return {
-            'name': row['name'], 'code': row['article'], 'type': 'goods',
-            'default_uom': unit.id, 'ut11_ref': row['key'],
-            'hub_marked': bool(row['marking']),
-            'products': [('create', variants)],
-            }
+    def _inn(cls, row, party):
+        "Identifier actions: the INN from 1C replaces the one from 1C"
+        actions = []
+        old = [i for i in (party.identifiers if party else [])
+            if i.type == 'ru_vat']
+        if old and [i.code for i in old] != [row['inn']]:
+            actions.append(('delete', [i.id for i in old]))
+        if row['inn'] and (not old or [i.code for i in old] != [row['inn']]):
+            if ru_inn.is_valid(row['inn']):
+                actions.append(('create', [{'type': 'ru_vat',
+                                'code': row['inn']}]))
+            else:
+                # Tryton would refuse the party: load it without the INN
+                logger.warning("1C counterparty %s: INN %r is not valid, "
+                    "not loaded", row['name'], row['inn'])
+        return actions
+
+    # -- product groups ----------------------------------------------------
+    @classmethod
+    def load_groups(cls, client):
+        "Folders of Номенклатура as product categories; {1C key: id}"
+        Category = Pool().get('product.category')
+        existing = {c.ut11_ref: c for c in Category.search(
+                [('ut11_ref', '!=', None)])}
+        rows = [r for r in client.product_groups() if not r['deleted']]
+        new = [{'name': r['name'], 'ut11_ref': r['key']} for r in rows
+            if r['key'] not in existing]
+        existing.update({c.ut11_ref: c for c in Category.create(new)})
+        to_write = []
+        for row in rows:
+            category = existing[row['key']]
+            parent = existing.get(row['parent'])
+            values = {'name': row['name'], 'parent': parent.id
+                if parent else None}
+            if (category.name, category.parent) != (row['name'], parent):
+                to_write.extend([[category], values])
+        if to_write:
+            Category.write(*to_write)
+        return {k: c.id for k, c in existing.items()}
+
+    # -- products ----------------------------------------------------------
+    @classmethod
+    def load_products(cls, client, progress, groups=None):
+        """Templates from Номенклатура, variants from characteristics, and
+        barcodes, written in bulk; products whose DataVersion is unchanged
+        are not touched.  Returns the number of templates created or
+        updated."""
+        writer = ProductWriter(groups or {})
+        total = client.count_products()
+        seen = 0
+        for row in client.products():
+            writer.product(row)
+            seen += 1
+            if not seen % 5000:
+                writer.flush()
+                progress('products', seen, total)
+        writer.flush()
+        progress('products', seen, total)
+        for row in client.characteristics():
+            writer.characteristic(row)
+        writer.flush()
+        progress('characteristics', writer.counts['variants'])
+        writer.barcodes(client.barcodes())
+        progress('barcodes', writer.counts['barcodes'])
+        return writer.counts['templates']
 
     # -- prices ------------------------------------------------------------
     @classmethod
     def load_prices(cls, client, price_type):
+        """1C's current prices of one price type as list prices, in bulk:
+        a template price when 1C prices the product, a variant price when
+        it prices a characteristic"""
         pool = Pool()
-        Template = pool.get('product.template')
-        Product = pool.get('product.product')
-        templates = {t.ut11_ref: t for t in Template.search(
-                [('ut11_ref', '!=', None)])}
-        variants = cls._variants()
-        to_template, to_product = [], []
+        ListPrice = pool.get('product.list_price')
+        company = Transaction().context.get('company')
+        templates = cls._templates()
+        variants = variant_ids()
+        table = ListPrice.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(
+                table.id, table.template, table.product, table.list_price,
+                where=table.company == company))
+        existing = {(t, p): (id_, Decimal(str(price))
+                if price is not None else None)
+            for id_, t, p, price in cursor}
+        to_insert, to_update = [], []
         for row in client.prices(price_type):
-            price = Decimal(row['price'])
+            template = templates.get(row['product'])
+            if template is None:
+                continue
+            product = None
             if row['characteristic']:
                 product = variants.get((row['product'], row['characteristic']))
-                if product:
-                    to_product.extend([[Product(product)],
-                            {'list_price': price}])
-            elif row['product'] in templates:
-                to_template.extend([[templates[row['product']]],
-                        {'list_price': price}])
-        if to_template:
-            Template.write(*to_template)
-        if to_product:
-            Product.write(*to_product)
-        return (len(to_template) + len(to_product)) // 2
+                if product is None:
+                    continue
+            price = Decimal(row['price'])
+            current = existing.get((template, product))
+            if current is None:
+                to_insert.append({'template': template, 'product': product,
+                        'company': company, 'list_price': price})
+            elif current[1] != price:
+                to_update.append((current[0], [price]))
+        insert_rows(ListPrice, to_insert)
+        update_rows(ListPrice, ['list_price'], to_update)
+        clear_cache(ListPrice)
+        return len(to_insert) + len(to_update)
+
+    @classmethod
+    def _templates(cls):
+        "{1C product GUID: template id}"
+        template = Pool().get('product.template').__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*template.select(template.ut11_ref, template.id,
+                where=template.ut11_ref != None))  # noqa: E711
+        return dict(cursor)
 
     # -- stock -------------------------------------------------------------
-    @classmethod
-    def _variants(cls):
-        "{(1C product GUID, characteristic GUID or None): product id}"
-        pool = Pool()
-        product = pool.get('product.product').__table__()
-        template = pool.get('product.template').__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*product.join(template,
-                condition=product.template == template.id).select(
-                template.ut11_ref, product.ut11_characteristic, product.id,
-                where=template.ut11_ref != None))  # noqa: E711
-        return {(t, c): p for t, c, p in cursor}
-
     @classmethod
     def load_stock(cls, client, progress):
         pool = Pool()
         Location = pool.get('stock.location')
         StockLevel = pool.get('order_hub.stock')
-        variants = cls._variants()
+        variants = variant_ids()
         warehouses = {l.ut11_ref: l.id for l in Location.search(
                 [('ut11_ref', '!=', None)])}
-        skipped = 0
+        skipped, seen = 0, set()
 
         def rows():
             nonlocal skipped
-            for n, row in enumerate(client.free_stock(), 1):
+            # 1C answers a warehouse at a time: progress by warehouse
+            for row in client.free_stock(list(warehouses)):
+                if row['warehouse'] not in seen:
+                    progress('stock', len(seen), len(warehouses))
+                    seen.add(row['warehouse'])
                 product = variants.get(
                     (row['product'], row['characteristic']))
-                warehouse = warehouses.get(row['warehouse'])
-                if product and warehouse:
-                    yield product, warehouse, max(row['free'], Decimal(0))
+                if product:
+                    yield (product, warehouses[row['warehouse']],
+                        max(row['free'], Decimal(0)))
                 else:
                     skipped += 1
-                if not n % 10000:
-                    progress('stock', n)
         count = StockLevel.set_levels(rows(), source='ut11')
         if skipped:
-            logger.info("1C stock: %s rows of unknown products or "
-                "warehouses skipped", skipped)
-        progress('stock', count)
+            logger.info("1C stock: %s rows of unknown products skipped",
+                skipped)
+        progress('stock', len(warehouses), len(warehouses))
         return count
 
 
@@ -216,8 +310,10 @@ class Cron(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls.method.selection.extend([
-                ('ut11_bridge.loader|cron_refresh_stock',
+                ('ut11_bridge.load_run|cron_refresh_stock',
                     "Refresh Stock from 1C UT11"),
-                ('ut11_bridge.loader|cron_load_catalogue',
+                ('ut11_bridge.load_run|cron_load_catalogue',
                     "Load Catalogue from 1C UT11"),
+                ('ut11_bridge.load_run|execute_queued',
+                    "Run Queued Loads from 1C UT11"),
                 ])

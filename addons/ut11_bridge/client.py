@@ -13,6 +13,7 @@ of creating a second one.  Orders also carry the hub number in
 ``НомерПоДаннымКлиента`` (:meth:`UT11Client.find_orders`) for documents
 created before the key was stored.
 """
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from trytond.modules.hub_sync.errors import (
@@ -99,15 +100,31 @@ class UT11Client(HttpClient):
         return odata.loads(response.content)
 
     def rows(self, path, select=None, filter=None, orderby='Ref_Key'):
-        "Every row of an entity set or virtual table, one page at a time"
-        top, skip = self.page_size, 0
-        while True:
-            page = self._get(path, odata.query(select, filter, orderby, top,
-                skip))['value']
-            yield from page
-            if len(page) < top:
-                return
-            skip += top
+        """Every row of an entity set or virtual table, one page at a time.
+
+        The next page is fetched while the caller works on this one: a full
+        load then waits on 1C and on its own database at the same time."""
+        top = self.page_size
+
+        def fetch(skip):
+            return self._get(path, odata.query(select, filter, orderby, top,
+                    skip))['value']
+        with ThreadPoolExecutor(1) as prefetch:
+            page, skip = fetch(0), 0
+            while True:
+                following = (prefetch.submit(fetch, skip + top)
+                    if len(page) >= top else None)
+                yield from page
+                if following is None:
+                    return
+                skip += top
+                page = following.result()
+
+    def count(self, path, filter=None):
+        "How many rows rows() would give ($inlinecount), for progress"
+        params = odata.query(('Ref_Key',), filter, top=1)
+        params['$inlinecount'] = 'allpages'
+        return int(self._get(path, params).get('odata.count') or 0)
 
     def get(self, entity_set, key, select=None):
         return self._get(object_path(entity_set, key),
@@ -136,6 +153,18 @@ class UT11Client(HttpClient):
         for row in self.rows('Catalog_ХарактеристикиНоменклатуры', CATALOG
                 + ('Owner_Key', 'НаименованиеПолное'), flt):
             yield parse_characteristic(row)
+
+    def count_products(self):
+        return self.count('Catalog_Номенклатура', 'IsFolder eq false')
+
+    def barcodes(self):
+        "Barcodes of product variants (ШтрихкодыНоменклатуры)"
+        for row in self.rows('InformationRegister_ШтрихкодыНоменклатуры',
+                ('Штрихкод', 'Номенклатура_Key', 'Характеристика_Key'),
+                orderby='Штрихкод'):
+            yield {'barcode': row['Штрихкод'],
+                'product': ref(row.get('Номенклатура_Key')),
+                'characteristic': ref(row.get('Характеристика_Key'))}
 
     def warehouses(self):
         for row in self.rows('Catalog_Склады', CATALOG + ('Parent_Key',
@@ -346,14 +375,17 @@ def _sum_variants(rows, warehouse, plus, minus):
     the adjacent rows of a variant are summed, across page boundaries too.
     """
     current, on_hand, reserved = None, ZERO, ZERO
-    for row in rows:
+    number = odata.number
+    for row in rows:   # millions in a full load: kept plain
         variant = (row['Номенклатура_Key'], row['Характеристика_Key'])
         if variant != current:
             if current is not None:
                 yield _stock(current, warehouse, on_hand, reserved)
             current, on_hand, reserved = variant, ZERO, ZERO
-        on_hand += sum(odata.number(row.get(f)) for f in plus)
-        reserved += sum(odata.number(row.get(f)) for f in minus)
+        for field in plus:
+            on_hand += number(row.get(field))
+        for field in minus:
+            reserved += number(row.get(field))
     if current is not None:
         yield _stock(current, warehouse, on_hand, reserved)
 

@@ -24,8 +24,9 @@ def main(argv=None):
     Pool(args.database).init()
     start = time.monotonic()
 
-    def progress(stage, count):
-        print(f'\r{stage}: {count} ({time.monotonic() - start:.0f} s)',
+    def progress(stage, count, total=None):
+        of = f' / {total}' if total else ''
+        print(f'\r{stage}: {count}{of} ({time.monotonic() - start:.0f} s)',
             end='', file=sys.stderr, flush=True)
 
     with Transaction().start(args.database, 0) as transaction:

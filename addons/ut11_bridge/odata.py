@@ -69,7 +69,9 @@ def ref_out(value):
 
 
 def number(value):
-    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+    if isinstance(value, (Decimal, int)):
+        return Decimal(value)
+    return Decimal(str(value or 0))
 
 
 def object_path(entity_set, key):

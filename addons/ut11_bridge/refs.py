@@ -34,11 +34,29 @@ def _ref_field(name, string):
 class Template(_ref_field('ut11_ref', "1C GUID"), metaclass=PoolMeta):
     __name__ = 'product.template'
 
+    # DataVersion of the 1C object last loaded: a full load rewrites only
+    # the products whose version changed
+    ut11_version = fields.Char("1C Data Version", readonly=True)
+
 
 class Product(_ref_field('ut11_characteristic', "1C Characteristic GUID"),
         metaclass=PoolMeta):
     __name__ = 'product.product'
 
+    ut11_version = fields.Char("1C Data Version", readonly=True)
+
+
+class Category(_ref_field('ut11_ref', "1C GUID"), metaclass=PoolMeta):
+    "Product groups (folders of Номенклатура) of 1C"
+    __name__ = 'product.category'
+
 
 class Location(_ref_field('ut11_ref', "1C GUID"), metaclass=PoolMeta):
     __name__ = 'stock.location'
+
+
+class Party(_ref_field('ut11_ref', "1C GUID"), metaclass=PoolMeta):
+    "Counterparties (Контрагенты) of 1C"
+    __name__ = 'party.party'
+
+    ut11_version = fields.Char("1C Data Version", readonly=True)

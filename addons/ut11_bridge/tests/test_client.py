@@ -203,7 +203,7 @@ class ReadTest(SimulatorTestCase):
         self.assertEqual(shop['city'], 'Казань')
         self.assertIn('ул. Баумана', shop['address'])
         self.assertEqual(len(list(self.client.partners())), 2)
-        company, = self.client.counterparties(inn='7712345678')
+        company, = self.client.counterparties(inn='7712345671')
         self.assertEqual(company['kpp'], '771201001')
         self.assertEqual(company['partner'], stable_ref('partner', 'b2b'))
 
