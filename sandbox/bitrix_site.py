@@ -1701,12 +1701,17 @@ class BitrixSiteSimulator(BitrixRest):
 
     @control('edit_order')
     def edit_order(self, id, status_id=None, paid=None, allow_delivery=None,
-            canceled=None, reason=None):
-        "A site manager changes an order in the admin: it is re-exported"
+            canceled=None, reason=None, properties=None):
+        """A site manager changes an order in the admin: it is re-exported.
+
+        properties: {code: value} of order properties (PHONE, ADDRESS…)"""
         with self.lock:
             order = self.orders.get(int(id))
             if order is None:
                 raise KeyError(f'no order {id}')
+            for prop in order['properties']:
+                if prop['code'] in (properties or {}):
+                    prop['value'] = properties[prop['code']]
             if status_id:
                 self._set_status(order, status_id)
             if paid:
