@@ -1280,7 +1280,9 @@ class BitrixSiteSimulator(BitrixRest):
             'productId': line['product_id'], 'name': line['name'],
             'price': line['price'], 'basePrice': line['base_price'],
             'discountPrice': line['discount'], 'quantity': line['quantity'],
-            'currency': 'RUB', 'xmlId': f'bx_{line["basket_id"]}',
+            'currency': 'RUB',
+            'xmlId': line.get('xml_id') or f'bx_{line["basket_id"]}',
+            'customPrice': line.get('custom_price', 'N'),
             'productXmlId': line['product_xml_id'],
             'catalogXmlId': CATALOG_XML_ID, 'measureCode': '796',
             'measureName': 'шт', 'vatRate': line['vat_rate'] / 100,
@@ -1376,6 +1378,110 @@ class BitrixSiteSimulator(BitrixRest):
                 if line['basket_id'] == item_id:
                     return {'basketItem': self.basket_fields(o, line)}
         raise RestError('', 'basket item is not exists')
+
+    def _basket_line(self, item_id):
+        for o in self.orders.values():
+            for line in o['lines']:
+                if line['basket_id'] == item_id:
+                    return o, line
+        raise RestError('200140400001', 'basket item does not exist')
+
+    @staticmethod
+    def _set_prices(line, fields):
+        """price/basePrice/discountPrice per unit, as given: a price set
+        from outside is a custom one (b_sale_basket.CUSTOM_PRICE = Y)"""
+        if not {'price', 'basePrice', 'discountPrice'} & set(fields):
+            return
+        base = cml_number(fields.get('basePrice', line['base_price']))
+        price = cml_number(fields.get('price', line['price']))
+        line.update(base_price=money(base), price=money(price),
+            discount=money(cml_number(fields.get('discountPrice',
+                base - price))), custom_price='Y', discounts=[])
+
+    def _recalc(self, order):
+        "The order's sum follows its basket, as the site recomputes it on save"
+        for line in order['lines']:
+            line['sum'] = money(line['price'] * line['quantity'])
+        order['price'] = money(sum(l['sum'] for l in order['lines'])
+            + order['delivery']['price'])
+        order['discount_value'] = money(sum(l['discount'] * l['quantity']
+            for l in order['lines']))
+        self._touch(order)
+
+    @rest('sale.basketitem.add')
+    def basket_add(self, p, ctx):
+        """fields: orderId, productId (0: not a catalog product), currency,
+        quantity, name; customPrice Y with price, basePrice, discountPrice
+        (basePrice = price + discountPrice); xmlId, productXmlId,
+        catalogXmlId"""
+        fields = p.fields()
+        if not fields.get('orderId'):
+            raise RestError('200140400008', 'Required fields: fields[ORDER_ID]')
+        order = self.orders.get(int(fields['orderId']))
+        if order is None:
+            raise RestError('200140400009', 'Order not found')
+        if fields.get('currency') != 'RUB':
+            raise RestError('200140400011',
+                'Currency must be the currency of the order')
+        missing = [k for k in ('productId', 'quantity') if k not in fields]
+        if missing:
+            raise RestError('100', 'Required fields: ' + ', '.join(missing))
+        line = self._new_basket_line(fields)
+        order['lines'].append(line)
+        self._recalc(order)
+        return {'basketItem': self.basket_fields(order, line)}
+
+    def _new_basket_line(self, fields):
+        ids = {v: k for k, v in self.catalog.get('element_ids', {}).items()}
+        product_id = int(fields['productId'] or 0)
+        xml_id = ids.get(product_id) if product_id else fields.get(
+            'productXmlId')
+        custom = fields.get('customPrice') == 'Y'
+        if (product_id and xml_id is None) or not xml_id or (
+                not product_id and not (custom and fields.get('name'))):
+            raise RestError('200140400007', 'basket item is not saved - bad data')
+        if custom:
+            base, price = (cml_number(fields.get(k)) for k in ('basePrice',
+                'price'))
+            if abs(base - price - cml_number(fields.get('discountPrice'))) \
+                    > 0.005:
+                raise RestError('200140400007',
+                    'basket item is not saved - bad data')
+            item = {'product_xml_id': xml_id, 'name': fields['name'],
+                'price': price, 'quantity': 0,
+                'section_xml_ids': [], 'vat_rate': 20}
+        else:
+            item = self._basket_item({'product_xml_id': xml_id,
+                'name': fields.get('name')})
+            base = price = item['price']
+        self._basket_ids += 1
+        return {**item, 'base_price': money(base), 'price': money(price),
+            'discount': money(base - price),
+            'quantity': cml_number(fields['quantity']), 'discounts': [],
+            'basket_id': self._basket_ids, 'product_id': product_id,
+            'xml_id': fields.get('xmlId'), 'coupon': None,
+            'custom_price': 'Y' if custom else 'N', 'sum': 0}
+
+    @rest('sale.basketitem.update')
+    def basket_update(self, p, ctx):
+        "fields: quantity, price, basePrice, discountPrice, name, xmlId, sort"
+        order, line = self._basket_line(p.id())
+        fields = p.fields()
+        if 'quantity' in fields:
+            line['quantity'] = cml_number(fields['quantity'])
+        for key, attr in (('name', 'name'), ('xmlId', 'xml_id')):
+            if key in fields:
+                line[attr] = fields[key]
+        self._set_prices(line, fields)
+        self._recalc(order)
+        return {'basketItem': self.basket_fields(order, line)}
+
+    @rest('sale.basketitem.delete')
+    def basket_delete(self, p, ctx):
+        order, line = self._basket_line(p.id())
+        order['lines'].remove(line)
+        self._recalc(order)
+        return True
 
     @rest('sale.payment.list')
     def payment_list(self, p, ctx):
@@ -1595,12 +1701,17 @@ class BitrixSiteSimulator(BitrixRest):
 
     @control('edit_order')
     def edit_order(self, id, status_id=None, paid=None, allow_delivery=None,
-            canceled=None, reason=None):
-        "A site manager changes an order in the admin: it is re-exported"
+            canceled=None, reason=None, properties=None):
+        """A site manager changes an order in the admin: it is re-exported.
+
+        properties: {code: value} of order properties (PHONE, ADDRESS…)"""
         with self.lock:
             order = self.orders.get(int(id))
             if order is None:
                 raise KeyError(f'no order {id}')
+            for prop in order['properties']:
+                if prop['code'] in (properties or {}):
+                    prop['value'] = properties[prop['code']]
             if status_id:
                 self._set_status(order, status_id)
             if paid:

@@ -6,13 +6,14 @@ module's endpoint (docs/site-pricing-api.md); orders go through
 Coupon problems are part of a pricing answer; HTTP and protocol problems
 raise TransientError, PermanentError or ConfigurationError.
 
-Order updates travel as 1C's order file (A.8) under the same exchange user:
-1C number, status (applied only while the site option "Менять статусы
-заказов по информации из 1С" is on), payment, shipment, tracking number,
-cancellation.  A change from 1C is not exported back, so there is no echo.
-Lines and totals are not sent: A.8 documents no goods rows in the update
-file, and ``sale.basketitem.update`` (REST, B) needs a separate incoming
-webhook and is not simulated.
+The hub's changes of a site order (status, cancellation, lines and their
+prices) go through the site's ``sale.*`` REST (B) with an incoming webhook
+of the site: ``SiteRestClient``.  The CommerceML order file (A.8,
+``SiteClient.update_order``) cannot carry them: it documents no goods rows,
+its status is applied only while the site option "Менять статусы заказов по
+информации из 1С" is on, and the site may refuse it for paid orders.
+Whether the site's edition has the ``rest`` module with the ``sale`` scope
+is unconfirmed (B: "verify on the real site").
 """
 import datetime as dt
 import json
@@ -27,6 +28,7 @@ from .commerceml import (
     order_update_xml, parse_answer, parse_orders, update_filename)
 
 PRICE_PATH = '/local/api/hub/basket/price/'
+REST_PATH = '/rest/{webhook}/{method}.json'
 PRICE_API_VERSION = '1'
 EXCHANGE_PATH = '/bitrix/admin/1c_exchange.php'
 MSG_HTTP = 'Сайт ответил ошибкой HTTP {status}.'
@@ -276,3 +278,79 @@ class SiteClient(HttpClient):
             raise PermanentError('Сайт не принял изменения заказа: '
                 + messages[0], detail=detail)
         return messages
+
+
+def rest_error(response):
+    "(code, description) of a REST error answer, or None"
+    try:
+        data = json.loads(response.text)
+        return str(data['error']), data.get('error_description') or ''
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class SiteRestClient(HttpClient):
+    """The site's sale.* REST methods through its incoming webhook:
+    webhook is '<user id>/<code>', as the site's administrator issued it
+    (B: https://SITE/rest/<USER_ID>/<WEBHOOK_CODE>/<method>)."""
+
+    def __init__(self, base_url, webhook, timeout=10, session=None):
+        webhook = (webhook or '').strip('/')
+        if webhook.count('/') != 1:
+            raise ConfigurationError('Не задан входящий вебхук REST сайта '
+                '(поле «Токен» подключения: <ID пользователя>/<код>).')
+        super().__init__(base_url, timeout, session=session)
+        self.webhook = webhook
+
+    def check(self, response):
+        "A bad webhook or a missing method (no rest module) is set-up"
+        error = rest_error(response)
+        if response.status_code == 401 or (error and error[0] in (
+                    'NO_AUTH_FOUND', 'ERROR_METHOD_NOT_FOUND',
+                    'INSUFFICIENT_SCOPE')):
+            raise ConfigurationError(self.reason(response),
+                status=response.status_code, body=response.text,
+                detail=self.describe(response))
+        super().check(response)
+
+    def reason(self, response):
+        error = rest_error(response)
+        if not error:
+            return MSG_HTTP.format(status=response.status_code)
+        code, description = error
+        return f'{description} ({code})' if description else code
+
+    def call(self, method, params):
+        "POST one method; its result"
+        response = self.request('POST', REST_PATH.format(
+                webhook=self.webhook, method=method), json=params,
+            headers={'Accept': 'application/json'})
+        try:
+            return response.json()['result']
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentError(MSG_BAD_ANSWER.format(detail=exc),
+                status=response.status_code, body=response.text,
+                detail=self.describe(response))
+
+    def get_order(self, order_id):
+        "The order with basketItems, payments, shipments, propertyValues"
+        return self.call('sale.order.get', {'id': order_id})['order']
+
+    def update_order(self, order_id, fields):
+        return self.call('sale.order.update',
+            {'id': order_id, 'fields': fields})['order']
+
+    def add_basket_item(self, fields):
+        return self.call('sale.basketitem.add', {'fields': fields})[
+            'basketItem']
+
+    def update_basket_item(self, item_id, fields):
+        return self.call('sale.basketitem.update',
+            {'id': item_id, 'fields': fields})['basketItem']
+
+    def delete_basket_item(self, item_id):
+        return self.call('sale.basketitem.delete', {'id': item_id})
+
+    def update_shipment(self, shipment_id, fields):
+        return self.call('sale.shipment.update',
+            {'id': shipment_id, 'fields': fields})['shipment']

@@ -1,8 +1,9 @@
 """Orders from the site: polled over CommerceML as 1C does, stored in the
-inbox (one event per site order, deduplicated by its id), confirmed to the
-site after they are committed, then turned into hub orders by the inbox
-handler below."""
+inbox (one event per site order and content), confirmed to the site after
+they are committed, then turned into hub orders — or applied to the hub
+order made from an earlier delivery — by the inbox handler below."""
 import datetime as dt
+import hashlib
 import json
 import logging
 from decimal import Decimal
@@ -12,6 +13,7 @@ from trytond.i18n import gettext
 from trytond.model import Model
 from trytond.modules.hub_sync.errors import PermanentError
 from trytond.modules.hub_sync.inbox import Inbox
+from trytond.modules.order_hub.action_log import format_value
 from trytond.modules.order_hub.promotion_rules import round_money
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
@@ -53,6 +55,27 @@ PAYMENT_NAMES = {
     'СБП': 'sbp',
     }
 
+# What the site owns in an order it delivers (architecture.md rule 3): what
+# the customer chose at checkout — contact data, loyalty figures, the
+# delivery and its cost, the payment method and whether the order is paid.
+# The lines, their prices once imported (re-priced through the pricing
+# interface), the status and the manager's comment belong to the hub.
+SITE_OWNED = ('customer_name', 'phone', 'email', 'bonus_balance',
+    'loyalty_level', 'delivery_service', 'delivery_terms', 'delivery_cost',
+    'delivery_city', 'delivery_address', 'payment_method', 'paid')
+# action log kinds that mean the hub took the order over
+HUB_KINDS = {'field', 'status', 'line_added', 'line_changed', 'line_removed',
+    'promo_code', 'reservation'}
+
+
+def event_id(order):
+    """One inbox event per site order and content: the same delivery again
+    is a duplicate, a changed one a new event"""
+    content = json.dumps(order, default=str, ensure_ascii=False,
+        sort_keys=True)
+    digest = hashlib.sha1(content.encode()).hexdigest()[:16]
+    return f"order:{order['site_order_id']}:{digest}"
+
 
 class Importer(Model):
     "Site Order Importer"
@@ -73,9 +96,14 @@ class Importer(Model):
         with Transaction().new_transaction() as transaction:
             events = []
             for order in batch.orders:
-                event, _ = Inbox_.receive(SYSTEM,
-                    f"order:{order['site_order_id']}", EVENT_ORDER,
+                event, created = Inbox_.receive(SYSTEM, event_id(order),
+                    EVENT_ORDER,
                     json.dumps(order, default=str, ensure_ascii=False))
+                if not created:
+                    # content seen before (A, B, then A again): applied
+                    # again against the order's last site data, a no-op
+                    # when nothing changed since
+                    Inbox_.replay([event])
                 events.append(event.id)
             transaction.commit()
         # stored: the site may stop re-sending them
@@ -182,17 +210,52 @@ def find_customer(data):
     return party
 
 
-def order_values(data, products, party):
-    City = Pool().get('order_hub.city')
+def _amount(value, default=None):
+    value = _decimal(value, default)
+    return None if value is None else str(value.quantize(Decimal('0.01')))
+
+
+def site_owned_values(data):
+    "The site-owned facts of a delivered order, JSON-able (its snapshot)"
     customer = data.get('customer') or {}
     delivery = data.get('delivery') or {}
     payment = data.get('payment') or {}
-    city = None
-    if delivery.get('city'):
-        cities = City.search([('name', 'ilike', delivery['city'])], limit=1)
-        city = cities[0].id if cities else None
-    address = ', '.join(filter(None, (delivery.get('postcode'),
-                delivery.get('address'))))
+    return {
+        'customer_name': customer.get('full_name'),
+        'phone': customer.get('phone'),
+        'email': customer.get('email'),
+        'bonus_balance': _amount(data.get('bonus_balance')),
+        'loyalty_level': data.get('loyalty_level'),
+        'delivery_service': _mapped(DELIVERY_SERVICES, DELIVERY_NAMES,
+            delivery.get('service_id'), delivery.get('service')),
+        'delivery_terms': delivery.get('terms'),
+        'delivery_cost': _amount(delivery.get('cost'), Decimal(0)),
+        'delivery_city': delivery.get('city'),
+        'delivery_address': ', '.join(filter(None, (delivery.get(
+                            'postcode'), delivery.get('address')))) or None,
+        'payment_method': _mapped(PAYMENT_METHODS, PAYMENT_NAMES,
+            payment.get('method_id'), payment.get('method')),
+        'paid': bool(payment.get('paid')),
+        }
+
+
+def hub_values(owned):
+    "Order field values of site-owned facts ('paid' is a transition)"
+    City = Pool().get('order_hub.city')
+    values = {k: v for k, v in owned.items() if k != 'paid'}
+    for name in ('bonus_balance', 'delivery_cost'):
+        if name in values:
+            values[name] = _decimal(values[name])
+    if values.get('delivery_city'):
+        cities = City.search(
+            [('name', 'ilike', values['delivery_city'])], limit=1)
+        values['delivery_city'] = cities[0].id if cities else None
+    return values
+
+
+def order_values(data, products, party):
+    customer = data.get('customer') or {}
+    owned = site_owned_values(data)
     lines = []
     for line in data['lines']:
         quantity = _decimal(line['quantity'])
@@ -203,27 +266,19 @@ def order_values(data, products, party):
         # ЦенаЗаЕдиницу is after discounts: the hub keeps the base price
         # and the whole line's discount, as the site priced them
         lines.append({'product': products[line['xml_id']],
+                'site_basket_id': int(line['basket_id'])
+                if str(line.get('basket_id') or '').isdigit() else None,
                 'quantity': quantity,
                 'unit_price': round_money((amount + discount) / quantity),
                 'discount': round_money(discount)})
     values = {
+        **hub_values(owned),
         'company': _company(),
         'site_number': data['number'],
+        'site_order_id': data['site_order_id'],
+        'site_snapshot': json.dumps(owned, ensure_ascii=False),
         'customer': party.id,
-        'customer_name': customer.get('full_name'),
-        'phone': customer.get('phone'),
-        'email': customer.get('email'),
         'site_login': customer.get('login'),
-        'bonus_balance': _decimal(data.get('bonus_balance')),
-        'loyalty_level': data.get('loyalty_level'),
-        'delivery_service': _mapped(DELIVERY_SERVICES, DELIVERY_NAMES,
-            delivery.get('service_id'), delivery.get('service')),
-        'delivery_terms': delivery.get('terms'),
-        'delivery_cost': _decimal(delivery.get('cost'), Decimal(0)),
-        'delivery_city': city,
-        'delivery_address': address or None,
-        'payment_method': _mapped(PAYMENT_METHODS, PAYMENT_NAMES,
-            payment.get('method_id'), payment.get('method')),
         'promo_code': data.get('promo_code') or None,
         'comment': data.get('comment') or None,
         'lines': [('create', lines)],
@@ -234,21 +289,82 @@ def order_values(data, products, party):
     return values
 
 
-def create_order(event):
+def apply_order(event):
     """Inbox handler of ('site', 'order'): the hub order of a site order,
-    created once (an existing order with that site number is returned)"""
+    created once; a later delivery updates what the site owns in it"""
     Order = Pool().get('order_hub.order')
     data = event.data()
     number = data.get('number') or data['site_order_id']
     with Transaction().set_context(hub_source=SYSTEM):
-        existing = Order.search([('site_number', '=', number)], limit=1)
+        existing = Order.search(['OR',
+                ('site_order_id', '=', data['site_order_id']),
+                ('site_number', '=', number),
+                ], limit=1)
         if existing:
-            return existing[0].number
+            return update_order(existing[0], data)
         products = find_products(data)
         party = find_customer(data)
         order, = Order.create([order_values(data, products, party)])
+        if site_owned_values(data)['paid']:
+            Order.pay([order])
         logger.info("Site order %s created as %s", number, order.number)
         return order.number
 
 
-Inbox.register_handler(SYSTEM, EVENT_ORDER, create_order)
+def update_order(order, data):
+    """Apply the site's changes of what it owns while the order awaits
+    payment and nobody in the hub has touched it; afterwards only tell the
+    manager in the action log.  Compared with the site data last received,
+    so the hub's own changes echoed by the site change nothing."""
+    Order = Pool().get('order_hub.order')
+    owned = site_owned_values(data)
+    # orders imported before snapshots were kept: adopt the site's data
+    before = json.loads(order.site_snapshot) if order.site_snapshot else owned
+    changes = {k: v for k, v in owned.items() if before.get(k) != v}
+    if not changes:
+        return gettext('site_bridge.msg_site_order_unchanged',
+            order=order.number)
+    if taken_over(order):
+        log_kept_changes(order, before, changes)
+        result = 'site_bridge.msg_site_order_kept'
+    else:
+        Order.write([order], hub_values(changes))
+        if changes.get('paid') and order.state == 'awaiting_payment':
+            Order.pay([order])
+        result = 'site_bridge.msg_site_order_updated'
+    Order.write([order], {'site_snapshot': json.dumps(owned,
+                ensure_ascii=False)})
+    return gettext(result, order=order.number)
+
+
+def taken_over(order):
+    "Paid, reserved or edited in the hub: the hub's data wins"
+    return (order.state != 'awaiting_payment'
+        or any(r.active for r in order.reservations)
+        or any(e.source != SYSTEM and e.kind in HUB_KINDS
+            for e in order.action_logs))
+
+
+def log_kept_changes(order, before, changes):
+    ActionLog = Pool().get('order_hub.action_log')
+    ActionLog.add([(order, 'exchange', gettext(
+                    'site_bridge.msg_log_site_change_kept',
+                    changes='; '.join(describe_change(order, name,
+                            before.get(name), value)
+                        for name, value in changes.items())))])
+
+
+def describe_change(order, name, old, new):
+    "«Телефон: +7… → +7…» in the user's words"
+    def show(value):
+        if isinstance(value, bool):
+            return gettext('order_hub.msg_yes' if value else 'order_hub.msg_no')
+        if name in ('delivery_service', 'payment_method'):
+            return format_value(order, name, value)
+        return '—' if value in (None, '') else str(value)
+    label = gettext('site_bridge.msg_field_paid') if name == 'paid' else (
+        order.fields_get([name])[name]['string'])
+    return f'{label}: {show(old)} → {show(new)}'
+
+
+Inbox.register_handler(SYSTEM, EVENT_ORDER, apply_order)

@@ -1,7 +1,7 @@
 "The 1C-Bitrix site connection"
 from trytond.pool import PoolMeta
 
-from .client import SiteClient
+from .client import SiteClient, SiteRestClient
 
 
 class System(metaclass=PoolMeta):
@@ -15,4 +15,9 @@ class System(metaclass=PoolMeta):
     def site_client(self):
         "The site's client with the exchange user's login and password"
         return SiteClient(self.base_url, self.login, self.password,
+            timeout=self.timeout or 10)
+
+    def site_rest_client(self):
+        "The site's sale.* REST; the token is the incoming webhook"
+        return SiteRestClient(self.base_url, self.token,
             timeout=self.timeout or 10)

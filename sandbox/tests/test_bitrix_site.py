@@ -413,6 +413,36 @@ class RestTest(SiteCase):
         body = self.call('sale.order.get', {'id': 1}, status=400)
         self.assertEqual(set(body), {'error', 'error_description'})
 
+    def test_basket_item_methods(self):
+        placed = self.control.action('place_order', delivery_cost=350,
+            promo_code=None, lines=[{'product_xml_id': LAVAZZA, 'quantity': 1},
+                {'product_xml_id': DESCALER, 'quantity': 1}])
+        coffee, descaler = (l['basket_id'] for l in placed['lines'])
+        item = self.call('sale.basketitem.update', {'id': coffee, 'fields': {
+            'quantity': 3, 'basePrice': 1899, 'price': 1709.1,
+            'discountPrice': 189.9}})['result']['basketItem']
+        self.assertEqual((item['quantity'], item['price'], item['customPrice']),
+            (3, 1709.1, 'Y'))
+        added = self.call('sale.basketitem.add', {'fields': {
+            'orderId': placed['id'], 'productId': 0, 'currency': 'RUB',
+            'quantity': 2, 'name': 'Кофемашина', 'customPrice': 'Y',
+            'basePrice': 100, 'price': 90, 'discountPrice': 10,
+            'xmlId': 'hub-line-7', 'productXmlId': MACHINE}})
+        self.assertEqual(added['result']['basketItem']['xmlId'], 'hub-line-7')
+        self.assertIs(self.call('sale.basketitem.delete',
+            {'id': descaler})['result'], True)
+        order = self.call('sale.order.get', {'id': placed['id']})['result']['order']
+        self.assertEqual([(i['productXmlId'], i['quantity'])
+            for i in order['basketItems']], [(LAVAZZA, 3), (MACHINE, 2)])
+        self.assertEqual(order['price'], 5657.3)   # 1709.1 × 3 + 90 × 2 + 350
+        self.assertEqual(order['updated1c'], 'N')     # exported again
+        bad = self.call('sale.basketitem.add', {'fields': {
+            'orderId': placed['id'], 'productId': 0, 'currency': 'USD',
+            'quantity': 1}}, status=400)
+        self.assertEqual(bad['error'], '200140400011')
+        self.call('sale.basketitem.update', {'id': descaler,
+            'fields': {'quantity': 1}}, status=400)
+
     def test_auth_and_faults(self):
         response = requests.get(SIM.base_url + '/rest/1/nope/sale.order.list',
             timeout=5)

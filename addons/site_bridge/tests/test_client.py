@@ -12,7 +12,7 @@ from sandbox.control import SandboxControl
 from trytond.modules.hub_sync.errors import (
     ConfigurationError, PermanentError, TransientError)
 
-from ..client import PricingRefused, SiteClient
+from ..client import PricingRefused, SiteClient, SiteRestClient
 from ..commerceml import parse_orders
 
 MACHINE = '5f1b2c3d-1001-11ee-be56-0242ac120002'
@@ -229,3 +229,45 @@ def test_exchange_auth_and_faults(client, simulator, site):
     with pytest.raises(TransientError):
         client.fetch_orders()
     assert client.fetch_orders().orders == []
+
+
+# -- sale.* REST --------------------------------------------------------------
+def rest_client(simulator, webhook=None):
+    webhook = webhook or f'{simulator.webhook_user}/{simulator.webhook_code}'
+    return SiteRestClient(simulator.base_url, webhook, timeout=3)
+
+
+def test_rest_order_and_basket(simulator, site):
+    placed = place(site)
+    rest = rest_client(simulator)
+    order = rest.get_order(placed['id'])
+    machine, descaler = order['basketItems']
+    item = rest.update_basket_item(descaler['id'], {'quantity': 3,
+            'basePrice': 990, 'price': 891, 'discountPrice': 99})
+    assert (item['quantity'], item['price']) == (3, 891)
+    added = rest.add_basket_item({'orderId': placed['id'], 'productId': 0,
+            'currency': 'RUB', 'customPrice': 'Y', 'quantity': 1,
+            'name': 'Lavazza', 'productXmlId': LAVAZZA, 'basePrice': 1899,
+            'price': 1899, 'discountPrice': 0, 'xmlId': 'hub-line-1'})
+    rest.delete_basket_item(machine['id'])
+    updated = rest.update_order(placed['id'], {'statusId': 'P'})
+    assert updated['statusId'] == 'P'
+    order = rest.get_order(placed['id'])
+    assert [i['id'] for i in order['basketItems']] == [
+        descaler['id'], added['id']]
+    assert order['price'] == 891 * 3 + 1899 + 490
+
+
+def test_rest_errors(simulator, site):
+    rest = rest_client(simulator)
+    with pytest.raises(PermanentError) as info:
+        rest.update_basket_item(999999, {'quantity': 1})
+    assert info.value.message == (
+        'basket item does not exist (200140400001)')
+    with pytest.raises(ConfigurationError):
+        rest_client(simulator, '1/wrong').get_order(1)
+    with pytest.raises(ConfigurationError):
+        SiteRestClient(simulator.base_url, None)
+    site.fault('down', '/rest/*', count=1)
+    with pytest.raises(TransientError):
+        rest.get_order(1)
