@@ -281,6 +281,27 @@ class UT11Client(HttpClient):
             return self.post(entity_set, key)
         return self.document(entity_set, key)
 
+    def save(self, entity_set, payload, post=True):
+        """Create the document under the payload's Ref_Key or, when 1C has
+        it already (a retry, a new attempt after a refusal), overwrite it
+        with the payload; then post.  The hub's data wins either way."""
+        key = payload['Ref_Key']
+        try:
+            self._send('POST', entity_set, payload)
+        except PermanentError as exc:
+            if getattr(exc, 'odata_code', None) != '15':
+                raise
+            body = {k: v for k, v in payload.items() if k != 'Ref_Key'}
+            self._send('PATCH', object_path(entity_set, key), body)
+        if post:
+            return self.post(entity_set, key)
+        return self.document(entity_set, key)
+
+    def document_status(self, entity_set, key):
+        "A document with its Статус (status) too"
+        row = self.get(entity_set, key, DOCUMENT + ('Статус',))
+        return {**parse_document(row), 'status': row.get('Статус') or None}
+
     def create_order(self, post=True, **values):
         return self.create(payloads.ORDER, payloads.order_payload(**values),
             post)
