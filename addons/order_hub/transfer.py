@@ -229,8 +229,9 @@ class TransferRequest(Workflow, ModelSQL, ModelView):
     def values_for_order(cls, order):
         """What the order misses (all of it when nothing is missing), to
         its pickup shop, from the warehouse with the most of it free"""
-        goods = [(l, l.missing_quantity) for l in order.lines
-            if l.missing_quantity > 0] or [(l, l.quantity) for l in order.lines]
+        goods = ([(l, l.missing_quantity) for l in order.lines
+                if l.missing_quantity > 0]
+            or [(l, l.quantity) for l in order.lines])
         target = order.pickup_shop if order.delivery_service == 'pickup' \
             else None
         source = cls.best_source([l.product for l, _ in goods], target)
@@ -252,7 +253,7 @@ class TransferRequest(Workflow, ModelSQL, ModelView):
         free, _ = StockLevel.free_by_warehouse({p.id for p in products})
         totals = {}
         for (_, warehouse), quantity in free.items():
-            if quantity > 0 and (not exclude or warehouse != exclude.id):
+            if quantity > 0 and not (exclude and warehouse == exclude.id):
                 totals[warehouse] = totals.get(warehouse, 0) + quantity
         if not totals:
             return None
