@@ -1191,8 +1191,22 @@ class UT11Simulator(Simulator):
             key = (line['Номенклатура_Key'], line['Характеристика_Key'],
                 warehouse)
             needs[key] += line['Количество']
-        self._check_stock(needs, exclude={row['Ref_Key']})
-        return [('reserve', row['Ref_Key'], k, q) for k, q in needs.items()]
+        exclude = {row['Ref_Key']}
+        self._check_stock({k: q for k, q in needs.items()
+                if self._controls_stock(k[2])}, exclude=exclude)
+        for key, qty in needs.items():
+            if not self._controls_stock(key[2]):
+                # simplification: an unchecked warehouse reserves what is
+                # free and leaves the rest to be supplied (КОбеспечению)
+                needs[key] = min(qty, max(self.ledger.available(
+                            key, exclude), ZERO))
+        return [('reserve', row['Ref_Key'], k, q) for k, q in needs.items()
+            if q > 0]
+
+    def _controls_stock(self, warehouse):
+        "КонтролироватьОперативныеОстатки: posting refuses a shortage"
+        row = self.tables['Catalog_Склады'].get(warehouse)
+        return row is None or row['КонтролироватьОперативныеОстатки']
 
     def _post_customer_order(self, row):
         self._require(row, 'Организация_Key', 'Партнер_Key', 'Контрагент_Key',
@@ -1474,6 +1488,17 @@ class UT11Simulator(Simulator):
             key = self._variant_key(product, characteristic, warehouse)
             self.ledger.onhand[key] = to_decimal(quantity)
             return self._stock_info(key)
+
+    @control('stock_control')
+    def stock_control(self, warehouse, enabled=True):
+        """Switch the warehouse's КонтролироватьОперативныеОстатки: without
+        it, posting an order reserves only the free stock, refusing nothing"""
+        with self.lock:
+            row = self.tables['Catalog_Склады'].get(
+                self._resolve_warehouse(warehouse))
+            row['КонтролироватьОперативныеОстатки'] = bool(enabled)
+            row['DataVersion'] = self._data_version()
+            return {'warehouse': row['Description'], 'enabled': bool(enabled)}
 
     @control('stock')
     def stock(self, product=None, warehouse=None, characteristic=None):

@@ -42,7 +42,8 @@ def module_tests():
 
 
 def tryton_env(backend, key):
-    env = dict(os.environ, PYTHONWARNINGS='ignore::DeprecationWarning')
+    env = dict(os.environ, PYTHONWARNINGS='ignore::DeprecationWarning',
+        HUB_SOURCES_KEY=key)
     cache = ROOT / 'var' / 'dbcache' / key
     if backend == 'sqlite':
         env.update(TRYTOND_DATABASE_URI='sqlite://', DB_NAME=':memory:',
@@ -98,7 +99,8 @@ def main():
     started = time.monotonic()
     runs = {}
     for backend in backends:
-        cmd = [python, '-m', 'unittest', *(args.tests or module_tests())]
+        cmd = [python, 'tools/unittest_main.py',
+            *(args.tests or module_tests())]
         runs[backend] = start(cmd, tryton_env(backend, key),
             logs / f'tryton-{backend}.log')
     if not args.tests:

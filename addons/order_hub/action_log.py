@@ -37,6 +37,7 @@ KINDS = [
     ('pricing', "Prices and Totals"),
     ('reservation', "Reservation"),
     ('exchange', "Exchange"),
+    ('transfer', "Transfer"),
     ('other', "Other"),
     ]
 

@@ -32,3 +32,7 @@ class ReservationError(UserError):
 
 class ReservationReadOnly(AccessError):
     pass
+
+
+class TransferError(UserError):
+    pass

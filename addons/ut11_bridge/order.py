@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import fields
+from trytond.modules.order_hub.action_log import format_number
 from trytond.modules.hub_sync.errors import PermanentError
 from trytond.modules.hub_sync.outbox import Outbox
 from trytond.pool import Pool, PoolMeta
@@ -106,6 +107,7 @@ def push_order(order, message):
     else:
         document = client.create_order(**order.get_ut11_values(system))
     record_pushed(order, document)
+    record_reserved(order, document, client)
     return document['number']
 
 
@@ -138,11 +140,81 @@ def record_pushed(order, document):
                             else 'ut11_bridge.msg_not_posted')))])
 
 
+def record_reserved(order, document, client):
+    """Read back what 1C reserved for the order, note on each active
+    reservation its share (1C's reserve per variant and warehouse shared out
+    in reservation order) and tell the manager where 1C reserved less than
+    the hub asked."""
+    pool = Pool()
+    Reservation = pool.get('order_hub.reservation')
+    ActionLog = pool.get('order_hub.action_log')
+    with Transaction().set_context(active_test=False):
+        reservations = Reservation.search([('order', '=', order.id)],
+            order=[('id', 'ASC')])
+    reserves = client.order_reserves(document['key'],
+        {r.product.template.ut11_ref for r in reservations} - {None})
+    left = {tuple((k or '').lower() for k in key): quantity
+        for key, quantity in reserves.items()}
+    values, short = {}, []
+    for reservation in reservations:
+        if not reservation.active:
+            values[reservation] = None
+            continue
+        key = reservation.ut11_key
+        held = min(left.get(key, Decimal(0)), reservation.quantity)
+        left[key] = left.get(key, Decimal(0)) - held
+        values[reservation] = held
+        if held < reservation.quantity and held != reservation.ut11_reserved:
+            short.append(gettext('ut11_bridge.msg_reserve_short',
+                    product=reservation.product.rec_name,
+                    warehouse=reservation.warehouse.rec_name,
+                    reserved=format_number(held),
+                    quantity=format_number(reservation.quantity),
+                    missing=format_number(reservation.quantity - held)))
+    Reservation.set_ut11_reserved(values)
+    if short:
+        with Transaction().set_context(hub_source='ut11'):
+            ActionLog.add([(order, 'reservation', gettext(
+                            'ut11_bridge.msg_log_reserved_less',
+                            number=document['number'],
+                            lines='; '.join(short)))])
+
+
 Outbox.register_handler(OPERATION, push_order)
 
 
 class Reservation(metaclass=PoolMeta):
     __name__ = 'order_hub.reservation'
+
+    ut11_reserved = fields.Numeric(
+        "Reserved in 1C", digits=(16, 0), readonly=True,
+        help="What 1C UT11 reserved for these items after the order was "
+        "last sent; empty until 1C answered.")
+
+    @property
+    def ut11_key(self):
+        "(product, characteristic, warehouse) GUIDs as 1C's reserve has them"
+        return tuple((k or '').lower() for k in (
+                self.product.template.ut11_ref,
+                self.product.ut11_characteristic, self.warehouse.ut11_ref))
+
+    @classmethod
+    def set_ut11_reserved(cls, values):
+        "Store {reservation: quantity or None}, one statement per quantity"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        by_value = {}
+        for reservation, quantity in values.items():
+            if quantity != reservation.ut11_reserved:
+                by_value.setdefault(quantity, []).append(reservation.id)
+        for quantity, ids in by_value.items():
+            cursor.execute(*table.update([table.ut11_reserved], [quantity],
+                    where=table.id.in_(ids)))
+
+    @classmethod
+    def copy(cls, reservations, default=None):
+        default = dict(default or {}, ut11_reserved=None)
+        return super().copy(reservations, default=default)
 
     @classmethod
     def set_in_mirror(cls, reservations, value):
@@ -173,3 +245,16 @@ class Reservation(metaclass=PoolMeta):
         "An order already in 1C follows every change of its reservations"
         Order = Pool().get('order_hub.order')
         Order.ut11_enqueue([o for o in orders if o.ut11_ref])
+
+
+class OrderLine(metaclass=PoolMeta):
+    __name__ = 'order_hub.order.line'
+
+    ut11_reserved = fields.Function(
+        fields.Numeric("Reserved in 1C", digits=(16, 0)),
+        'get_ut11_reserved')
+
+    def get_ut11_reserved(self, name):
+        known = [r.ut11_reserved for r in self.reservations
+            if r.active and r.ut11_reserved is not None]
+        return sum(known) if known else None

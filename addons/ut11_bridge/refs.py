@@ -4,8 +4,19 @@ A product variant is a 1C product (Номенклатура, on the template) pl
 characteristic (Характеристика, on the variant; empty when the product has
 none).  Each GUID identifies one hub record.
 """
+import uuid
+
 from trytond.model import Unique, fields
 from trytond.pool import PoolMeta
+from trytond.transaction import Transaction
+
+
+def document_key(record, part):
+    """The GUID a hub record's 1C document gets, the same on every attempt
+    (see Order.ut11_document_key): part tells a record's documents apart"""
+    database = Transaction().database.name
+    return str(uuid.uuid5(uuid.NAMESPACE_URL,
+            f'order-hub:{database}:{record.__name__}:{record.id}:{part}'))
 
 
 def _ref_field(name, string):

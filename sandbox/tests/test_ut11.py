@@ -346,6 +346,18 @@ class DocumentsTest(UT11TestCase):
         body = self.get(f"Document_ЗаказКлиента(guid'{second['Ref_Key']}')")
         self.assertFalse(body['Posted'])
 
+    def test_unchecked_warehouse_reserves_only_free_stock(self):
+        self.control.action('stock_control', warehouse=self.shop,
+            enabled=False)
+        order = self.create('Document_ЗаказКлиента',
+            self.order_body([(self.item, self.char, self.shop, 5)]))
+        response = self.post('Document_ЗаказКлиента', order['Ref_Key'])
+        self.assertEqual(response.status_code, 200, response.text)
+        reserve = self.get("AccumulationRegister_ЗапасыИПотребности/Balance("
+            f"Condition='Заказ eq guid''{order['Ref_Key']}''')")['value']
+        self.assertEqual(reserve[0]['РезервироватьНаСкладеBalance'], 3)
+        self.assertEqual(self.free_stock(self.item, self.char, self.shop), 0)
+
     def test_unapproved_order_does_not_reserve(self):
         order = self.create('Document_ЗаказКлиента', self.order_body(
                 [(self.item, self.char, self.shop, 3)], status='НеСогласован'))

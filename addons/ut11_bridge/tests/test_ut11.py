@@ -239,20 +239,67 @@ class UT11BridgeTestCase(HubTestCase):
             if reservation.warehouse == target:
                 target = self.warehouse(SHOP)
             reservation.move(target, Decimal(1))
-            return target.ut11_ref, [m.id for m in Outbox.search([
+            return reservation.warehouse.name, target.name, [
+                m.id for m in Outbox.search([
                         ('record', '=', f'order_hub.order,{order_id}'),
                         ('state', '=', 'pending')])]
-        target_ref, messages = self.step(move)
+        source, target, messages = self.step(move)
         self.assertEqual(len(messages), 1)
+        before = {w: self._reserved_at(w) for w in (source, target)}
         self.process(messages)
+
+        # 1C's reserve left the old warehouse and is held at the new one
+        self.assertEqual(self._reserved_at(source), before[source] - 1)
+        self.assertEqual(self._reserved_at(target), before[target] + 1)
 
         def check():
             Order = Pool().get('order_hub.order')
-            return Order(order_id).ut11_number
-        number = self.read(check)
+            order = Order(order_id)
+            line, = order.lines
+            held = {(r.warehouse.name, r.ut11_reserved)
+                for r in order.reservations}
+            return order.ut11_number, held, line.ut11_reserved
+        number, held, line_reserved = self.read(check)
+        self.assertEqual(held, {(target, 1)})
+        self.assertEqual(line_reserved, 1)
         document, = [d for d in self.orders_in_1c()
             if d['Number'] == number]
         self.assertTrue(document['Posted'])
+
+    def _reserved_at(self, warehouse):
+        info, = self.sim.stock(SNEAKERS, warehouse, '42')
+        return Decimal(str(info['reserved']))
+
+    def test_1c_reserving_less_is_told_to_the_manager(self):
+        kazan = 'Магазин на Баумана'
+        self.sim.set_stock('КР-1001', kazan, 3, '42')
+        self.step(lambda: Pool().get('ut11_bridge.loader').load(
+                stock_only=True))
+        # 1C sells two before the hub hears of it; the shop does not
+        # control its stock in 1C, so 1C reserves what it has
+        self.sim.set_stock('КР-1001', kazan, 1, '42')
+        self.sim.stock_control(kazan, False)
+        self.addCleanup(self.sim.stock_control, kazan, True)
+        order_id = self.new_paid_order(3, city="Казань")
+        self.process(self.reserve(order_id))
+
+        def check():
+            Order = Pool().get('order_hub.order')
+            order = Order(order_id)
+            line, = order.lines
+            held = [(r.warehouse.name, r.quantity, r.ut11_reserved)
+                for r in order.reservations]
+            entries = [e.description for e in order.action_logs
+                if e.kind == 'reservation' and e.source == 'ut11']
+            return held, line.ut11_reserved, entries
+        held, line_reserved, entries = self.read(check)
+        self.assertEqual(held, [(kazan, 3, 1)])
+        self.assertEqual(line_reserved, 1)
+        entry, = entries
+        self.assertIn("зарезервировала меньше", entry)
+        self.assertIn(kazan, entry)
+        self.assertIn("1 из 3", entry)
+        self.assertIn("не хватает 2", entry)
 
 
 del HubTestCase
