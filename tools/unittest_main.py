@@ -8,8 +8,12 @@ hash of the modules' sources, set by run_tests.py) goes into the name.
 import os
 import sys
 import unittest
+from pathlib import Path
 
-from trytond.tests import test_tryton
+# as with python -m: the working directory (the repository) on the path
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from trytond.tests import test_tryton  # noqa: E402
 
 _cache_file = test_tryton._db_cache_file
 
