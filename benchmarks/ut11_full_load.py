@@ -62,7 +62,11 @@ def main():
             tx.commit()
             before = peak_mb()
             start = time.perf_counter()
-            counts = pool.get('ut11_bridge.loader').load()
+            stages = {}
+
+            def progress(stage, count, total=None):
+                stages[stage] = time.perf_counter() - start
+            counts = pool.get('ut11_bridge.loader').load(progress=progress)
             tx.commit()
             load = time.perf_counter() - start
             rows = counts['products'] + counts['stock']
@@ -70,6 +74,9 @@ def main():
     sim.terminate()
     sim.wait()
     print(f'{"full load":30} {load:8.1f} s  {counts}')
+    ends = sorted(stages.items(), key=lambda item: item[1])
+    print(f'{"stages (s)":30} ' + ', '.join(f'{stage} {end - begin:.1f}'
+            for (stage, end), begin in zip(ends, [0] + [e for _, e in ends])))
     print(f'{"baseline: bulk insert":30} {baseline:8.1f} s  {rows} rows')
     print(f'{"ratio":30} {load / baseline:8.1f}x')
     print(f'{"peak memory (process)":30} {peak_mb():8.0f} MB '

@@ -36,22 +36,40 @@ def in_(column, values):
 def insert_rows(Model, vlist, returning=None):
     """Insert vlist (dicts with the same keys) into Model's table.
 
-    PostgreSQL takes them through COPY, SQLite as one prepared statement
-    executed many times (a statement of many rows costs more to parse than
-    to run).  create_uid and create_date are filled in.  With
-    returning (a unique column), returns [(id, value of that column)] of
-    the new rows."""
+    create_uid and create_date are filled in.  With returning (a unique
+    column), returns [(id, value of that column)] of the new rows."""
     if not vlist:
         return []
-    table = Model.__table__()
     columns = sorted(vlist[0])
+    insert_values(Model, columns, ([v[c] for c in columns] for v in vlist))
+    if not returning:
+        return []
+    table = Model.__table__()
+    cursor = Transaction().connection.cursor()
+    result = []
+    key = Column(table, returning)
+    for batch in grouped_slice([v[returning] for v in vlist],
+            MAX_PARAMETERS):
+        cursor.execute(*table.select(table.id, key,
+                where=in_(key, batch)))
+        result.extend(cursor)
+    return result
+
+
+def insert_values(Model, columns, rows):
+    """Insert rows (sequences of values in the order of columns).
+
+    PostgreSQL takes them through COPY, SQLite as one prepared statement
+    executed many times (a statement of many rows costs more to parse than
+    to run).  create_uid and create_date are filled in."""
+    table = Model.__table__()
     user, now = Transaction().user, _now()
-    rows = ([v[c] for c in columns] + [user, now] for v in vlist)
+    rows = ([*row, user, now] for row in rows)
     cursor = Transaction().connection.cursor()
     if backend.name == 'postgresql':
         # COPY: several times faster than any INSERT for thousands of rows
-        names = ', '.join(f'"{c}"' for c in columns
-            + ['create_uid', 'create_date'])
+        names = ', '.join(f'"{c}"' for c in [*columns, 'create_uid',
+                'create_date'])
         with cursor.copy(
                 f'COPY "{Model._table}" ({names}) FROM STDIN') as copy:
             for row in rows:
@@ -62,16 +80,6 @@ def insert_rows(Model, vlist, returning=None):
                 + [table.create_uid, table.create_date],
                 [[Literal(None)] * (len(columns) + 2)]))
         cursor.executemany(query, rows)
-    if not returning:
-        return []
-    result = []
-    key = Column(table, returning)
-    for batch in grouped_slice([v[returning] for v in vlist],
-            MAX_PARAMETERS):
-        cursor.execute(*table.select(table.id, key,
-                where=in_(key, batch)))
-        result.extend(cursor)
-    return result
 
 
 def update_rows(Model, columns, rows):

@@ -17,7 +17,7 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .bulk import clear_cache, in_, insert_rows, update_rows
+from .bulk import clear_cache, in_, insert_values, update_rows
 
 SOURCES = [
     ('demo', "Demo Data"),
@@ -143,9 +143,9 @@ class StockLevel(ModelSQL, ModelView):
 
     @classmethod
     def _insert_levels(cls, values, source, when):
-        insert_rows(cls, [{'product': p, 'warehouse': w, 'quantity': q,
-                    'reserved_quantity': 0, 'updated_at': when,
-                    'source': source} for (p, w), q in values])
+        insert_values(cls, ['product', 'warehouse', 'quantity',
+                'reserved_quantity', 'updated_at', 'source'],
+            ((p, w, q, 0, when, source) for (p, w), q in values))
 
     @classmethod
     def shift_quantities(cls, deltas):

@@ -295,7 +295,7 @@ class Loader(Model):
                         max(row['free'], Decimal(0)))
                 else:
                     skipped += 1
-        count = StockLevel.set_levels(rows(), source='ut11')
+        count = StockLevel.set_levels(rows(), source='ut11', batch=10000)
         if skipped:
             logger.info("1C stock: %s rows of unknown products skipped",
                 skipped)

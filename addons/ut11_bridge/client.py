@@ -13,7 +13,8 @@ of creating a second one.  Orders also carry the hub number in
 ``НомерПоДаннымКлиента`` (:meth:`UT11Client.find_orders`) for documents
 created before the key was stored.
 """
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from decimal import Decimal
 
 from trytond.modules.hub_sync.errors import (
@@ -24,6 +25,7 @@ from . import odata, payloads
 from .odata import object_path, ref
 
 PAGE_SIZE = 5000
+PREFETCH = 3   # pages read ahead
 ZERO = Decimal(0)
 CATALOG = ('Ref_Key', 'DataVersion', 'DeletionMark', 'Code', 'Description')
 DOCUMENT = ('Ref_Key', 'DataVersion', 'DeletionMark', 'Number', 'Date',
@@ -102,23 +104,42 @@ class UT11Client(HttpClient):
     def rows(self, path, select=None, filter=None, orderby='Ref_Key'):
         """Every row of an entity set or virtual table, one page at a time.
 
-        The next page is fetched while the caller works on this one: a full
-        load then waits on 1C and on its own database at the same time."""
+        A thread reads up to PREFETCH pages ahead while the caller works on
+        the current one: a full load then waits on 1C and on its own
+        database at the same time instead of in turn."""
         top = self.page_size
+        pages = queue.Queue(maxsize=PREFETCH)
+        stop = threading.Event()
 
-        def fetch(skip):
-            return self._get(path, odata.query(select, filter, orderby, top,
-                    skip))['value']
-        with ThreadPoolExecutor(1) as prefetch:
-            page, skip = fetch(0), 0
+        def produce():
+            skip = 0
+            try:
+                while not stop.is_set():
+                    page = self._get(path, odata.query(select, filter,
+                            orderby, top, skip))['value']
+                    pages.put(page)
+                    if len(page) < top:
+                        return
+                    skip += top
+            except BaseException as error:
+                pages.put(error)
+        reader = threading.Thread(target=produce, daemon=True)
+        reader.start()
+        try:
             while True:
-                following = (prefetch.submit(fetch, skip + top)
-                    if len(page) >= top else None)
+                page = pages.get()
+                if isinstance(page, BaseException):
+                    raise page
                 yield from page
-                if following is None:
+                if len(page) < top:
                     return
-                skip += top
-                page = following.result()
+        finally:
+            stop.set()
+            while reader.is_alive():   # unblock a reader waiting to put
+                try:
+                    pages.get_nowait()
+                except queue.Empty:
+                    reader.join(0.05)
 
     def count(self, path, filter=None):
         "How many rows rows() would give ($inlinecount), for progress"
