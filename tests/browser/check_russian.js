@@ -109,6 +109,19 @@ async function check(page, screen, problems) {
       await logTab.first().click();
       await check(page, '5-order-log', problems);
     }
+
+    // transfer requests: the list the shops work from
+    await page.dblclick('#menu >> text=/^Заявки на перемещение$/');
+    // the order form's tab also has such a list, hidden: the new tab is last
+    await page.locator('#tabcontent th:has-text("Откуда")').last()
+      .waitFor({ timeout: 60000 });
+    await page.waitForTimeout(1000);
+    const transfers = await check(page, '6-transfers', problems);
+    for (const expected of ['Откуда', 'Куда']) {
+      if (!transfers.some((t) => t.includes(expected))) {
+        problems.push(`transfer requests: no «${expected}» column`);
+      }
+    }
   } catch (error) {
     problems.push(`error: ${error.message}`);
     await page.screenshot({ path: path.join(shots, 'error.png') })
