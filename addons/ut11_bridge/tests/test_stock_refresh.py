@@ -5,6 +5,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import requests
+
 from trytond.modules.order_hub.stock import utcnow
 from trytond.modules.order_hub.tests.tools import HubTestCase, setup_company
 from trytond.pool import Pool
@@ -12,8 +14,9 @@ from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from sandbox.ut11 import UT11Simulator  # noqa: E402
+from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
 
+from ..client import UT11Client  # noqa: E402
 from .tools import (  # noqa: E402
     committed_step, create_cities, ut11_system_values)
 
@@ -189,3 +192,25 @@ class UT11StockRefreshTestCase(HubTestCase):
         self.sim.set_stock('БТ-2001', CENTRAL, 9, '45')
         self.refresh()
         self.assertEqual(self.level('БТ-2001', '45', CENTRAL)[0], 9)
+
+    def test_balances_of_many_products_in_short_requests(self):
+        urls = []
+        session = requests.Session()
+        session.hooks['response'].append(
+            lambda response, *args, **kwargs: urls.append(
+                response.request.url))
+        client = UT11Client(self.url, 'odata', 'odata', session=session)
+        products = [r['Ref_Key'] for r in self.sim.tables[
+                'Catalog_Номенклатура'] if not r['IsFolder']]
+        # products 1C does not have cost nothing but URL length
+        unknown = [stable_ref('unknown', str(i)) for i in range(40)]
+        rows = list(client.free_stock_of(products + unknown))
+        self.assertGreater(len(urls), 2)
+        self.assertLess(max(len(u) for u in urls), 4096)
+
+        def key(row):
+            return row['product'], row['characteristic'] or '', \
+                row['warehouse']
+        everything = [r for r in client.free_stock() if r['product']
+            in products]
+        self.assertEqual(sorted(rows, key=key), sorted(everything, key=key))
