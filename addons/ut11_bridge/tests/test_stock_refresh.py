@@ -2,6 +2,7 @@
 (the sandbox simulator): every minute the hub reads what moved in 1C and
 rewrites the stock of those products only."""
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -102,6 +103,7 @@ class UT11StockRefreshTestCase(HubTestCase):
     def test_unchanged_products_keep_their_update_time(self):
         untouched = self.level('ДЖ-6001', '32', CENTRAL)
         changed = self.level('КР-1002', '40', CENTRAL)
+        time.sleep(1.1)     # update times are to the second
         self.sim.set_stock('КР-1002', CENTRAL, 21, '40')
         self.refresh()
         self.assertEqual(self.level('ДЖ-6001', '32', CENTRAL), untouched)
