@@ -16,14 +16,16 @@ import logging
 import random
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import Response, request
 
 from .core import Simulator, control
 from .ut11_odata import (
     EMPTY_DATE, EMPTY_REF, GUID_RE, INTERNAL_ERROR, ODataError, Query,
-    atom_entry, atom_feed, compile_filter, dumps, equalities, error_body,
-    merge_by_key, metadata_document, metadata_level, normalize_date,
+    alternatives, atom_entry, atom_feed, compile_filter, dumps, equalities,
+    error_body, merge_by_key, metadata_document, metadata_level,
+    normalize_date,
     parse_function_args, parse_key, service_document, split_segment,
     to_decimal, wants_json)
 
@@ -268,6 +270,12 @@ def ean13(body12):
     return body12 + str(check)
 
 
+def local_now(timezone='Europe/Moscow'):
+    "The base's clock: 1C keeps local time, without a time zone (A.3)"
+    return datetime.datetime.now(ZoneInfo(timezone)).strftime(
+        '%Y-%m-%dT%H:%M:%S')
+
+
 def presentation_date(date):
     return datetime.datetime.strptime(date, '%Y-%m-%dT%H:%M:%S').strftime(
         '%d.%m.%Y %H:%M:%S')
@@ -359,20 +367,35 @@ class Table:
         return generated + len(self.rows)
 
 
+class Movement(collections.namedtuple('Movement',
+        'time key order onhand reserve')):
+    """One change of the ledger: when (the base's local time, to the
+    second), which (item, characteristic, warehouse), for which order (a
+    reserve) and by how much on hand and reserved"""
+
+
 class Ledger:
     """Stock on hand and reserves, the simulator's stand-in for registers.
 
     Keys are (item, characteristic, warehouse).  An order's effective
     reserve is what it reserved minus what was shipped against it, so sales
     release the reserve without touching the order.
+
+    Every change is journalled as a :class:`Movement` at the clock's time:
+    the Turnovers virtual tables are computed from that journal.  A real
+    base dates register records by their document's date and deletes them
+    when the document is unposted; the simulator journals when the change
+    happens and an unposting as a movement back (see notes/ut11.md).
     """
 
-    def __init__(self):
+    def __init__(self, clock=None):
         self.onhand = {}
         self.reserves = collections.defaultdict(dict)   # order -> key -> qty
         self.shipped = collections.defaultdict(dict)    # order -> key -> qty
         self.orders_by_key = collections.defaultdict(set)
         self.generated = None    # (products Generated, warehouse keys, qty)
+        self.clock = clock or local_now
+        self.movements = []
 
     def on_hand(self, key):
         if key in self.onhand:
@@ -408,31 +431,51 @@ class Ledger:
         for kind, order, key, qty in effects:
             qty = qty * sign
             if kind == 'onhand':
-                self.onhand[key] = self.on_hand(key) + qty
-            elif kind == 'reserve':
+                self.set_on_hand(key, self.on_hand(key) + qty)
+                continue
+            before = self.order_reserve(order, key)
+            if kind == 'reserve':
                 book = self.reserves[order]
                 book[key] = book.get(key, ZERO) + qty
                 self.orders_by_key[key].add(order)
             elif kind == 'shipped':
                 book = self.shipped[order]
                 book[key] = book.get(key, ZERO) + qty
+            self._journal(key, order, ZERO, self.order_reserve(order, key)
+                - before)
+
+    def set_on_hand(self, key, quantity):
+        self._journal(key, None, quantity - self.on_hand(key), ZERO)
+        self.onhand[key] = quantity
+
+    def _journal(self, key, order, onhand, reserve):
+        if onhand or reserve:
+            self.movements.append(Movement(self.clock(), key, order, onhand,
+                    reserve))
+
+    def movements_between(self, start=None, end=None):
+        "Movements from start to end, both included (None: unbounded)"
+        return [m for m in self.movements if (start is None
+                or m.time >= start) and (end is None or m.time <= end)]
 
     def keys(self, item=None, warehouse=None):
-        "Every key with stock or reserves, lazily, narrowed when asked"
+        """Every key with stock or reserves, lazily, narrowed when asked
+        (item: one item or a set of them)"""
+        items = {item} if isinstance(item, str) else item
         if self.generated:
             products, wh_index, _ = self.generated
             wh_keys = list(wh_index)
-            items = (range(products.count) if item is None else
-                [i for i in [products.index(item)] if i is not None])
+            indexes = (range(products.count) if items is None else sorted(
+                    i for i in map(products.index, items) if i is not None))
             whs = wh_keys if warehouse is None else [
                 w for w in wh_keys if w == warehouse]
-            for i in items:
+            for i in indexes:
                 for wh in whs:
                     yield (products.key(i), EMPTY_REF, wh)
         for key in set(self.onhand) | set(self.orders_by_key):
             if self.generated and self._generated_covers(key):
                 continue
-            if (item is None or key[0] == item) and (
+            if (items is None or key[0] in items) and (
                     warehouse is None or key[2] == warehouse):
                 yield key
 
@@ -464,6 +507,7 @@ class UT11Simulator(Simulator):
         self.publication = 'ut'
         self.version = '11.5'
         self.ib_prefix = '00'
+        self.timezone = 'Europe/Moscow'
         self.unpublished = set()
         self.refusals = collections.defaultdict(list)
         self._version_counter = itertools.count(1)
@@ -475,7 +519,7 @@ class UT11Simulator(Simulator):
         self.paging = None
         self.tables = {name: Table() for name, s in ENTITY_SETS.items()
             if s.keyed}
-        self.ledger = Ledger()
+        self.ledger = Ledger(clock=self.now)
         self.effects = {}
         self.counters = collections.Counter()
         self.prices = []
@@ -485,6 +529,10 @@ class UT11Simulator(Simulator):
         self.refs = {}
         self.order_types = {}   # order key -> entity set, for Заказ_Type
         self._seed_reference_data()
+
+    def now(self):
+        "The base's local time, to the second, as 1C writes dates"
+        return local_now(getattr(self, 'timezone', 'Europe/Moscow'))
 
     def _data_version(self):
         n = next(self._version_counter)
@@ -1314,36 +1362,90 @@ class UT11Simulator(Simulator):
         if len(tail) != 1 or fargs is None:
             raise ODataError(400, 6, 'Неверный URL: лишние сегменты')
         params = parse_function_args(fargs)
-        expected = {'balance': 'Balance', 'periodic': 'SliceLast'}.get(
-            entity.kind)
-        if function != expected:
+        expected = {'balance': ('Balance', 'Turnovers'),
+            'periodic': ('SliceLast',)}.get(entity.kind, ())
+        if function not in expected:
             raise ODataError(400, 6, f'Неверный URL: лишние сегменты '
                 f'("{function}")')
+        fields = (turnover_fields(entity.fields) if function == 'Turnovers'
+            else entity.fields)
         condition = params.get('Condition')
-        predicate, ast = compile_filter(condition, entity.fields) if \
+        predicate, ast = compile_filter(condition, fields) if \
             condition else (None, None)
         with self.lock:
-            if entity.kind == 'balance':
-                rows = self._balance_rows(entity, equalities(ast))
+            if function == 'Turnovers':
+                rows = self._turnover_rows(entity, params.get('StartPeriod'),
+                    params.get('EndPeriod'))
+            elif entity.kind == 'balance':
+                rows = self._balance_rows(entity, ast)
             else:
                 rows = self._slice_last(entity, params.get('Period'),
                     equalities(ast))
             if predicate:
                 rows = (r for r in rows if predicate(r))
             if params.get('Dimensions'):
-                rows = _group(rows, params['Dimensions'], entity.fields)
-            query = Query(request.args, entity.fields)
+                rows = _group(rows, params['Dimensions'], fields)
+            query = Query(request.args, fields)
             page, count = self._run(query, rows)
             return self._collection_response(entity.name, page, count,
                 as_json, query)
 
-    def _balance_rows(self, entity, eq):
-        "Rows of the Balance virtual table: current balances, zero rows left out"
+    def _balance_rows(self, entity, ast):
+        """Rows of the Balance virtual table: current balances, zero rows
+        left out; only the items the condition names are looked at"""
+        eq = equalities(ast)
         warehouse = eq.get('Склад_Key') or eq.get('Склад')
-        ledger = self.ledger
-        for key in ledger.keys(eq.get('Номенклатура_Key'), warehouse):
+        items = alternatives(ast, 'Номенклатура_Key')
+        for key in self.ledger.keys(items, warehouse):
             for row in BALANCE_ROWS[entity.name](self, key):
                 yield row
+
+    def _turnover_rows(self, entity, start, end):
+        """Rows of the Turnovers virtual table: per register key that
+        moved from start to end, <resource>Receipt, …Expense, …Turnover"""
+        resources = [f[:-len('Balance')] for f in entity.fields
+            if f.endswith('Balance')]
+        totals = {}
+        for movement in self.ledger.movements_between(start, end):
+            for dims, deltas in TURNOVER_ROWS[entity.name](self, movement):
+                row = totals.setdefault(tuple(dims.items()), {**dims, **{
+                            r + suffix: ZERO for r in resources
+                            for suffix in ('Receipt', 'Expense',
+                                'Turnover')}})
+                for resource, delta in deltas.items():
+                    row[resource + ('Receipt' if delta > 0 else 'Expense')
+                        ] += abs(delta)
+                    row[resource + 'Turnover'] += delta
+        return (row for row in totals.values() if any(
+                    row[r + 'Receipt'] or row[r + 'Expense']
+                    for r in resources))
+
+    def _goods_movement(self, movement):
+        item, char, warehouse = movement.key
+        if movement.onhand:
+            yield ({'Номенклатура_Key': item, 'Характеристика_Key': char,
+                    'Назначение_Key': EMPTY_REF, 'Склад_Key': warehouse,
+                    'Помещение_Key': EMPTY_REF, 'Серия_Key': EMPTY_REF},
+                {'ВНаличии': movement.onhand})
+
+    def _free_movement(self, movement):
+        item, char, warehouse = movement.key
+        yield ({'Номенклатура_Key': item, 'Характеристика_Key': char,
+                'Склад_Key': warehouse}, {'ВНаличии': movement.onhand,
+                'ВРезервеСоСклада': movement.reserve})
+
+    def _needs_movement(self, movement):
+        item, char, warehouse = movement.key
+        order = movement.order
+        yield ({'Номенклатура_Key': item, 'Характеристика_Key': char,
+                'Склад': warehouse,
+                'Склад_Type': 'StandardODATA.Catalog_Склады',
+                'Назначение_Key': EMPTY_REF, 'Заказ': order or '',
+                'Заказ_Type': 'StandardODATA.' + self.order_types.get(order,
+                    'Document_ЗаказКлиента') if order else UNDEFINED_TYPE,
+                'ДатаСобытия': EMPTY_DATE},
+            {'ВНаличии': movement.onhand,
+                'РезервироватьНаСкладе': movement.reserve})
 
     def _goods_row(self, key):
         onhand = self.ledger.on_hand(key)
@@ -1486,7 +1588,7 @@ class UT11Simulator(Simulator):
         "Set on-hand stock, as if a stock document was entered in 1C"
         with self.lock:
             key = self._variant_key(product, characteristic, warehouse)
-            self.ledger.onhand[key] = to_decimal(quantity)
+            self.ledger.set_on_hand(key, to_decimal(quantity))
             return self._stock_info(key)
 
     @control('stock_control')
@@ -1532,9 +1634,14 @@ class UT11Simulator(Simulator):
                 'base_path': f'/{self.publication}/odata/standard.odata'}
 
     @control('configure')
-    def configure(self, version=None, publication=None, ib_prefix=None):
-        "UT version (11.5 or 11.4 registers), publication name, number prefix"
+    def configure(self, version=None, publication=None, ib_prefix=None,
+            timezone=None):
+        """UT version (11.5 or 11.4 registers), publication name, number
+        prefix, time zone of the 1C server's clock"""
         with self.lock:
+            if timezone is not None:
+                ZoneInfo(timezone)
+                self.timezone = timezone
             if version is not None:
                 if version not in ('11.4', '11.5'):
                     raise ValueError('version must be 11.4 or 11.5')
@@ -1544,7 +1651,8 @@ class UT11Simulator(Simulator):
             if ib_prefix is not None:
                 self.ib_prefix = ib_prefix
             return {'version': self.version, 'publication': self.publication,
-                'ib_prefix': self.ib_prefix}
+                'ib_prefix': self.ib_prefix, 'timezone': self.timezone,
+                'now': self.now()}
 
     @control('unpublish')
     def unpublish(self, entity_sets):
@@ -1640,6 +1748,25 @@ BALANCE_ROWS = {
     'AccumulationRegister_СвободныеОстатки': UT11Simulator._free_row,
     'AccumulationRegister_ЗапасыИПотребности': UT11Simulator._needs_rows,
     }
+# a ledger movement as (register dimensions, {resource: change}) pairs
+TURNOVER_ROWS = {
+    'AccumulationRegister_ТоварыНаСкладах': UT11Simulator._goods_movement,
+    'AccumulationRegister_СвободныеОстатки': UT11Simulator._free_movement,
+    'AccumulationRegister_ЗапасыИПотребности': UT11Simulator._needs_movement,
+    }
+
+
+def turnover_fields(fields):
+    "Fields of Turnovers(...): each XBalance as XReceipt, XExpense, XTurnover"
+    result = {}
+    for name, kind in fields.items():
+        if name.endswith('Balance'):
+            base = name[:-len('Balance')]
+            result.update({base + s: kind
+                    for s in ('Receipt', 'Expense', 'Turnover')})
+        else:
+            result[name] = kind
+    return result
 
 
 # -- helpers -----------------------------------------------------------------
@@ -1687,7 +1814,7 @@ def _group(rows, dimensions, fields):
     wanted = [d.strip() for d in dimensions.split(',') if d.strip()]
     keep = [f for f in fields if any(f in (d, d + '_Key', d + '_Type')
             for d in wanted)]
-    resources = [f for f, t in fields.items() if f.endswith('Balance')]
+    resources = [f for f, t in fields.items() if t == 'num']
     groups = {}
     for row in rows:
         dims = tuple(row[f] for f in keep)

@@ -322,6 +322,28 @@ def equalities(ast):
     return {}
 
 
+def alternatives(ast, name):
+    """The values property name can take in rows matching ast, or None when
+    the filter does not narrow it to a list (``X eq a or X eq b``, with
+    ``and`` around it)"""
+    if ast is None:
+        return None
+    kind = ast[0]
+    if kind == 'cmp' and ast[1] == 'eq':
+        pair = {ast[2][0]: ast[2][1], ast[3][0]: ast[3][1]}
+        if pair.get('prop') == name and 'lit' in pair:
+            return {pair['lit']}
+        return None
+    if kind in ('and', 'or'):
+        left, right = alternatives(ast[1], name), alternatives(ast[2], name)
+        if kind == 'or':
+            return None if left is None or right is None else left | right
+        if left is None or right is None:
+            return right if left is None else left
+        return left & right
+    return None
+
+
 # -- URL segments -----------------------------------------------------------
 
 _SEGMENT_RE = re.compile(r'^(?P<name>[^()]+)(?:\((?P<args>.*)\))?$', re.S)

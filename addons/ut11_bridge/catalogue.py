@@ -3,6 +3,7 @@ free stock per warehouse, on demand (command line) and on a schedule.
 
 1C owns these facts: existing records are updated, never the other way.
 """
+import datetime as dt
 import logging
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from trytond.i18n import gettext
 from trytond.model import Model
 from trytond.modules.order_hub.bulk import (
     clear_cache, insert_rows, update_rows)
-from trytond.modules.order_hub.stock import batched
+from trytond.modules.order_hub.stock import batched, utcnow
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
@@ -26,6 +27,11 @@ def orm_batch():
     "Records per ORM create: SQLite cannot parse the unique checks of many"
     return 10 if backend.name == 'sqlite' else 500
 
+ZERO = Decimal(0)
+# a stock refresh reads from this long before the previous one started: the
+# clocks of 1C and the hub differ, and a document being posted while the
+# previous refresh read may carry an earlier time
+STOCK_OVERLAP = dt.timedelta(minutes=5)
 SHOP_TYPES = {'РозничныйМагазин', 'Магазин'}
 STAGES = {
     'warehouses': 'ut11_bridge.msg_stage_warehouses',
@@ -273,12 +279,11 @@ class Loader(Model):
     # -- stock -------------------------------------------------------------
     @classmethod
     def load_stock(cls, client, progress):
-        pool = Pool()
-        Location = pool.get('stock.location')
-        StockLevel = pool.get('order_hub.stock')
+        "Free stock of everything, a warehouse at a time"
+        StockLevel = Pool().get('order_hub.stock')
+        started = utcnow()
         variants = variant_ids()
-        warehouses = {l.ut11_ref: l.id for l in Location.search(
-                [('ut11_ref', '!=', None)])}
+        warehouses = cls._warehouses()
         skipped, seen = 0, set()
 
         def rows():
@@ -300,7 +305,62 @@ class Loader(Model):
             logger.info("1C stock: %s rows of unknown products skipped",
                 skipped)
         progress('stock', len(warehouses), len(warehouses))
+        cls._system().ut11_mark_stock_read(started)
         return count
+
+    @classmethod
+    def refresh_changed_stock(cls):
+        """Free stock of the products that moved in 1C since the previous
+        refresh or full stock load: {'products': …, 'levels': …}, None
+        before the first full load.
+
+        The mark moves only when everything is written: a failure leaves
+        it, and the next refresh reads the same changes again."""
+        system = cls._system()
+        if not system.ut11_stock_read_at:
+            return None
+        started = utcnow()
+        client = system.ut11_client()
+        changes = client.stock_changes(system.ut11_local(
+                system.ut11_stock_read_at - STOCK_OVERLAP))
+        levels = cls.write_stock_of(client, changes)
+        system.ut11_mark_stock_read(started)
+        return {'products': len({p for p, _, _ in changes}),
+            'levels': levels}
+
+    @classmethod
+    def write_stock_of(cls, client, changes):
+        """Read 1C's free stock of the products of changes ((product,
+        characteristic, warehouse) 1C GUIDs) and write it to the mirror;
+        a changed key that 1C's Balance leaves out is zero there"""
+        StockLevel = Pool().get('order_hub.stock')
+        products = {p for p, _, _ in changes}
+        variants = variant_ids(products)
+        warehouses = cls._warehouses()
+        levels = {}
+
+        def put(product, characteristic, warehouse, quantity):
+            variant = variants.get((product, characteristic))
+            if variant and warehouse in warehouses:
+                levels[variant, warehouses[warehouse]] = quantity
+        for key in changes:
+            put(*key, ZERO)
+        for row in client.free_stock_of(products):
+            put(row['product'], row['characteristic'], row['warehouse'],
+                max(row['free'], ZERO))
+        return StockLevel.set_levels(((p, w, q)
+                for (p, w), q in levels.items()), source='ut11')
+
+    @classmethod
+    def _warehouses(cls):
+        "{1C GUID: warehouse id}"
+        Location = Pool().get('stock.location')
+        return {l.ut11_ref: l.id for l in Location.search(
+                [('ut11_ref', '!=', None)])}
+
+    @classmethod
+    def _system(cls):
+        return Pool().get('hub_sync.system').get('ut11')
 
 
 class Cron(metaclass=PoolMeta):
@@ -312,6 +372,8 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.extend([
                 ('ut11_bridge.load_run|cron_refresh_stock',
                     "Refresh Stock from 1C UT11"),
+                ('ut11_bridge.load_run|cron_refresh_changed_stock',
+                    "Refresh Changed Stock from 1C UT11"),
                 ('ut11_bridge.load_run|cron_load_catalogue',
                     "Load Catalogue from 1C UT11"),
                 ('ut11_bridge.load_run|execute_queued',

@@ -78,17 +78,29 @@ def object_path(entity_set, key):
     return f'{entity_set}({guid(key)})'
 
 
-def virtual_table(register, function, period=None, condition=None):
-    """``Register/Balance(Period=…,Condition='…')``.
+def virtual_table(register, function, period=None, condition=None,
+        start=None, end=None, dimensions=None):
+    """``Register/Balance(Period=…,Condition='…')``,
+    ``Register/Turnovers(StartPeriod=…,EndPeriod=…,Condition='…',
+    Dimensions='…')``.
 
     Quotes inside the condition are doubled, as in any OData string literal.
     """
     args = []
-    if period is not None:
-        args.append(f'Period={datetime(period)}')
+    for name, value in (('Period', period), ('StartPeriod', start),
+            ('EndPeriod', end)):
+        if value is not None:
+            args.append(f'{name}={datetime(value)}')
     if condition:
         args.append(f'Condition={string(condition)}')
+    if dimensions:
+        args.append(f'Dimensions={string(",".join(dimensions))}')
     return f'{register}/{function}({",".join(args)})'
+
+
+def any_of(field, keys):
+    "``(field eq guid'…' or field eq guid'…')``"
+    return '(' + ' or '.join(f'{field} eq {guid(k)}' for k in keys) + ')'
 
 
 def query(select=None, filter=None, orderby=None, top=None, skip=None):

@@ -17,7 +17,7 @@ from collections import Counter
 from sql import Literal
 
 from trytond.modules.order_hub.bulk import (
-    clear_cache, insert_rows, update_rows)
+    clear_cache, in_, insert_rows, update_rows)
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -31,16 +31,20 @@ def variant_code(template_code, suffix):
     return ''.join(filter(None, [template_code, suffix])) or None
 
 
-def variant_ids():
-    "{(1C product GUID, characteristic GUID or None): product id}"
+def variant_ids(products=None):
+    """{(1C product GUID, characteristic GUID or None): product id}, of
+    every product from 1C or only of products (1C GUIDs)"""
     pool = Pool()
     product = pool.get('product.product').__table__()
     template = pool.get('product.template').__table__()
     cursor = Transaction().connection.cursor()
+    where = template.ut11_ref != None  # noqa: E711
+    if products is not None:
+        where &= in_(template.ut11_ref, products)
     cursor.execute(*product.join(template,
             condition=product.template == template.id).select(
             template.ut11_ref, product.ut11_characteristic, product.id,
-            where=template.ut11_ref != None))  # noqa: E711
+            where=where))
     return {(t, c): p for t, c, p in cursor}
 
 

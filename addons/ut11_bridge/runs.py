@@ -11,6 +11,7 @@ import time
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.hub_sync.errors import TransientError
 from trytond.modules.hub_sync.processing import detail, summary
 from trytond.modules.order_hub.stock import utcnow
 from trytond.pool import Pool
@@ -111,6 +112,38 @@ class LoadRun(ModelSQL, ModelView):
     @classmethod
     def cron_refresh_stock(cls):
         cls.execute(cls.create([{'kind': 'stock'}]))
+
+    @classmethod
+    def cron_refresh_changed_stock(cls):
+        """Cron: free stock of what moved in 1C since the previous refresh.
+
+        No run record: one a minute would bury the loads people look for.
+        What it wrote, or why it failed, goes to the sync journal; after a
+        failure the next refresh reads from the same point.  It waits while
+        a load runs (the load moves the same mark)."""
+        pool = Pool()
+        System = pool.get('hub_sync.system')
+        Loader = pool.get('ut11_bridge.loader')
+        if cls._busy() or not System.search([('code', '=', 'ut11')]):
+            return
+        try:
+            counts = Loader.refresh_changed_stock()
+        except Exception as error:
+            Transaction().rollback()
+            logger.exception("1C UT11 stock refresh failed")
+            cls._journal_refresh('retry' if isinstance(error, TransientError)
+                else 'error', summary(error), detail(error))
+        else:
+            if counts and counts['products']:
+                cls._journal_refresh('ok', gettext(
+                        'ut11_bridge.msg_stock_refreshed', **counts))
+
+    @classmethod
+    def _journal_refresh(cls, outcome, summary, detail=None):
+        Pool().get('hub_sync.journal').add([{'system': 'ut11',
+                    'direction': 'in', 'operation': 'ut11_stock_changes',
+                    'outcome': outcome, 'summary': summary,
+                    'detail': detail}])
 
     @classmethod
     def _busy(cls):

@@ -2,10 +2,13 @@
 from trytond.model import fields
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval
+from trytond.tools.timezone import UTC, available_timezones, get_tzinfo
+from trytond.transaction import without_check_access
 
 from .client import UT11Client
 
 _ut11 = {'invisible': Eval('code') != 'ut11'}
+TIMEZONES = [(z, z) for z in sorted(available_timezones())]
 
 
 class System(metaclass=PoolMeta):
@@ -28,6 +31,13 @@ class System(metaclass=PoolMeta):
         "Price Type GUID", states=_ut11,
         help="Вид цены whose prices are the hub's list prices.")
     ut11_vat_rate = fields.Char("VAT Rate GUID", states=_ut11)
+    ut11_timezone = fields.Selection(
+        TIMEZONES, "1C Server Time Zone", translate=False, states=_ut11,
+        help="1C keeps dates in its server's local time, without a zone.")
+    ut11_stock_read_at = fields.DateTime(
+        "Stock Changes Read At", readonly=True, states=_ut11,
+        help="The next stock refresh reads what moved in 1C since then "
+        "(a few minutes earlier, for clocks that differ).")
 
     @classmethod
     def __setup__(cls):
@@ -37,6 +47,21 @@ class System(metaclass=PoolMeta):
     @classmethod
     def default_ut11_version(cls):
         return '11.5'
+
+    @classmethod
+    def default_ut11_timezone(cls):
+        return 'Europe/Moscow'
+
+    def ut11_local(self, when):
+        "The hub's UTC time as 1C's server writes it: local, no zone"
+        zone = get_tzinfo(self.ut11_timezone or 'Europe/Moscow')
+        return when.replace(tzinfo=UTC).astimezone(zone).replace(
+            tzinfo=None)
+
+    def ut11_mark_stock_read(self, when):
+        "Free stock is as 1C had it at when (UTC)"
+        with without_check_access():
+            self.write([self], {'ut11_stock_read_at': when})
 
     def ut11_client(self):
         return UT11Client(self.base_url, self.login, self.password,
