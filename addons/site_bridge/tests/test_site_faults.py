@@ -6,11 +6,19 @@ with a Russian message and the order keeps its prices.
 Each step is committed, as the cron, the queue and the web client would."""
 import copy
 import datetime as dt
+import json
+import multiprocessing
 import time
+import unittest
 from decimal import Decimal
 
+from trytond import backend
 from trytond.modules.order_hub.exceptions import PricingUnavailable
 from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction
+
+from ..importer import event_id
 
 from .tools import SNEAKERS_43, SiteScenario
 
@@ -25,6 +33,16 @@ def utcnow():
 
 def rest(method):
     return f'/rest/*/{method}.json'
+
+
+def process_in_process(company, barrier, event, results):
+    "A queue worker applying one inbox event when the other one does"
+    Pool(DB_NAME).init()
+    barrier.wait()
+    with Transaction().start(DB_NAME, 0, context={
+                'company': company, 'language': 'ru'}):
+        Pool().get('hub_sync.inbox').process([event])
+    results.put(event)
 
 
 class SiteFaultsTestCase(SiteScenario):
@@ -200,3 +218,54 @@ class SiteFaultsTestCase(SiteScenario):
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.05)
         self.assertEqual(self.snapshot(order_id)['lines'][0][1], 1)
+
+    # -- the same site order delivered twice at once --------------------------
+    @unittest.skipUnless(backend.name == 'postgresql', "needs two workers")
+    def test_order_delivered_twice_at_once_is_one_order(self):
+        """Two exports of a new site order (the customer changed the phone
+        in between, the first batch was never confirmed) applied by two
+        queue workers at the same moment"""
+        placed = self.place()
+
+        def fetch():
+            client = Pool().get('hub_sync.system').get('site').site_client()
+            return client.fetch_orders().orders
+        first, = self.step(fetch)
+        self.site.edit_order(placed['id'], properties={
+                'PHONE': '+79035550011'})
+        second, = self.step(fetch)
+
+        def receive():
+            Inbox = Pool().get('hub_sync.inbox')
+            return [Inbox.receive('site', event_id(o), 'order',
+                    json.dumps(o, default=str, ensure_ascii=False))[0].id
+                for o in (first, second)]
+        events = self.step(receive)
+        self.assertEqual(len(set(events)), 2)
+
+        context = multiprocessing.get_context('spawn')
+        barrier = context.Barrier(2)
+        results = context.Queue()
+        workers = [context.Process(target=process_in_process, args=(
+                    self.company, barrier, e, results), daemon=True)
+            for e in events]
+        for worker in workers:
+            worker.start()
+        for _ in workers:
+            results.get(timeout=120)
+        for worker in workers:
+            worker.join(timeout=60)
+
+        # the loser, if any, is retried later as the cron would
+        def retry():
+            Inbox = Pool().get('hub_sync.inbox')
+            pending = Inbox.search([('id', 'in', events),
+                    ('state', '=', 'pending')])
+            Inbox.write(pending, {'next_try': None})
+            return [e.id for e in pending]
+        pending = self.step(retry)
+        self.step(lambda: Pool().get('hub_sync.inbox').process(pending))
+        self.assertEqual(len(self.hub_order(placed['account_number'])), 1)
+        states = self.step(lambda: [e.state for e in Pool().get(
+                        'hub_sync.inbox').browse(events)])
+        self.assertEqual(states, ['done', 'done'])
