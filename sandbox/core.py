@@ -35,11 +35,14 @@ class FaultRule:
 
     ``endpoint`` is a glob on the request path (``/v2/orders*``), ``count``
     limits how many requests it hits, ``seconds`` how long it lasts.
+    ``retry_after`` (seconds) adds a ``Retry-After`` header to an injected
+    ``error`` or ``rate_limit`` answer, as a proxy or a throttling API does.
     """
     _ids = itertools.count(1)
 
     def __init__(self, kind, endpoint='*', method=None, count=None,
-            seconds=None, status=None, delay=None, body=None):
+            seconds=None, status=None, delay=None, body=None,
+            retry_after=None):
         if kind not in REQUEST_FAULTS | WEBHOOK_FAULTS:
             raise ValueError(f'unknown fault kind {kind!r}')
         self.id = next(self._ids)
@@ -51,6 +54,7 @@ class FaultRule:
         self.status = status
         self.delay = delay
         self.body = body
+        self.retry_after = retry_after
         self.hits = 0
 
     def active(self):
@@ -74,6 +78,7 @@ class FaultRule:
             'method': self.method, 'remaining': self.remaining,
             'active': self.active(), 'hits': self.hits,
             'status': self.status, 'delay': self.delay,
+            'retry_after': self.retry_after,
             }
 
 
@@ -351,10 +356,15 @@ class Simulator:
             if rule:
                 request.environ['sandbox.fault'] = kind
                 if rule.body is not None:
-                    return Response(json.dumps(rule.body, ensure_ascii=False),
-                        status=rule.status or 500,
+                    response = Response(json.dumps(rule.body,
+                            ensure_ascii=False), status=rule.status or 500,
                         content_type='application/json')
-                return self.fault_response(kind, rule.status, rule)
+                else:
+                    response = self.app.make_response(
+                        self.fault_response(kind, rule.status, rule))
+                if rule.retry_after is not None:
+                    response.headers['Retry-After'] = str(rule.retry_after)
+                return response
 
     def _after(self, response):
         if not request.path.startswith(CONTROL_PREFIX):

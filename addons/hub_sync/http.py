@@ -16,6 +16,10 @@ from .errors import ConfigurationError, PermanentError, TransientError
 logger = logging.getLogger(__name__)
 
 EXCERPT = 2000      # characters of a body kept in the journal
+# Plain Python, no Tryton translations: the texts are Russian here
+MSG_TIMEOUT = ('Сервер не ответил за отведённое время ({timeout} с): '
+    '{method} {url}')
+MSG_UNREACHABLE = 'Не удалось соединиться с сервером: {method} {url} ({error})'
 
 
 def excerpt(text, size=EXCERPT):
@@ -66,11 +70,21 @@ class HttpClient:
             raise ConfigurationError(f'{method} {url}: {error}') from error
         except requests.RequestException as error:
             logger.debug('%s %s: %s', method, url, error)
-            raise TransientError(f'{method} {url}: {error}',
+            raise TransientError(self.unreachable(error, method, url,
+                    kwargs['timeout']),
                 detail=f'{method} {url}\n{error}') from error
         logger.debug('%s %s -> %s', method, url, response.status_code)
         self.check(response)
         return response
+
+    @staticmethod
+    def unreachable(error, method, url, timeout):
+        "What the journal says when no answer came (administrators read it)"
+        if isinstance(error, requests.Timeout) and not isinstance(
+                error, requests.exceptions.ConnectTimeout):
+            return MSG_TIMEOUT.format(timeout=timeout, method=method, url=url)
+        return MSG_UNREACHABLE.format(method=method, url=url,
+            error=excerpt(str(error), 200))
 
     def check(self, response):
         status = response.status_code

@@ -84,7 +84,9 @@ class StockLevel(ModelSQL, ModelView):
         return Decimal(0)
 
     def get_free_quantity(self, name):
-        return self.quantity - self.reserved_quantity
+        # Never below zero: when 1C's figure fell under what the hub holds
+        # (refused or short orders), nothing is free, not "minus" something
+        return max(self.quantity - self.reserved_quantity, Decimal(0))
 
     @staticmethod
     def order_free_quantity(tables):

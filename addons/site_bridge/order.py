@@ -9,7 +9,7 @@ sends the latest state once.  Changes made by the importer (context
 from decimal import Decimal
 
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import Unique, fields
 from trytond.modules.hub_sync.errors import PermanentError
 from trytond.modules.hub_sync.outbox import Outbox
 from trytond.modules.order_hub.pricing import format_money
@@ -64,6 +64,18 @@ class Order(metaclass=PoolMeta):
     site_snapshot = fields.Text("Website Data", readonly=True,
         help="The website's customer, delivery and payment data as last "
         "received.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # two queue workers applying two exports of a new site order at
+        # once both find no order: the second insert must fail (and be
+        # retried as an update) instead of making a second order
+        cls._sql_constraints += [
+            ('site_order_id_unique', Unique(t, t.site_order_id),
+                'site_bridge.msg_site_order_unique'),
+            ]
 
     @classmethod
     def copy(cls, orders, default=None):

@@ -144,9 +144,14 @@ def record_reserved(order, document, client):
     """Read back what 1C reserved for the order, note on each active
     reservation its share (1C's reserve per variant and warehouse shared out
     in reservation order) and tell the manager where 1C reserved less than
-    the hub asked."""
+    the hub asked.
+
+    1C reserves less only when it has nothing more free there (another
+    channel sold it since the hub's mirror was loaded): the mirror says so
+    at once instead of offering stale stock until the next load."""
     pool = Pool()
     Reservation = pool.get('order_hub.reservation')
+    StockLevel = pool.get('order_hub.stock')
     ActionLog = pool.get('order_hub.action_log')
     with Transaction().set_context(active_test=False):
         reservations = Reservation.search([('order', '=', order.id)],
@@ -155,7 +160,7 @@ def record_reserved(order, document, client):
         {r.product.template.ut11_ref for r in reservations} - {None})
     left = {tuple((k or '').lower() for k in key): quantity
         for key, quantity in reserves.items()}
-    values, short = {}, []
+    values, short, exhausted = {}, [], set()
     for reservation in reservations:
         if not reservation.active:
             values[reservation] = None
@@ -164,6 +169,8 @@ def record_reserved(order, document, client):
         held = min(left.get(key, Decimal(0)), reservation.quantity)
         left[key] = left.get(key, Decimal(0)) - held
         values[reservation] = held
+        if held < reservation.quantity:
+            exhausted.add((reservation.product.id, reservation.warehouse.id))
         if held < reservation.quantity and held != reservation.ut11_reserved:
             short.append(gettext('ut11_bridge.msg_reserve_short',
                     product=reservation.product.rec_name,
@@ -172,6 +179,7 @@ def record_reserved(order, document, client):
                     quantity=format_number(reservation.quantity),
                     missing=format_number(reservation.quantity - held)))
     Reservation.set_ut11_reserved(values)
+    StockLevel.set_levels((p, w, 0) for p, w in exhausted)
     if short:
         with Transaction().set_context(hub_source='ut11'):
             ActionLog.add([(order, 'reservation', gettext(

@@ -80,6 +80,14 @@ class CoreTest(unittest.TestCase):
         second = requests.post(self.url + '/v1/echo', json={}, timeout=5)
         self.assertEqual((first.status_code, second.status_code), (429, 200))
 
+    def test_rate_limit_with_retry_after(self):
+        self.control.fault('rate_limit', '/v1/echo', count=1, retry_after=120)
+        first = requests.post(self.url + '/v1/echo', json={}, timeout=5)
+        second = requests.post(self.url + '/v1/echo', json={}, timeout=5)
+        self.assertEqual(first.status_code, 429)
+        self.assertEqual(first.headers['Retry-After'], '120')
+        self.assertNotIn('Retry-After', second.headers)
+
     def test_slow_fault(self):
         self.control.fault('slow', '/v1/echo', delay=0.3, count=1)
         start = time.monotonic()
