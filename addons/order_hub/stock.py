@@ -56,6 +56,11 @@ class StockLevel(ModelSQL, ModelView):
     free_quantity = fields.Function(
         fields.Numeric("Free", digits=(16, 0)), 'get_free_quantity')
     updated_at = fields.DateTime("Updated", required=True, readonly=True)
+    # to the microsecond: compared with when a load read 1C's figures
+    adjusted_at = fields.Timestamp(
+        "Adjusted by the Hub", readonly=True,
+        help="When the hub last anticipated 1C's figure (an order 1C "
+        "reserved since its last report).")
     source = fields.Selection(SOURCES, "Source", required=True, readonly=True)
     city = fields.Function(
         fields.Many2One('order_hub.city', "City"), 'get_city')
@@ -104,39 +109,56 @@ class StockLevel(ModelSQL, ModelView):
         return round(City(city).distance_to(self.warehouse.hub_city))
 
     @classmethod
-    def set_levels(cls, rows, source='ut11', when=None, batch=2000):
+    def set_levels(cls, rows, source='ut11', when=None, batch=2000,
+            read_at=None):
         """Record free quantities reported by 1C, in bulk.
 
         rows: iterable of (product id, warehouse id, quantity), streamed in
         batches; existing levels are updated (the hub's reserved quantities
         are kept), missing ones created.  Plain SQL: a full load from 1C
         writes millions of rows.  Returns the number of rows written.
+
+        read_at: when the figures were read from 1C.  A level the hub
+        adjusted since (``shift_quantities``: 1C took an order's reserve
+        after the read) keeps the hub's figure — 1C's figure read before
+        would count that reserve as free again.  The next refresh brings
+        1C's figure with the reserve in it.
         """
         when = when or utcnow()
         written = 0
         for chunk in batched(rows, batch):
             levels = {(int(p), int(w)): Decimal(q) for p, w, q in chunk}
-            existing = cls._existing_levels(levels)
+            existing, adjusted = cls._existing_levels(levels, read_at)
             cls._update_levels(
-                [(levels[k], id_) for k, id_ in existing.items()],
+                [(levels[k], id_) for k, id_ in existing.items()
+                    if id_ not in adjusted],
                 source, when)
             cls._insert_levels(
                 [(k, q) for k, q in levels.items() if k not in existing],
                 source, when)
-            written += len(levels)
+            written += len(levels) - len(adjusted)
         cls._clear_cache(None)
         return written
 
     @classmethod
-    def _existing_levels(cls, levels):
+    def _existing_levels(cls, levels, read_at=None):
+        """{(product, warehouse): id} of the levels that exist, and the ids
+        of those the hub adjusted after read_at"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         # both filters: 1C sends a warehouse at a time, products alone
         # would read every warehouse of them
         cursor.execute(*table.select(table.id, table.product, table.warehouse,
+                table.adjusted_at,
                 where=in_(table.product, {p for p, _ in levels})
                 & in_(table.warehouse, {w for _, w in levels})))
-        return {(p, w): id_ for id_, p, w in cursor if (p, w) in levels}
+        existing, adjusted = {}, set()
+        for id_, p, w, adjusted_at in cursor:
+            if (p, w) in levels:
+                existing[p, w] = id_
+                if read_at and adjusted_at and adjusted_at > read_at:
+                    adjusted.add(id_)
+        return existing, adjusted
 
     @classmethod
     def _update_levels(cls, values, source, when):
@@ -155,9 +177,10 @@ class StockLevel(ModelSQL, ModelView):
         the hub anticipates what 1C's next figures will say."""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
+        now = utcnow()
         for product, warehouse, delta in deltas:
-            cursor.execute(*table.update([table.quantity],
-                    [table.quantity + delta],
+            cursor.execute(*table.update([table.quantity, table.adjusted_at],
+                    [table.quantity + delta, now],
                     where=(table.product == product)
                     & (table.warehouse == warehouse)))
         if deltas:

@@ -300,7 +300,8 @@ class Loader(Model):
                         max(row['free'], Decimal(0)))
                 else:
                     skipped += 1
-        count = StockLevel.set_levels(rows(), source='ut11', batch=10000)
+        count = StockLevel.set_levels(rows(), source='ut11', batch=10000,
+            read_at=started)
         if skipped:
             logger.info("1C stock: %s rows of unknown products skipped",
                 skipped)
@@ -323,13 +324,13 @@ class Loader(Model):
         client = system.ut11_client()
         changes = client.stock_changes(system.ut11_local(
                 system.ut11_stock_read_at - STOCK_OVERLAP))
-        levels = cls.write_stock_of(client, changes)
+        levels = cls.write_stock_of(client, changes, read_at=started)
         system.ut11_mark_stock_read(started)
         return {'products': len({p for p, _, _ in changes}),
             'levels': levels}
 
     @classmethod
-    def write_stock_of(cls, client, changes):
+    def write_stock_of(cls, client, changes, read_at=None):
         """Read 1C's free stock of the products of changes ((product,
         characteristic, warehouse) 1C GUIDs) and write it to the mirror;
         a changed key that 1C's Balance leaves out is zero there"""
@@ -349,7 +350,8 @@ class Loader(Model):
             put(row['product'], row['characteristic'], row['warehouse'],
                 max(row['free'], ZERO))
         return StockLevel.set_levels(((p, w, q)
-                for (p, w), q in levels.items()), source='ut11')
+                for (p, w), q in levels.items()), source='ut11',
+            read_at=read_at)
 
     @classmethod
     def _warehouses(cls):

@@ -108,6 +108,29 @@ class ReservationTestCase(HubTestCase):
                     [('product', '=', self.boots[0].id)]), 2)
 
     @with_transaction()
+    def test_figures_read_before_a_push_do_not_undo_it(self):
+        """1C's figures read before 1C took an order's reserve would count
+        that reserve as free again: the hub keeps its adjusted figure"""
+        StockLevel = Pool().get('order_hub.stock')
+        with set_company(setup_company()):
+            self.geography()
+            set_stock(self.scarf, self.wh_moscow, 5)
+            read_before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            # the push: 1C now reserves 2 of them
+            StockLevel.shift_quantities(
+                [(self.scarf.id, self.wh_moscow.id, -2)])
+            stale = [(self.scarf.id, self.wh_moscow.id, 5)]
+            self.assertEqual(StockLevel.set_levels(stale, read_at=read_before),
+                0)
+            self.assertEqual(self.free(self.scarf, self.wh_moscow), 3)
+            # figures read after the push are taken
+            read_after = read_before + dt.timedelta(seconds=5)
+            fresh = [(self.scarf.id, self.wh_moscow.id, 4)]
+            self.assertEqual(StockLevel.set_levels(fresh, read_at=read_after),
+                1)
+            self.assertEqual(self.free(self.scarf, self.wh_moscow), 4)
+
+    @with_transaction()
     def test_delivery_city_decides(self):
         Order = Pool().get('order_hub.order')
         with set_company(setup_company()):
