@@ -7,48 +7,28 @@ from pathlib import Path
 
 import requests
 
-from trytond.modules.order_hub.tests.tools import HubTestCase, setup_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME
-from trytond.transaction import Transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
+from sandbox.ut11 import stable_ref  # noqa: E402
 
-from .tools import (  # noqa: E402
-    committed_step, create_cities, ut11_system_values)
+from .tools import UT11SimulatorTestCase, committed_step  # noqa: E402
 
 SNEAKERS = stable_ref('item', 'КР-1001')
 
 
-class UT11CatalogueTestCase(HubTestCase):
+class UT11CatalogueTestCase(UT11SimulatorTestCase):
     "The catalogue from 1C UT11"
-    modules = ['ut11_bridge']
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = UT11Simulator()
-        cls.url = cls.sim.start() + '/ut/odata/standard.odata'
-        cls.addClassCleanup(cls.sim.stop)
-        with Transaction().start(DB_NAME, 0) as transaction:
-            cls.company = setup_company().id
-            create_cities()
-            Pool().get('hub_sync.system').create(
-                [ut11_system_values(cls.sim, cls.url)])
-            transaction.commit()
         cls.first = cls.load()
-
-    def setUp(self):
-        self.sim.faults.clear()
 
     @classmethod
     def load(cls, **kwargs):
         return committed_step(cls.company, lambda: Pool().get(
                 'ut11_bridge.loader').load(**kwargs))
-
-    def step(self, func):
-        return committed_step(self.company, func)
 
     def patch_in_1c(self, entity_set, key, values):
         "What a 1C user's edit does: a new DataVersion"

@@ -9,47 +9,26 @@ from pathlib import Path
 import requests
 
 from trytond.modules.order_hub.stock import utcnow
-from trytond.modules.order_hub.tests.tools import HubTestCase, setup_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME
-from trytond.transaction import Transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
+from sandbox.ut11 import stable_ref  # noqa: E402
 
 from ..client import UT11Client  # noqa: E402
-from .tools import (  # noqa: E402
-    committed_step, create_cities, ut11_system_values)
+from .tools import UT11SimulatorTestCase  # noqa: E402
 
 SHOP = 'Магазин на Тверской'
 NEVSKY = 'Магазин на Невском'
 CENTRAL = 'Центральный склад'
 
 
-class UT11StockRefreshTestCase(HubTestCase):
+class UT11StockRefreshTestCase(UT11SimulatorTestCase):
     "Free stock refreshed from what moved in 1C UT11"
-    modules = ['ut11_bridge']
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = UT11Simulator()
-        cls.url = cls.sim.start() + '/ut/odata/standard.odata'
-        cls.addClassCleanup(cls.sim.stop)
-        with Transaction().start(DB_NAME, 0) as transaction:
-            cls.company = setup_company().id
-            create_cities()
-            Pool().get('hub_sync.system').create(
-                [ut11_system_values(cls.sim, cls.url)])
-            transaction.commit()
         cls.step(lambda: Pool().get('ut11_bridge.loader').load())
-
-    def setUp(self):
-        self.sim.faults.clear()
-
-    @classmethod
-    def step(cls, func):
-        return committed_step(cls.company, func)
 
     def refresh(self):
         "What the cron «Refresh Changed Stock from 1C UT11» does"

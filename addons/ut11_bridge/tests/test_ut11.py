@@ -7,47 +7,25 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, setup_company)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME
-from trytond.transaction import Transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
+from sandbox.ut11 import stable_ref  # noqa: E402
 
-from .tools import (  # noqa: E402
-    committed_step, create_cities, ut11_system_values)
+from .tools import UT11SimulatorTestCase  # noqa: E402
 
 SNEAKERS = stable_ref('item', 'КР-1001')
 SHOP = 'Магазин на Тверской'
 
 
-class UT11BridgeTestCase(HubTestCase):
+class UT11BridgeTestCase(UT11SimulatorTestCase):
     "The 1C UT11 bridge"
-    modules = ['ut11_bridge']
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = UT11Simulator()
-        url = cls.sim.start() + '/ut/odata/standard.odata'
-        cls.addClassCleanup(cls.sim.stop)
-        with Transaction().start(DB_NAME, 0) as transaction:
-            cls.company = setup_company().id
-            create_cities()
-            Pool().get('hub_sync.system').create(
-                [ut11_system_values(cls.sim, url)])
-            transaction.commit()
         cls.counts = cls.step(lambda: Pool().get(
                 'ut11_bridge.loader').load())
-
-    def setUp(self):
-        self.sim.faults.clear()
-
-    @classmethod
-    def step(cls, func):
-        return committed_step(cls.company, func)
 
     def variant(self, article, size):
         Product = Pool().get('product.product')
@@ -302,4 +280,4 @@ class UT11BridgeTestCase(HubTestCase):
         self.assertIn("не хватает 2", entry)
 
 
-del HubTestCase
+del UT11SimulatorTestCase  # the base alone is no test

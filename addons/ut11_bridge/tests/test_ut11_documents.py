@@ -7,51 +7,33 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from trytond.modules.order_hub.tests.tools import HubTestCase, setup_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME
-from trytond.transaction import Transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
+from sandbox.ut11 import stable_ref  # noqa: E402
 
 from ..client import UT11Client  # noqa: E402
-from .tools import (  # noqa: E402
-    committed_step, create_cities, ut11_system_values)
+from .tools import UT11SimulatorTestCase  # noqa: E402
 
 SNEAKERS = stable_ref('item', 'КР-1001')
 NEVSKY, TVERSKAYA = 'Магазин на Невском', 'Магазин на Тверской'
 
 
-class UT11DocumentsTestCase(HubTestCase):
+class UT11DocumentsTestCase(UT11SimulatorTestCase):
     "Transfers, sales and returns in 1C UT11"
-    modules = ['ut11_bridge']
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = UT11Simulator()
-        url = cls.sim.start() + '/ut/odata/standard.odata'
-        cls.addClassCleanup(cls.sim.stop)
-        cls.client = UT11Client(url, 'odata', 'odata')
-        with Transaction().start(DB_NAME, 0) as transaction:
-            cls.company = setup_company().id
-            create_cities()
-            Pool().get('hub_sync.system').create(
-                [ut11_system_values(cls.sim, url)])
-            transaction.commit()
+        cls.client = UT11Client(cls.url, 'odata', 'odata')
         cls.step(lambda: Pool().get('ut11_bridge.loader').load())
 
     def setUp(self):
-        self.sim.faults.clear()
+        super().setUp()
         self.sim.set_stock('КР-1001', NEVSKY, 4, '42')
         self.sim.set_stock('КР-1001', TVERSKAYA, 0, '42')
         self.step(lambda: Pool().get('ut11_bridge.loader').load(
                 stock_only=True))
-
-    @classmethod
-    def step(cls, func):
-        return committed_step(cls.company, func)
 
     @staticmethod
     def sneakers():
@@ -293,4 +275,4 @@ class UT11DocumentsTestCase(HubTestCase):
         self.assertEqual(set(returned['listed']), {sale_id, return_id})
 
 
-del HubTestCase
+del UT11SimulatorTestCase  # the base alone is no test

@@ -9,16 +9,12 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from trytond.modules.order_hub.tests.tools import HubTestCase, setup_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME
-from trytond.transaction import Transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
+from sandbox.ut11 import stable_ref  # noqa: E402
 
-from .tools import (  # noqa: E402
-    committed_step, create_cities, ut11_system_values)
+from .tools import UT11SimulatorTestCase  # noqa: E402
 
 SNEAKERS = stable_ref('item', 'КР-1001')
 KAZAN = 'Магазин на Баумана'    # the only warehouse of Kazan
@@ -31,22 +27,13 @@ def utcnow():
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-class UT11FaultsTestCase(HubTestCase):
+class UT11FaultsTestCase(UT11SimulatorTestCase):
     "1C UT11 slow, rate-limited, or selling the goods meanwhile"
-    modules = ['ut11_bridge']
+    timeout = TIMEOUT
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = UT11Simulator()
-        url = cls.sim.start() + '/ut/odata/standard.odata'
-        cls.addClassCleanup(cls.sim.stop)
-        with Transaction().start(DB_NAME, 0) as transaction:
-            cls.company = setup_company().id
-            create_cities()
-            Pool().get('hub_sync.system').create(
-                [ut11_system_values(cls.sim, url, timeout=TIMEOUT)])
-            transaction.commit()
         cls.step(lambda: Pool().get('ut11_bridge.loader').load())
 
     def setUp(self):
@@ -61,10 +48,6 @@ class UT11FaultsTestCase(HubTestCase):
             self.sim.set_stock('КР-1001', info['warehouse'], 0, '42')
         self.sim.set_stock('КР-1001', KAZAN, 5, '42')
         self.load_stock()
-
-    @classmethod
-    def step(cls, func):
-        return committed_step(cls.company, func)
 
     def load_stock(self):
         self.step(lambda: Pool().get('ut11_bridge.loader').load(
@@ -298,4 +281,4 @@ class UT11FaultsTestCase(HubTestCase):
         self.assertEqual(self.hub_free(), 2)
 
 
-del HubTestCase
+del UT11SimulatorTestCase  # the base alone is no test

@@ -1,6 +1,7 @@
 "Set-up shared by the tests and benchmarks that talk to the UT11 simulator"
 from decimal import Decimal
 
+from trytond.modules.order_hub.tests.tools import HubTestCase
 from trytond.pool import Pool
 
 CITIES = [
@@ -44,3 +45,36 @@ def committed_step(company, func):
             result = func()
         transaction.commit()
     return result
+
+
+class UT11SimulatorTestCase(HubTestCase):
+    """The hub with the UT11 bridge, connected to a UT11 simulator of its
+    own over real HTTP; each step is committed, as the queue and the web
+    client would.  Subclasses load what they need in setUpClass."""
+    modules = ['ut11_bridge']
+    timeout = 3                 # seconds: the connection's timeout
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        from sandbox.ut11 import UT11Simulator
+        from trytond.modules.order_hub.tests.tools import setup_company
+        from trytond.tests.test_tryton import DB_NAME
+        from trytond.transaction import Transaction
+        cls.sim = UT11Simulator()
+        cls.url = cls.sim.start() + '/ut/odata/standard.odata'
+        cls.addClassCleanup(cls.sim.stop)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            cls.company = setup_company().id
+            create_cities()
+            Pool().get('hub_sync.system').create(
+                [ut11_system_values(cls.sim, cls.url, timeout=cls.timeout)])
+            transaction.commit()
+
+    def setUp(self):
+        super().setUp()
+        self.sim.faults.clear()
+
+    @classmethod
+    def step(cls, func):
+        return committed_step(cls.company, func)
