@@ -15,7 +15,8 @@ class Order(metaclass=PoolMeta):
         source = message.system if message.system in dict(SOURCES) else (
             'system')
         text = gettext('hub_sync.msg_order_refused',
-            system=message.system_string, operation=message.operation,
+            system=message.system_string,
+            operation=message.get_operation_string(),
             reason=error.message)
         with Transaction().set_context(hub_source=source):
             ActionLog.add([(order, 'exchange', text)])

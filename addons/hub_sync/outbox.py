@@ -5,6 +5,7 @@ and the cron call the handler until the remote system accepts or refuses.
 """
 import uuid
 
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.transaction import without_check_access
@@ -14,6 +15,8 @@ from .processing import SyncQueueMixin, utcnow
 
 # operation -> handler(record, message) -> result: filled at import time
 HANDLERS = {}
+# operation -> ir.message id of its name for users
+LABELS = {}
 
 
 def new_key():
@@ -26,6 +29,8 @@ class Outbox(SyncQueueMixin, ModelSQL, ModelView):
     _rec_name = 'operation'
 
     operation = fields.Char("Operation", required=True, readonly=True)
+    operation_string = fields.Function(
+        fields.Char("Exchange"), 'get_operation_string')
     record = fields.Reference("Record", selection='get_models',
         readonly=True)
     idempotency_key = fields.Char("Idempotency Key", required=True,
@@ -51,9 +56,19 @@ class Outbox(SyncQueueMixin, ModelSQL, ModelView):
         return new_key()
 
     @classmethod
-    def register_handler(cls, operation, handler):
-        "handler(record, message) sends one message, returns the result"
+    def register_handler(cls, operation, handler, label=None):
+        """handler(record, message) sends one message, returns the result;
+        label: the ir.message id of what users call the operation"""
         HANDLERS[operation] = handler
+        if label:
+            LABELS[operation] = label
+
+    def get_operation_string(self, name=None):
+        label = LABELS.get(self.operation)
+        return gettext(label) if label else self.operation
+
+    def get_rec_name(self, name):
+        return self.get_operation_string()
 
     @classmethod
     def enqueue(cls, system, operation, records, key=None):

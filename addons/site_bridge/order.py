@@ -259,4 +259,5 @@ def check_total(order, total):
                         hub=format_money(order.total)))])
 
 
-Outbox.register_handler(OPERATION, push_order)
+Outbox.register_handler(OPERATION, push_order,
+    label='site_bridge.msg_operation_order')

@@ -216,7 +216,8 @@ def push_document(document, message):
     return result['number']
 
 
-Outbox.register_handler(OPERATION, push_document)
+Outbox.register_handler(OPERATION, push_document,
+    label='ut11_bridge.msg_operation_document')
 
 
 class Order(metaclass=PoolMeta):

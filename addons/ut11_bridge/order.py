@@ -188,7 +188,8 @@ def record_reserved(order, document, client):
                             lines='; '.join(short)))])
 
 
-Outbox.register_handler(OPERATION, push_order)
+Outbox.register_handler(OPERATION, push_order,
+    label='ut11_bridge.msg_operation_order')
 
 
 class Reservation(metaclass=PoolMeta):

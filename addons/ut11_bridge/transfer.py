@@ -161,8 +161,10 @@ def close_transfer(transfer, message):
     return document['number']
 
 
-Outbox.register_handler(PUSH, push_transfer)
-Outbox.register_handler(CLOSE, close_transfer)
+Outbox.register_handler(PUSH, push_transfer,
+    label='ut11_bridge.msg_operation_transfer')
+Outbox.register_handler(CLOSE, close_transfer,
+    label='ut11_bridge.msg_operation_transfer_close')
 
 
 class Cron(metaclass=PoolMeta):

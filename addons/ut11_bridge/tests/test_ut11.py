@@ -197,8 +197,10 @@ class UT11BridgeTestCase(UT11SimulatorTestCase):
             return Outbox(messages[0]).state, entries
         state, entries = self.read(check)
         self.assertEqual(state, 'failed')
-        self.assertTrue(any("Недостаточно свободного остатка" in e
-                for e in entries), entries)
+        refusal, = [e for e in entries
+            if "Недостаточно свободного остатка" in e]
+        # what was refused, in the manager's words, not the operation code
+        self.assertIn("«передача заказа клиента»", refusal)
 
     def test_moving_a_reservation_updates_1c(self):
         self.sim.set_stock('КР-1001', 'Центральный склад', 5, '42')
