@@ -1,8 +1,15 @@
-"The sync journal: every attempt of every exchange, never changed"
+"""The sync journal: every attempt of every exchange, never changed.
+
+Kept for a retention period (``[hub_sync] journal_days`` in trytond.conf,
+180 days by default), then purged by a daily cron: an incremental stock
+refresh alone may write an entry a minute."""
+import datetime as dt
+
+from trytond.config import config
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import JournalReadOnly
 from .processing import utcnow
@@ -58,3 +65,14 @@ class Journal(SystemMixin, ModelSQL, ModelView):
         "Append entries (dicts of field values); the date is now"
         with without_check_access():
             return cls.create([{'date': utcnow(), **v} for v in vlist])
+
+    @classmethod
+    def purge(cls, days=None):
+        "Cron: drop the entries older than the retention period"
+        if days is None:
+            days = config.getint('hub_sync', 'journal_days', default=180)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        # the retention is the system's, not a user's change of the log
+        cursor.execute(*table.delete(
+                where=table.date < utcnow() - dt.timedelta(days=days)))

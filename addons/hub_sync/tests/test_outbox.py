@@ -320,6 +320,24 @@ class OutboxTestCase(HubTestCase):
             with self.assertRaises(AccessError):
                 Journal.delete([entry])
 
+    def test_journal_purged_after_retention(self):
+        "The daily cron drops entries older than the retention, only those"
+        message = self.enqueue(self.new_order())
+        self.process(message)
+        with self.transaction():
+            Journal = self.pool.get('hub_sync.journal')
+            Journal.add([{'system': CODE, 'direction': 'in',
+                        'operation': 'old', 'outcome': 'ok',
+                        'summary': "давняя запись"}])
+            table = Journal.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update([table.date],
+                    [dt.datetime(2020, 1, 1)],
+                    where=table.operation == 'old'))
+            Journal.purge(days=30)
+            self.assertFalse(Journal.search([('operation', '=', 'old')]))
+            self.assertTrue(Journal.search([('outbox', '=', message)]))
+
     # -- connections ---------------------------------------------------------
     def test_system_get(self):
         with self.transaction():
