@@ -388,8 +388,11 @@ class UT11Client(HttpClient):
     def save(self, entity_set, payload, post=True):
         """Create the document under the payload's Ref_Key or, when 1C has
         it already (a retry, a new attempt after a refusal), overwrite it
-        with the payload; then post.  The hub's data wins either way."""
-        key = payload['Ref_Key']
+        with the payload; then post.  The hub's data wins either way.
+        Without a Ref_Key, 1C assigns one: a plain create."""
+        key = payload.get('Ref_Key')
+        if not key:
+            return self.create(entity_set, payload, post)
         try:
             self._send('POST', entity_set, payload)
         except PermanentError as exc:
@@ -407,7 +410,9 @@ class UT11Client(HttpClient):
         return {**parse_document(row), 'status': row.get('Статус') or None}
 
     def create_order(self, post=True, **values):
-        return self.create(payloads.ORDER, payloads.order_payload(**values),
+        # the hub's order wins: a document left by a refused attempt is
+        # overwritten with the order as it is now, then posted
+        return self.save(payloads.ORDER, payloads.order_payload(**values),
             post)
 
     def update_order(self, key, post=True, data_version=None, **values):

@@ -251,9 +251,12 @@ class Reservation(metaclass=PoolMeta):
 
     @staticmethod
     def _ut11_resend(orders):
-        "An order already in 1C follows every change of its reservations"
+        """An order in 1C, or on its way there (a refused one included),
+        follows every change of its reservations: the manager's fix after
+        a refusal sends it again by itself"""
         Order = Pool().get('order_hub.order')
-        Order.ut11_enqueue([o for o in orders if o.ut11_ref])
+        Order.ut11_enqueue([o for o in orders if o.ut11_ref
+                or any(r.active for r in o.reservations)])
 
 
 class OrderLine(metaclass=PoolMeta):

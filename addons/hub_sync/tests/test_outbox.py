@@ -214,7 +214,8 @@ class OutboxTestCase(HubTestCase):
             self.assertEqual(entry.description,
                 "Система «Тестовый магазин» отклонила обмен "
                 "«test_push_order»: Не указан телефон покупателя. "
-                "Исправьте заказ; затем администратор отправит его повторно.")
+                "Исправьте заказ — исправление уйдёт снова само; при "
+                "необходимости администратор отправит его повторно.")
             self.assertEqual(entry.source, 'system')
 
     def test_replay_refused_message(self):

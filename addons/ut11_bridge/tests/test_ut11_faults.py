@@ -245,6 +245,26 @@ class UT11FaultsTestCase(UT11SimulatorTestCase):
         self.assertEqual(self.hub_free(), 0)
         self.assertLessEqual(self.hub_free(), self.ut11_free())
 
+        # the manager takes the one left: the order goes to 1C again by
+        # itself, no administrator needed
+        def reduce():
+            pool = Pool()
+            Line = pool.get('order_hub.order.line')
+            Outbox = pool.get('hub_sync.outbox')
+            line, = Line.search([('order', '=', order_id)])
+            Line.write([line], {'quantity': Decimal(1)})
+            return [m.id for m in Outbox.search([
+                        ('record', '=', f'order_hub.order,{order_id}'),
+                        ('state', '=', 'pending')])]
+        resent, = self.step(reduce)
+        self.process(resent)
+        self.assertEqual(self.message(resent)['state'], 'done')
+        order = self.order(order_id)
+        document, = self.documents(order['ref'])
+        self.assertTrue(document['Posted'])
+        self.assertEqual(order['number'], document['Number'])
+        self.assertEqual(self.ut11_free(), 0)
+
     def test_1c_sold_the_goods_meanwhile_reserves_less(self):
         self.sim.stock_control(KAZAN, False)
         self.addCleanup(self.sim.stock_control, KAZAN, True)
