@@ -63,6 +63,8 @@ PAYMENT_NAMES = {
 SITE_OWNED = ('customer_name', 'phone', 'email', 'bonus_balance',
     'loyalty_level', 'delivery_service', 'delivery_terms', 'delivery_cost',
     'delivery_city', 'delivery_address', 'payment_method', 'paid')
+# site-owned facts that move the order instead of setting a field
+TRANSITIONS = {'paid', 'canceled', 'cancel_reason'}
 # action log kinds that mean the hub took the order over
 HUB_KINDS = {'field', 'status', 'line_added', 'line_changed', 'line_removed',
     'promo_code', 'reservation'}
@@ -220,6 +222,7 @@ def site_owned_values(data):
     customer = data.get('customer') or {}
     delivery = data.get('delivery') or {}
     payment = data.get('payment') or {}
+    status = data.get('status') or {}
     return {
         'customer_name': customer.get('full_name'),
         'phone': customer.get('phone'),
@@ -236,13 +239,16 @@ def site_owned_values(data):
         'payment_method': _mapped(PAYMENT_METHODS, PAYMENT_NAMES,
             payment.get('method_id'), payment.get('method')),
         'paid': bool(payment.get('paid')),
+        'canceled': bool(status.get('canceled')),
+        'cancel_reason': status.get('cancel_reason')
+        if status.get('canceled') else None,
         }
 
 
 def hub_values(owned):
-    "Order field values of site-owned facts ('paid' is a transition)"
+    "Order field values of site-owned facts (paid, canceled: transitions)"
     City = Pool().get('order_hub.city')
-    values = {k: v for k, v in owned.items() if k != 'paid'}
+    values = {k: v for k, v in owned.items() if k not in TRANSITIONS}
     for name in ('bonus_balance', 'delivery_cost'):
         if name in values:
             values[name] = _decimal(values[name])
@@ -305,7 +311,10 @@ def apply_order(event):
         products = find_products(data)
         party = find_customer(data)
         order, = Order.create([order_values(data, products, party)])
-        if site_owned_values(data)['paid']:
+        owned = site_owned_values(data)
+        if owned['canceled']:
+            cancel_from_site(order, owned['cancel_reason'])
+        elif owned['paid']:
             Order.pay([order])
         logger.info("Site order %s created as %s", number, order.number)
         return order.number
@@ -320,6 +329,8 @@ def update_order(order, data):
     owned = site_owned_values(data)
     # orders imported before snapshots were kept: adopt the site's data
     before = json.loads(order.site_snapshot) if order.site_snapshot else owned
+    # snapshots kept before cancellations were followed
+    before = {'canceled': False, 'cancel_reason': None, **before}
     changes = {k: v for k, v in owned.items() if before.get(k) != v}
     if not changes:
         return gettext('site_bridge.msg_site_order_unchanged',
@@ -329,12 +340,26 @@ def update_order(order, data):
         result = 'site_bridge.msg_site_order_kept'
     else:
         Order.write([order], hub_values(changes))
-        if changes.get('paid') and order.state == 'awaiting_payment':
+        if changes.get('canceled'):
+            cancel_from_site(order, owned['cancel_reason'])
+        elif changes.get('paid') and order.state == 'awaiting_payment':
             Order.pay([order])
         result = 'site_bridge.msg_site_order_updated'
     Order.write([order], {'site_snapshot': json.dumps(owned,
                 ensure_ascii=False)})
     return gettext(result, order=order.number)
+
+
+def cancel_from_site(order, reason):
+    """The customer cancelled on the site before the hub took the order
+    over: cancelled here too, with the site's reason in the log"""
+    pool = Pool()
+    Order = pool.get('order_hub.order')
+    ActionLog = pool.get('order_hub.action_log')
+    Order.cancel([order])
+    ActionLog.add([(order, 'exchange', gettext(
+                    'site_bridge.msg_log_site_cancelled',
+                    reason=reason or '—'))])
 
 
 def taken_over(order):
@@ -362,7 +387,10 @@ def describe_change(order, name, old, new):
         if name in ('delivery_service', 'payment_method'):
             return format_value(order, name, value)
         return '—' if value in (None, '') else str(value)
-    label = gettext('site_bridge.msg_field_paid') if name == 'paid' else (
+    labels = {'paid': 'site_bridge.msg_field_paid',
+        'canceled': 'site_bridge.msg_field_canceled',
+        'cancel_reason': 'site_bridge.msg_field_cancel_reason'}
+    label = gettext(labels[name]) if name in labels else (
         order.fields_get([name])[name]['string'])
     return f'{label}: {show(old)} → {show(new)}'
 

@@ -245,3 +245,32 @@ class SiteUpdatesTestCase(SiteScenario):
         self.assertEqual(self.log(order_id)[-1][2], text)
         self.assertEqual(
             [d for _, _, d in self.log(order_id)].count(text), 1)
+
+    def test_cancelled_on_the_site_before_payment_is_cancelled(self):
+        placed, order_id = self.new_order()
+        self.site.edit_order(placed['id'], canceled=True,
+            reason="Передумал")
+        (_, state, _), = self.fetch()
+        self.assertEqual(state, 'done')
+        self.assertEqual(self.read(order_id, 'state'), ('cancelled',))
+        source, kind, text = self.log(order_id)[-1]
+        self.assertEqual((source, kind), ('site', 'exchange'))
+        self.assertIn("отменил заказ на сайте", text)
+        self.assertIn("Передумал", text)
+        # the site's own cancellation is not sent back to it
+        self.assertEqual(self.messages(order_id), [])
+
+    def test_cancelled_on_the_site_after_takeover_is_left_to_the_manager(
+            self):
+        placed, order_id = self.new_order()
+        self.edit_line(order_id, 1, quantity=Decimal(1))   # a manager's edit
+        self.assertEqual(self.push(order_id), ['done'])
+        self.site.edit_order(placed['id'], canceled=True,
+            reason="Передумал")
+        self.fetch()
+        self.assertEqual(self.read(order_id, 'state'), ('awaiting_payment',))
+        _, _, text = self.log(order_id)[-1]
+        self.assertIn('изменения не применены', text)
+        self.assertIn("Отменён на сайте: нет → да", text)
+        self.assertIn("Передумал", text)
+
