@@ -7,6 +7,7 @@ work — validation, read-back, caches — costs more than the write itself
 there.  Whoever calls these owns the checks the ORM would have made.
 """
 import datetime as dt
+from itertools import islice
 
 from sql import Column, Literal
 from sql.operators import Any
@@ -22,6 +23,14 @@ MAX_PARAMETERS = 30000
 
 def _now():
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def batched(iterable, size):
+    """Lists of up to size items, without reading iterable ahead
+    (grouped_slice makes a list of all of it first)"""
+    iterator = iter(iterable)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def in_(column, values):

@@ -6,7 +6,6 @@ since.  Free for the hub = quantity − reserved_quantity.
 """
 import datetime as dt
 from decimal import Decimal
-from itertools import islice
 
 from sql import For, Literal
 from sql.aggregate import Sum
@@ -17,20 +16,13 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .bulk import clear_cache, in_, insert_values, update_rows
+from .bulk import batched, clear_cache, in_, insert_values, update_rows
 
 SOURCES = [
     ('demo', "Demo Data"),
     ('ut11', "1C UT11"),
     ('manual', "Entered by Hand"),
     ]
-
-
-def batched(iterable, size):
-    "Lists of up to size items, without reading iterable ahead"
-    iterator = iter(iterable)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def utcnow():

@@ -13,8 +13,8 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Model
 from trytond.modules.order_hub.bulk import (
-    clear_cache, insert_rows, update_rows)
-from trytond.modules.order_hub.stock import batched, utcnow
+    batched, clear_cache, insert_rows, update_rows)
+from trytond.modules.order_hub.stock import utcnow
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 

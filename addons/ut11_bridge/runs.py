@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 
 # share of a full load's time each stage ends at (measured: stock is half)
 FULL_PROGRESS = {'warehouses': (0, .01), 'counterparties': (.01, .02),
-    'groups': (.02, .02), 'products': (.02, .4),
-    'characteristics': (.4, .42), 'barcodes': (.42, .46),
+    'products': (.02, .4), 'characteristics': (.4, .42),
+    'barcodes': (.42, .46),
     'prices': (.46, .5), 'stock': (.5, 1)}
 COMMIT_EVERY = 3   # seconds
 # a run still "running" after this long died with its process
