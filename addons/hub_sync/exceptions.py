@@ -2,7 +2,12 @@ from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, ValidationError
 
 
-class SystemMissing(UserError):
+class ConfigurationProblem:
+    """A UserError of our own configuration (not of the content): a message
+    failing on it is retried, the administrator may fix it meanwhile"""
+
+
+class SystemMissing(ConfigurationProblem, UserError):
     pass
 
 

@@ -1,19 +1,21 @@
 """Inbound events: webhooks and polled changes, stored raw, processed once.
 
 A bridge's route authenticates the call and hands the event to
-``Inbox.receive``; a handler registered for (system, event type) applies it
-from the queue.  The same event id received twice is stored once.
+``Inbox.receive``; the bridge's handler, the method
+``apply_<system>_<event type>`` (or ``apply_<system>`` for every type) of
+this model, applies it from the queue.  The same event id received twice is
+stored once.
 """
 import json
+import re
 
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.transaction import without_check_access
 
-from .errors import ConfigurationError
-from .processing import SyncQueueMixin, utcnow
+from trytond.modules.hub_common import utcnow
 
-# (system, event type or None for any) -> handler(event) -> result
-HANDLERS = {}
+from .errors import ConfigurationError
+from .processing import SyncQueueMixin
 
 
 class Inbox(SyncQueueMixin, ModelSQL, ModelView):
@@ -45,11 +47,6 @@ class Inbox(SyncQueueMixin, ModelSQL, ModelView):
         return utcnow()
 
     @classmethod
-    def register_handler(cls, system, event_type, handler):
-        "handler(event) applies one event; event_type None: any type"
-        HANDLERS[(system, event_type)] = handler
-
-    @classmethod
     def receive(cls, system, event_id, event_type, payload):
         """Store an event once; return (event, created).
 
@@ -75,12 +72,19 @@ class Inbox(SyncQueueMixin, ModelSQL, ModelView):
         return json.loads(self.payload or 'null')
 
     def dispatch(self):
-        handler = (HANDLERS.get((self.system, self.event_type))
-            or HANDLERS.get((self.system, None)))
-        if handler is None:
-            raise ConfigurationError(f'No handler registered for '
-                f'{self.system!r} events {self.event_type!r}')
-        return handler(self)
+        return self.get_handler()()
+
+    def get_handler(self):
+        "apply_<system>_<event type>, else apply_<system>"
+        names = [f'apply_{self.system}_{self.event_type}',
+            f'apply_{self.system}']
+        for name in names:
+            handler = getattr(self, re.sub(r'\W', '_', name), None)
+            if handler is not None:
+                return handler
+        raise ConfigurationError(f'No handler for {self.system!r} events '
+            f'{self.event_type!r}: no module defines hub_sync.inbox.'
+            + ' or '.join(names))
 
     def journal_values(self):
         return {'direction': 'in', 'operation': self.event_type,

@@ -12,7 +12,8 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import JournalReadOnly
-from .processing import utcnow
+from trytond.modules.hub_common import model_selection, utcnow
+
 from .system import SystemMixin
 
 
@@ -51,7 +52,7 @@ class Journal(SystemMixin, ModelSQL, ModelView):
 
     @classmethod
     def get_models(cls):
-        return [(None, '')] + Pool().get('ir.model').get_name_items()
+        return model_selection()
 
     @classmethod
     def check_modification(cls, mode, entries, values=None, external=False):

@@ -1,7 +1,9 @@
 """Outbound messages: every change another system must hear of.
 
-Bridges register one handler per operation and enqueue records; the queue
-and the cron call the handler until the remote system accepts or refuses.
+A module adds a kind of message by extending this model: its label in
+``operation_labels`` and its handler, the method ``send_<operation>``.  The
+queue and the cron call the handler until the remote system accepts, refuses
+or the attempts run out.
 """
 import uuid
 
@@ -10,13 +12,10 @@ from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.transaction import without_check_access
 
-from .errors import ConfigurationError
-from .processing import SyncQueueMixin, utcnow
+from trytond.modules.hub_common import model_selection, utcnow
 
-# operation -> handler(record, message) -> result: filled at import time
-HANDLERS = {}
-# operation -> ir.message id of its name for users
-LABELS = {}
+from .errors import ConfigurationError
+from .processing import SyncQueueMixin
 
 
 def new_key():
@@ -49,22 +48,20 @@ class Outbox(SyncQueueMixin, ModelSQL, ModelView):
 
     @classmethod
     def get_models(cls):
-        return [(None, '')] + Pool().get('ir.model').get_name_items()
+        return model_selection()
 
     @staticmethod
     def default_idempotency_key():
         return new_key()
 
     @classmethod
-    def register_handler(cls, operation, handler, label=None):
-        """handler(record, message) sends one message, returns the result;
-        label: the ir.message id of what users call the operation"""
-        HANDLERS[operation] = handler
-        if label:
-            LABELS[operation] = label
+    def operation_labels(cls):
+        """{operation: ir.message id of what users call it}; a module that
+        adds a kind of message adds its label here"""
+        return {}
 
     def get_operation_string(self, name=None):
-        label = LABELS.get(self.operation)
+        label = self.operation_labels().get(self.operation)
         return gettext(label) if label else self.operation
 
     def get_rec_name(self, name):
@@ -125,11 +122,16 @@ class Outbox(SyncQueueMixin, ModelSQL, ModelView):
                     ], limit=1))
 
     def dispatch(self):
-        handler = HANDLERS.get(self.operation)
+        return self.get_handler()()
+
+    def get_handler(self):
+        "The method that sends this message: send_<operation>"
+        handler = getattr(self, f'send_{self.operation}', None)
         if handler is None:
             raise ConfigurationError(
-                f'No handler registered for operation {self.operation!r}')
-        return handler(self.record, self)
+                f'No handler for operation {self.operation!r}: no module '
+                f'defines hub_sync.outbox.send_{self.operation}')
+        return handler
 
     def refused(self, error):
         hook = getattr(type(self.record), 'hub_sync_refused', None)

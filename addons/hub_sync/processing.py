@@ -18,7 +18,10 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
+from trytond.modules.hub_common import utcnow
+
 from .errors import PermanentError, SyncError, TransientError
+from .exceptions import ConfigurationProblem
 from .http import excerpt
 from .retry import backoff
 from .system import SystemMixin
@@ -33,17 +36,23 @@ STATES = [
     ]
 
 
-def utcnow():
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-
-
 def classify(error):
-    "The journal outcome of an exception raised by a handler"
-    if isinstance(error, PermanentError):
+    """The journal outcome of an exception raised by a handler:
+
+    * 'refused': the remote refused the content (PermanentError) or one of
+      our own business rules refused the result (a UserError raised while
+      applying it) — retrying cannot help, a person must fix and re-run;
+    * 'retry': network, timeout, 5xx, rate limit, a lock conflict;
+    * 'error': our configuration or a bug — retried (an administrator may
+      fix it meanwhile), logged with the traceback.
+    Whatever the class, a message gives up after the connection's attempts.
+    """
+    if isinstance(error, ConfigurationProblem):
+        return 'error'
+    if isinstance(error, (PermanentError, UserError)):
         return 'refused'
     if isinstance(error, (TransientError, backend.DatabaseOperationalError)):
         return 'retry'
-    # Configuration problems and bugs: retried (nothing is lost) but logged
     return 'error'
 
 
@@ -72,8 +81,8 @@ class SyncQueueMixin(SystemMixin):
     attempts = fields.Integer("Attempts", required=True, readonly=True)
     next_try = fields.DateTime("Next Try", readonly=True)
     attention = fields.Boolean("Needs Attention", readonly=True,
-        help="Failed as many times as the connection allows: still pending, "
-        "check the connection or the data.")
+        help="Failed as many times as the connection allows and given up: "
+        "check the connection or the data, then replay it.")
     last_error = fields.Text("Last Error", readonly=True)
     result = fields.Char("Result", readonly=True)
     done_date = fields.DateTime("Done", readonly=True)
@@ -204,22 +213,23 @@ class SyncQueueMixin(SystemMixin):
                 exc_info=error)
         self.attempts += 1
         self.last_error = summary(error)
-        if outcome == 'refused':
+        if outcome != 'refused' and self.attempts >= self.max_attempts():
+            # nothing is retried forever: a person looks, fixes, replays
+            self.attention = True
+            outcome = 'attention'
+        if outcome in {'refused', 'attention'}:
             self.state = 'failed'
             self.next_try = None
         else:
             self.next_try = utcnow() + datetime.timedelta(seconds=backoff(
                     self.attempts, getattr(error, 'retry_after', None)))
-            if self.attempts >= self.max_attempts():
-                self.attention = True
-                outcome = 'attention'
         self.save()
         self.log_attempt(outcome, summary(error), error)
-        if outcome == 'refused':
+        if outcome in {'refused', 'attention'}:
             self.refused(error)
 
     def refused(self, error):
-        "The remote system refused the message for good"
+        "The message failed for good: refused, or out of attempts"
 
     def max_attempts(self):
         System = Pool().get('hub_sync.system')

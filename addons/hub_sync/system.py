@@ -26,10 +26,11 @@ class System(DeactivableMixin, ModelSQL, ModelView):
         help="Shared secret of the webhooks or of the signature.")
     timeout = fields.Integer("Timeout", required=True,
         domain=[('timeout', '>', 0)], help="In seconds.")
-    max_attempts = fields.Integer("Attempts Before Alert", required=True,
+    max_attempts = fields.Integer("Attempts", required=True,
         domain=[('max_attempts', '>', 0)],
-        help="After that many failed attempts a message is flagged in the "
-        "sync journal; it stays pending and is still retried.")
+        help="After that many failed attempts a message is given up and "
+        "flagged for attention in the sync journal; replay it by hand once "
+        "the cause is fixed.")
 
     @staticmethod
     def default_environment():

@@ -12,18 +12,12 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.transaction import Transaction
 
 from .exceptions import ActionLogReadOnly
-from .journal import append_rows
+from .bulk import insert_rows
 
+# the hub's own sources; each integration appends its system in __setup__
 SOURCES = [
     ('hub', "Hub"),
     ('system', "Hub (automatic)"),
-    ('site', "Website"),
-    ('ut11', "1C UT11"),
-    ('b24', "Bitrix24"),
-    ('yookassa', "YooKassa"),
-    ('cdek', "CDEK"),
-    ('russian_post', "Russian Post"),
-    ('chestny_znak', "Chestny Znak"),
     ]
 
 KINDS = [
@@ -96,7 +90,7 @@ class ActionLog(ModelSQL, ModelView):
                 'order': int(order), 'kind': kind, 'description': description,
                 'source': source, 'user': user, 'date': now,
                 } for order, kind, description in entries]
-        append_rows(cls, vlist)
+        insert_rows(cls, vlist)
 
 
 def format_value(record, name, value):

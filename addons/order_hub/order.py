@@ -10,6 +10,7 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields, sequence_ordered
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.hub_common import is_whole_positive
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -137,6 +138,9 @@ class Order(OrderReservationMixin, Workflow, ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        # fields written in any state: the hub's and the exchanges' own
+        # bookkeeping (integrations add theirs)
+        cls._system_fields = set(SYSTEM_FIELDS)
         cls._transitions |= {
             ('awaiting_payment', 'paid'),
             ('paid', 'assembling'),
@@ -243,7 +247,7 @@ class Order(OrderReservationMixin, Workflow, ModelSQL, ModelView):
             raise OrderDeleteError(gettext('order_hub.msg_order_delete'))
         if mode != 'write':
             return
-        changed = set(values) - SYSTEM_FIELDS
+        changed = set(values) - cls._system_fields
         for order in orders:
             if order.state in CLOSED:
                 allowed = set()
@@ -591,7 +595,7 @@ class OrderLine(sequence_ordered(), ModelSQL, ModelView):
 
     def check_quantity(self):
         quantity = self.quantity
-        if quantity is None or quantity <= 0 or quantity != int(quantity):
+        if not is_whole_positive(quantity):
             raise LineValidationError(gettext(
                     'order_hub.msg_line_quantity_invalid',
                     product=self.product.rec_name if self.product else '—',

@@ -16,12 +16,13 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from trytond.modules.hub_common import is_whole_positive, utcnow
+
 from .action_log import format_number
+from .bulk import insert_rows
 from .exceptions import ReservationError, ReservationReadOnly
 from .geo import distance_km
-from .journal import append_rows
 from .status import ITEM_STATES
-from .stock import utcnow
 
 # item statuses whose goods still sit in the warehouse's free stock figures
 HELD_STATUSES = ('requested', 'assembling', 'relabeling')
@@ -278,8 +279,7 @@ class Reservation(DeactivableMixin, ModelSQL, ModelView):
             raise ReservationError(gettext(
                     'order_hub.msg_move_same_warehouse',
                     warehouse=warehouse.rec_name))
-        if (quantity is None or quantity <= 0 or quantity != int(quantity)
-                or quantity > self.quantity):
+        if not is_whole_positive(quantity) or quantity > self.quantity:
             raise ReservationError(gettext(
                     'order_hub.msg_move_bad_quantity',
                     quantity=format_number(quantity or 0),
@@ -334,7 +334,7 @@ class Movement(ModelSQL, ModelView):
                 'status': r.status, 'description': description,
                 'user': user, 'date': now,
                 } for r, location, description in entries]
-        append_rows(cls, vlist)
+        insert_rows(cls, vlist)
 
 
 class OrderReservationMixin:

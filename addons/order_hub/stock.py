@@ -4,7 +4,6 @@
 free quantity 1C last reported and the quantity the hub itself has reserved
 since.  Free for the hub = quantity − reserved_quantity.
 """
-import datetime as dt
 from decimal import Decimal
 
 from sql import For, Literal
@@ -16,17 +15,15 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
+from trytond.modules.hub_common import utcnow
+
 from .bulk import batched, clear_cache, in_, insert_values, update_rows
 
+# the hub's own sources; each integration appends its system in __setup__
 SOURCES = [
     ('demo', "Demo Data"),
-    ('ut11', "1C UT11"),
     ('manual', "Entered by Hand"),
     ]
-
-
-def utcnow():
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class StockLevel(ModelSQL, ModelView):

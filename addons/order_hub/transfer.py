@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.modules.hub_common import is_whole_positive
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
@@ -297,7 +298,7 @@ class TransferLine(ModelSQL, ModelView):
 
     def check_quantity(self):
         quantity = self.quantity
-        if quantity is None or quantity <= 0 or quantity != int(quantity):
+        if not is_whole_positive(quantity):
             raise TransferError(gettext(
                     'order_hub.msg_transfer_quantity',
                     product=self.product.rec_name,

@@ -11,7 +11,6 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import Unique, fields
 from trytond.modules.hub_sync.errors import PermanentError
-from trytond.modules.hub_sync.outbox import Outbox
 from trytond.modules.order_hub.pricing import format_money
 from trytond.modules.order_hub.promotion_rules import round_money
 from trytond.pool import Pool, PoolMeta
@@ -76,18 +75,12 @@ class Order(metaclass=PoolMeta):
             ('site_order_id_unique', Unique(t, t.site_order_id),
                 'site_bridge.msg_site_order_unique'),
             ]
+        cls._system_fields |= SITE_FIELDS
 
     @classmethod
     def copy(cls, orders, default=None):
         default = dict(default or {}, site_order_id=None, site_snapshot=None)
         return super().copy(orders, default=default)
-
-    @classmethod
-    def check_modification(cls, mode, orders, values=None, external=False):
-        if mode == 'write':
-            values = {k: v for k, v in values.items() if k not in SITE_FIELDS}
-        super().check_modification(
-            mode, orders, values=values, external=external)
 
     @classmethod
     def on_modification(cls, mode, orders, field_names=None):
@@ -147,6 +140,53 @@ class Order(metaclass=PoolMeta):
                 updates.append((item['id'], changed))
         deletes = [i['id'] for i in items if i['id'] not in kept]
         return adds, updates, deletes
+
+    # -- the outbox handler ----------------------------------------------
+    def site_push(self, message):
+        "Outbox handler: the site's order takes the hub order's current state"
+        client = message.get_system().site_rest_client()
+        remote = client.get_order(self.site_order_id)
+        sent = self.site_push_basket(client, remote['basketItems'])
+        values = self.get_site_order_fields(remote)
+        if values:
+            client.update_order(self.site_order_id, values)
+            sent += 1
+        for shipment in remote.get('shipments') or []:
+            values = self.get_site_shipment_fields(shipment)
+            if values:
+                client.update_shipment(shipment['id'], values)
+                sent += 1
+        total = client.get_order(self.site_order_id)['price'] if sent else (
+            remote['price'])
+        self.site_check_total(total)
+        return gettext('site_bridge.msg_site_updated',
+            number=remote.get('accountNumber') or self.site_order_id,
+            calls=sent, total=format_money(Decimal(str(total))))
+
+    def site_push_basket(self, client, items):
+        "Add, update, then delete rows (never an empty basket); calls made"
+        Line = Pool().get('order_hub.order.line')
+        adds, updates, deletes = self.get_site_basket_changes(items)
+        for line, values in adds:
+            item = client.add_basket_item(values)
+            Line.write([line], {'site_basket_id': int(item['id'])})
+        for item_id, values in updates:
+            client.update_basket_item(item_id, values)
+        for item_id in deletes:
+            client.delete_basket_item(item_id)
+        return len(adds) + len(updates) + len(deletes)
+
+    def site_check_total(self, total):
+        """The site computes its own total; a difference (e.g. the site
+        re-priced a row from its catalogue) is told on the order"""
+        if self.total is None or same_number(total, self.total):
+            return
+        ActionLog = Pool().get('order_hub.action_log')
+        with Transaction().set_context(hub_source=SYSTEM):
+            ActionLog.add([(self, 'exchange', gettext(
+                            'site_bridge.msg_site_total_differs',
+                            site=format_money(Decimal(str(total))),
+                            hub=format_money(self.total)))])
 
 
 class OrderLine(metaclass=PoolMeta):
@@ -210,54 +250,13 @@ class OrderLine(metaclass=PoolMeta):
             'name': self.product.rec_name, 'xmlId': self.site_item_key}
 
 
-def push_order(order, message):
-    "Outbox handler: the site's order takes the hub order's current state"
-    client = message.get_system().site_rest_client()
-    remote = client.get_order(order.site_order_id)
-    sent = push_basket(client, order, remote['basketItems'])
-    values = order.get_site_order_fields(remote)
-    if values:
-        client.update_order(order.site_order_id, values)
-        sent += 1
-    for shipment in remote.get('shipments') or []:
-        values = order.get_site_shipment_fields(shipment)
-        if values:
-            client.update_shipment(shipment['id'], values)
-            sent += 1
-    total = client.get_order(order.site_order_id)['price'] if sent else (
-        remote['price'])
-    check_total(order, total)
-    return gettext('site_bridge.msg_site_updated',
-        number=remote.get('accountNumber') or order.site_order_id,
-        calls=sent, total=format_money(Decimal(str(total))))
+class Outbox(metaclass=PoolMeta):
+    __name__ = 'hub_sync.outbox'
 
+    @classmethod
+    def operation_labels(cls):
+        return {**super().operation_labels(),
+            OPERATION: 'site_bridge.msg_operation_order'}
 
-def push_basket(client, order, items):
-    "Add, update, then delete rows (never an empty basket); calls made"
-    Line = Pool().get('order_hub.order.line')
-    adds, updates, deletes = order.get_site_basket_changes(items)
-    for line, values in adds:
-        item = client.add_basket_item(values)
-        Line.write([line], {'site_basket_id': item['id']})
-    for item_id, values in updates:
-        client.update_basket_item(item_id, values)
-    for item_id in deletes:
-        client.delete_basket_item(item_id)
-    return len(adds) + len(updates) + len(deletes)
-
-
-def check_total(order, total):
-    """The site computes its own total; a difference (e.g. the site
-    re-priced a row from its catalogue) is told on the order"""
-    if order.total is None or same_number(total, order.total):
-        return
-    ActionLog = Pool().get('order_hub.action_log')
-    with Transaction().set_context(hub_source=SYSTEM):
-        ActionLog.add([(order, 'exchange', gettext(
-                        'site_bridge.msg_site_total_differs',
-                        site=format_money(Decimal(str(total))),
-                        hub=format_money(order.total)))])
-
-
-Outbox.register_handler(OPERATION, push_order,
-    label='site_bridge.msg_operation_order')
+    def send_site_push_order(self):
+        return self.record.site_push(self)

@@ -21,3 +21,12 @@ class System(metaclass=PoolMeta):
         "The site's sale.* REST; the token is the incoming webhook"
         return SiteRestClient(self.base_url, self.token,
             timeout=self.timeout or 10)
+
+
+class ActionLog(metaclass=PoolMeta):
+    __name__ = 'order_hub.action_log'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.source.selection.append(('site', "Website"))

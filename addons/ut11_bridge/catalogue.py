@@ -14,7 +14,7 @@ from trytond.i18n import gettext
 from trytond.model import Model
 from trytond.modules.order_hub.bulk import (
     batched, clear_cache, insert_rows, update_rows)
-from trytond.modules.order_hub.stock import utcnow
+from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 

@@ -21,8 +21,8 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.hub_common import model_selection
 from trytond.modules.hub_sync.errors import PermanentError, TransientError
-from trytond.modules.hub_sync.outbox import Outbox
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
@@ -80,7 +80,7 @@ class Document(ModelSQL, ModelView):
 
     @classmethod
     def get_origins(cls):
-        return [(None, '')] + Pool().get('ir.model').get_name_items()
+        return model_selection()
 
     def get_rec_name(self, name):
         return f'{self.kind_string} {self.ut11_number or self.id}'
@@ -168,15 +168,31 @@ class Document(ModelSQL, ModelView):
     def hub_sync_refused(cls, document, message, error):
         "The outbox's hook: 1C refused the document"
         document.write([document], {'state': 'refused',
-                'refusal': error.message})
+                'refusal': message.last_error})
         document.log_on_order(gettext('ut11_bridge.msg_log_document_refused',
-                document=document.kind_string, reason=error.message))
-        document.notify_origin('ut11_document_refused', error.message)
+                document=document.kind_string, reason=message.last_error))
+        document.notify_origin('ut11_document_refused', message.last_error)
 
     def log_on_order(self, text):
         ActionLog = Pool().get('order_hub.action_log')
         with Transaction().set_context(hub_source='ut11'):
             ActionLog.add([(self.order, 'exchange', text)])
+
+    def ut11_push(self, message):
+        "Create (or overwrite) and post the document in 1C"
+        document = self
+        system = message.get_system()
+        client = system.ut11_client()
+        entity_set, payload = document.get_ut11_payload(system)
+        result = client.save(entity_set, payload)
+        document.write([document], {'state': 'posted' if result['posted']
+                else 'pending', 'ut11_ref': result['key'],
+                'ut11_number': result['number'],
+                'ut11_posted': result['posted'], 'refusal': None})
+        document.log_on_order(gettext('ut11_bridge.msg_log_document_posted',
+                document=document.kind_string, number=result['number']))
+        document.notify_origin('ut11_document_posted')
+        return result['number']
 
 
 class DocumentLine(ModelSQL, ModelView):
@@ -200,24 +216,16 @@ class DocumentLine(ModelSQL, ModelView):
         cls.__access__.add('document')
 
 
-def push_document(document, message):
-    "Outbox handler: create (or overwrite) and post the document in 1C"
-    system = message.get_system()
-    client = system.ut11_client()
-    entity_set, payload = document.get_ut11_payload(system)
-    result = client.save(entity_set, payload)
-    document.write([document], {'state': 'posted' if result['posted']
-            else 'pending', 'ut11_ref': result['key'],
-            'ut11_number': result['number'],
-            'ut11_posted': result['posted'], 'refusal': None})
-    document.log_on_order(gettext('ut11_bridge.msg_log_document_posted',
-            document=document.kind_string, number=result['number']))
-    document.notify_origin('ut11_document_posted')
-    return result['number']
+class Outbox(metaclass=PoolMeta):
+    __name__ = 'hub_sync.outbox'
 
+    @classmethod
+    def operation_labels(cls):
+        return {**super().operation_labels(),
+            OPERATION: 'ut11_bridge.msg_operation_document'}
 
-Outbox.register_handler(OPERATION, push_document,
-    label='ut11_bridge.msg_operation_document')
+    def send_ut11_push_document(self):
+        return self.record.ut11_push(self)
 
 
 class Order(metaclass=PoolMeta):

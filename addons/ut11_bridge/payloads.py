@@ -23,7 +23,7 @@ RETURN = 'Document_ВозвратТоваровОтКлиента'
 RESERVE = 'СоСклада'
 
 
-def _header(ref_key, date, comment, **values):
+def header(ref_key, date, comment, **values):
     payload = {'Date': format_date(date)} if date is not None else {}
     if ref_key:
         payload['Ref_Key'] = ref_out(ref_key)
@@ -33,7 +33,7 @@ def _header(ref_key, date, comment, **values):
     return payload
 
 
-def _parties(organization, partner, counterparty, agreement, contract,
+def parties(organization, partner, counterparty, agreement, contract,
         currency):
     return {'Организация_Key': ref_out(organization),
         'Партнер_Key': ref_out(partner),
@@ -77,7 +77,7 @@ def _priced_row(n, line, price_includes_vat):
     return row
 
 
-def _total(rows):
+def total(rows):
     return sum((r['СуммаСНДС'] for r in rows if not r.get('Отменено')),
         Decimal(0))
 
@@ -112,13 +112,13 @@ def order_payload(*, date, organization, partner, counterparty, agreement,
     """Document_ЗаказКлиента; ``hub_number`` goes to НомерПоДаннымКлиента,
     the field the hub looks the order up by before creating it again."""
     rows = order_lines(lines, warehouse, price_includes_vat, shipment_date)
-    payload = _header(ref_key, date, comment,
-        **_parties(organization, partner, counterparty, agreement, contract,
+    payload = header(ref_key, date, comment,
+        **parties(organization, partner, counterparty, agreement, contract,
             currency),
         Склад_Key=ref_out(warehouse), ХозяйственнаяОперация=operation,
         Статус=status, Согласован=status != 'НеСогласован',
         ЦенаВключаетНДС=price_includes_vat, НалогообложениеНДС=vat_taxation,
-        СуммаДокумента=_total(rows), Товары=rows)
+        СуммаДокумента=total(rows), Товары=rows)
     if hub_number is not None:
         payload['НомерПоДаннымКлиента'] = str(hub_number)
     if hub_date is not None:
@@ -131,7 +131,7 @@ def order_payload(*, date, organization, partner, counterparty, agreement,
 def order_update_payload(*, lines=None, status=None, warehouse=None,
         comment=None, price_includes_vat=True, shipment_date=None):
     "PATCH body of a ЗаказКлиента: only what is given; lines replace all"
-    payload = _header(None, None, comment)
+    payload = header(None, None, comment)
     if status is not None:
         payload.update(Статус=status, Согласован=status != 'НеСогласован')
     if warehouse is not None:
@@ -139,7 +139,7 @@ def order_update_payload(*, lines=None, status=None, warehouse=None,
     if lines is not None:
         rows = order_lines(lines, warehouse, price_includes_vat,
             shipment_date)
-        payload.update(Товары=rows, СуммаДокумента=_total(rows))
+        payload.update(Товары=rows, СуммаДокумента=total(rows))
     return payload
 
 
@@ -154,7 +154,7 @@ def transfer_order_payload(*, date, organization, sender, receiver, lines,
         row.update(ВариантОбеспечения=line.get('supply', RESERVE),
             Отменено=bool(line.get('cancelled')))
         rows.append(row)
-    payload = _header(ref_key, date, comment,
+    payload = header(ref_key, date, comment,
         Организация_Key=ref_out(organization),
         ОрганизацияПолучатель_Key=ref_out(receiver_organization
             or organization),
@@ -179,7 +179,7 @@ def transfer_payload(*, date, organization, sender, receiver, lines,
         row['ЗаказНаПеремещение_Key'] = ref_out(
             line.get('transfer_order') or transfer_order)
         rows.append(row)
-    return _header(ref_key, date, comment,
+    return header(ref_key, date, comment,
         Организация_Key=ref_out(organization),
         ОрганизацияПолучатель_Key=ref_out(receiver_organization
             or organization),
@@ -204,13 +204,13 @@ def sale_payload(*, date, organization, partner, counterparty, agreement,
         row.update(Склад_Key=ref_out(line.get('warehouse') or warehouse),
             ЗаказКлиента_Key=ref_out(line.get('order') or order))
         rows.append(row)
-    return _header(ref_key, date, comment,
-        **_parties(organization, partner, counterparty, agreement, contract,
+    return header(ref_key, date, comment,
+        **parties(organization, partner, counterparty, agreement, contract,
             currency),
         Склад_Key=ref_out(warehouse), ЗаказКлиента_Key=ref_out(order),
         ХозяйственнаяОперация=operation, Статус=status, Согласован=True,
         ЦенаВключаетНДС=price_includes_vat, НалогообложениеНДС=vat_taxation,
-        СуммаДокумента=_total(rows), Товары=rows)
+        СуммаДокумента=total(rows), Товары=rows)
 
 
 def return_payload(*, date, organization, partner, counterparty, agreement,
@@ -226,12 +226,12 @@ def return_payload(*, date, organization, partner, counterparty, agreement,
             row.update(_composite('ДокументРеализации', SALE,
                 line.get('sale') or sale))
         rows.append(row)
-    payload = _header(ref_key, date, comment,
-        **_parties(organization, partner, counterparty, agreement, contract,
+    payload = header(ref_key, date, comment,
+        **parties(organization, partner, counterparty, agreement, contract,
             currency),
         Склад_Key=ref_out(warehouse), ХозяйственнаяОперация=operation,
         СпособКомпенсации=compensation, ЦенаВключаетНДС=price_includes_vat,
-        СуммаДокумента=_total(rows), Товары=rows)
+        СуммаДокумента=total(rows), Товары=rows)
     if sale:
         payload.update(_composite('ДокументРеализации', SALE, sale))
     return payload

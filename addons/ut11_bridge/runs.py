@@ -13,7 +13,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.hub_sync.errors import TransientError
 from trytond.modules.hub_sync.processing import detail, summary
-from trytond.modules.order_hub.stock import utcnow
+from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction

@@ -31,6 +31,9 @@ class System(metaclass=PoolMeta):
         "Price Type GUID", states=_ut11,
         help="Вид цены whose prices are the hub's list prices.")
     ut11_vat_rate = fields.Char("VAT Rate GUID", states=_ut11)
+    ut11_cancel_reason = fields.Char("Cancel Reason GUID", states=_ut11,
+        help="ПричиныОтменыЗаказовКлиентов: the reason on the lines of an "
+        "order the hub cancels in 1C.")
     ut11_timezone = fields.Selection(
         TIMEZONES, "1C Server Time Zone", translate=False, states=_ut11,
         help="1C keeps dates in its server's local time, without a zone.")
@@ -66,3 +69,21 @@ class System(metaclass=PoolMeta):
     def ut11_client(self):
         return UT11Client(self.base_url, self.login, self.password,
             timeout=self.timeout, version=self.ut11_version or '11.5')
+
+
+class ActionLog(metaclass=PoolMeta):
+    __name__ = 'order_hub.action_log'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.source.selection.append(('ut11', "1C UT11"))
+
+
+class StockLevel(metaclass=PoolMeta):
+    __name__ = 'order_hub.stock'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.source.selection.append(('ut11', "1C UT11"))

@@ -7,7 +7,6 @@ import logging
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.hub_sync.errors import PermanentError, SyncError
-from trytond.modules.hub_sync.outbox import Outbox
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
@@ -61,7 +60,7 @@ class Transfer(metaclass=PoolMeta):
     def hub_sync_refused(cls, transfer, message, error):
         "The outbox's hook: 1C refused the documents of this request"
         with Transaction().set_context(hub_source='ut11'):
-            cls.record_refusal([transfer], error.message)
+            cls.record_refusal([transfer], message.last_error)
 
     def get_ut11_values(self, system):
         "Arguments shared by both documents' payloads"
@@ -114,57 +113,67 @@ class Transfer(metaclass=PoolMeta):
                 ut11_order_number=order_document['number'])
         self.write([self], values)
 
+    def ut11_push(self, message):
+        """Outbox handler: the transfer order, then the transfer shipped on
+        its basis, each under a GUID of the request (retries overwrite, never
+        double); the request is then in transit"""
+        transfer = self
+        if transfer.state != 'requested':
+            return None     # cancelled meanwhile
+        system = message.get_system()
+        client = system.ut11_client()
+        values = transfer.get_ut11_values(system)
+        basis = transfer.order.ut11_ref if transfer.order else None
+        order_document = client.save(payloads.TRANSFER_ORDER,
+            payloads.transfer_order_payload(
+                ref_key=document_key(transfer, 'transfer_order'),
+                basis_order=basis, **values))
+        document = client.save(payloads.TRANSFER, payloads.transfer_payload(
+                ref_key=document_key(transfer, 'transfer'),
+                transfer_order=order_document['key'], status=SHIPPED, **values))
+        transfer.ut11_record(order_document, {**document, 'status': SHIPPED})
+        pool = Pool()
+        Transfer = pool.get('order_hub.transfer')
+        ActionLog = pool.get('order_hub.action_log')
+        with Transaction().set_context(hub_source='ut11'):
+            Transfer.ship([transfer])
+            if transfer.order:
+                ActionLog.add([(transfer.order, 'transfer', gettext(
+                                'ut11_bridge.msg_log_transfer_pushed',
+                                number=transfer.number,
+                                transfer_order=order_document['number'],
+                                transfer=document['number']))])
+        return f"{order_document['number']}, {document['number']}"
 
-def push_transfer(transfer, message):
-    """Outbox handler: the transfer order, then the transfer shipped on its
-    basis, each under a GUID of the request (retries overwrite, never
-    double); the request is then in transit"""
-    if transfer.state != 'requested':
-        return None     # cancelled meanwhile
-    system = message.get_system()
-    client = system.ut11_client()
-    values = transfer.get_ut11_values(system)
-    basis = transfer.order.ut11_ref if transfer.order else None
-    order_document = client.save(payloads.TRANSFER_ORDER,
-        payloads.transfer_order_payload(
-            ref_key=document_key(transfer, 'transfer_order'),
-            basis_order=basis, **values))
-    document = client.save(payloads.TRANSFER, payloads.transfer_payload(
-            ref_key=document_key(transfer, 'transfer'),
-            transfer_order=order_document['key'], status=SHIPPED, **values))
-    transfer.ut11_record(order_document, {**document, 'status': SHIPPED})
-    pool = Pool()
-    Transfer = pool.get('order_hub.transfer')
-    ActionLog = pool.get('order_hub.action_log')
-    with Transaction().set_context(hub_source='ut11'):
-        Transfer.ship([transfer])
-        if transfer.order:
-            ActionLog.add([(transfer.order, 'transfer', gettext(
-                            'ut11_bridge.msg_log_transfer_pushed',
-                            number=transfer.number,
-                            transfer_order=order_document['number'],
-                            transfer=document['number']))])
-    return f"{order_document['number']}, {document['number']}"
+    def ut11_close(self, message):
+        "Outbox handler: a cancelled request's transfer order is closed in 1C"
+        transfer = self
+        client = message.get_system().ut11_client()
+        key = document_key(transfer, 'transfer_order')
+        try:
+            document = client.update(payloads.TRANSFER_ORDER, key,
+                {'Статус': CLOSED})
+        except PermanentError as error:
+            if getattr(error, 'odata_code', None) == '9':
+                return None     # 1C never had it
+            raise
+        return document['number']
 
 
-def close_transfer(transfer, message):
-    "Outbox handler: a cancelled request's transfer order is closed in 1C"
-    client = message.get_system().ut11_client()
-    key = document_key(transfer, 'transfer_order')
-    try:
-        document = client.update(payloads.TRANSFER_ORDER, key,
-            {'Статус': CLOSED})
-    except PermanentError as error:
-        if getattr(error, 'odata_code', None) == '9':
-            return None     # 1C never had it
-        raise
-    return document['number']
+class Outbox(metaclass=PoolMeta):
+    __name__ = 'hub_sync.outbox'
 
+    @classmethod
+    def operation_labels(cls):
+        return {**super().operation_labels(),
+            PUSH: 'ut11_bridge.msg_operation_transfer',
+            CLOSE: 'ut11_bridge.msg_operation_transfer_close'}
 
-Outbox.register_handler(PUSH, push_transfer,
-    label='ut11_bridge.msg_operation_transfer')
-Outbox.register_handler(CLOSE, close_transfer,
-    label='ut11_bridge.msg_operation_transfer_close')
+    def send_ut11_push_transfer(self):
+        return self.record.ut11_push(self)
+
+    def send_ut11_close_transfer(self):
+        return self.record.ut11_close(self)
 
 
 class Cron(metaclass=PoolMeta):

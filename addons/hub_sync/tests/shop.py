@@ -1,4 +1,4 @@
-"""A remote shop for the tests: a sandbox simulator, its client, a handler.
+"""A remote shop for the tests: a sandbox simulator and its client.
 
 It creates one order per idempotency key, and refuses with a reason on
 demand; the sandbox's faults make it fail, slow down or drop connections.
@@ -47,11 +47,3 @@ class ShopClient(HttpClient):
             headers={'Idempotency-Key': key})
         return response.json()['id']
 
-
-def push_order(order, message):
-    "The handler of operation 'test_push_order', as a bridge writes it"
-    system = message.get_system()
-    client = ShopClient(system.base_url, system.timeout,
-        auth=(system.login, system.password))
-    return client.create_order(message.idempotency_key,
-        {'number': order.number})

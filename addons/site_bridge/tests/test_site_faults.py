@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from trytond import backend
 from trytond.modules.order_hub.exceptions import PricingUnavailable
+from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
@@ -25,10 +26,6 @@ from .tools import SNEAKERS_43, SiteScenario
 TIMEOUT = 1                     # seconds: the site connection's timeout
 SLOW = TIMEOUT + 1
 PRICE = '/local/api/hub/basket/price/'
-
-
-def utcnow():
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def rest(method):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from trytond.modules.order_hub.stock import utcnow
+from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))

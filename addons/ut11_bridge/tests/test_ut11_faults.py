@@ -9,6 +9,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
@@ -21,10 +22,6 @@ KAZAN = 'Магазин на Баумана'    # the only warehouse of Kazan
 ORDERS = '*/Document_ЗаказКлиента'
 TIMEOUT = 1                     # seconds: the connection's timeout
 SLOW = TIMEOUT + 1
-
-
-def utcnow():
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class UT11FaultsTestCase(UT11SimulatorTestCase):

@@ -31,7 +31,8 @@ def ut11_system_values(sim, url, timeout=3):
         'ut11_partner': stable_ref('partner', 'retail'),
         'ut11_counterparty': stable_ref('cp', 'retail'),
         'ut11_agreement': refs['agreement'], 'ut11_currency': refs['rub'],
-        'ut11_price_type': refs['retail'], 'ut11_vat_rate': refs['vat20']}
+        'ut11_price_type': refs['retail'], 'ut11_vat_rate': refs['vat20'],
+        'ut11_cancel_reason': stable_ref('cancel', 'Отказ клиента')}
 
 
 def committed_step(company, func):

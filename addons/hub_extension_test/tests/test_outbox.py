@@ -8,11 +8,7 @@ import unittest
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
-from trytond.modules.hub_sync import errors
-from trytond.modules.hub_sync.http import HttpClient
-from trytond.modules.hub_sync.inbox import Inbox
-from trytond.modules.hub_sync.outbox import Outbox
-from trytond.modules.hub_sync.retry import backoff
+from trytond.modules.hub_common import utcnow
 from trytond.modules.order_hub.tests.tools import (
     HubTestCase, create_order, create_product, create_user, set_company,
     setup_company)
@@ -20,25 +16,15 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-from .shop import CODE, ShopClient, ShopSimulator, push_order
+from trytond.modules.hub_sync.tests.shop import CODE, ShopSimulator
 
-PUSH = 'test_push_order'
-APPLIED = {}
-
-
-def apply_payment(event):
-    "Inbound handler: idempotent, the last state wins"
-    APPLIED[event.event_id] = event.data()['status']
-    return event.data()['status']
-
-
-def utcnow():
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+from ..shop import APPLIED, PUSH
 
 
 class OutboxTestCase(HubTestCase):
-    "Outbound messages, inbound events, journal"
-    modules = ['hub_sync']
+    """Outbound messages, inbound events, journal: through a module that
+    adds a kind of message and an event handler, as every bridge does"""
+    modules = ['hub_extension_test']
 
     @classmethod
     def setUpClass(cls):
@@ -46,13 +32,8 @@ class OutboxTestCase(HubTestCase):
         cls.shop = ShopSimulator()
         cls.shop.start()
         cls.addClassCleanup(cls.shop.stop)
-        # What a bridge does at import time and in System.__setup__
-        Outbox.register_handler(PUSH, push_order)
-        Inbox.register_handler(CODE, 'payment', apply_payment)
         with Transaction().start(DB_NAME, 0):
             System = Pool().get('hub_sync.system')
-            if (CODE, "Тестовый магазин") not in System.code.selection:
-                System.code.selection.append((CODE, "Тестовый магазин"))
             company = setup_company()
             with set_company(company):
                 cls.product, = [p.id for p in create_product("Футболка", '990')]
@@ -388,63 +369,3 @@ class OutboxTestCase(HubTestCase):
         self.assertEqual((state, attempts, result), ('done', 1, 'succeeded'))
         self.assertEqual([j[0] for j in journal], ['ok', 'ok'])
         self.assertEqual(APPLIED['evt-1'], 'succeeded')
-
-
-class HttpClientTestCase(unittest.TestCase):
-    "The HTTP base classifies failures (no database)"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.shop = ShopSimulator()
-        cls.shop.start()
-        cls.addClassCleanup(cls.shop.stop)
-
-    def setUp(self):
-        self.shop.reset()
-        self.client = ShopClient(self.shop.base_url, timeout=0.5)
-
-    def test_success(self):
-        self.assertEqual(self.client.create_order('k', {}), 'R-1')
-
-    def test_5xx_is_transient(self):
-        self.shop.faults.add(kind='error', status=502, count=1)
-        with self.assertRaises(errors.TransientError) as cm:
-            self.client.create_order('k', {})
-        self.assertEqual(cm.exception.status, 502)
-        self.assertIn('-> 502', cm.exception.detail)
-
-    def test_429_retry_after(self):
-        with self.assertRaises(errors.TransientError) as cm:
-            self.client.request('GET', '/limited')
-        self.assertEqual((cm.exception.status, cm.exception.retry_after),
-            (429, 120))
-
-    def test_4xx_is_permanent_with_body(self):
-        self.shop.refusal = "Нет такого товара"
-        with self.assertRaises(errors.PermanentError) as cm:
-            self.client.create_order('k', {})
-        self.assertEqual(cm.exception.status, 422)
-        self.assertEqual(cm.exception.message, "Нет такого товара")
-        self.assertIn("Нет такого товара", cm.exception.body)
-
-    def test_timeout_and_down_are_transient(self):
-        self.shop.faults.add(kind='slow', delay=1.5, count=1)
-        self.assertRaises(errors.TransientError,
-            self.client.create_order, 'k', {})
-        self.shop.faults.add(kind='down', count=1)
-        self.assertRaises(errors.TransientError,
-            self.client.create_order, 'k', {})
-
-    def test_bad_url_is_configuration(self):
-        client = HttpClient('nowhere', timeout=1)
-        self.assertRaises(errors.ConfigurationError,
-            client.request, 'GET', '/x')
-
-    def test_backoff(self):
-        self.assertEqual(backoff(1, rand=lambda: 0), 10)
-        self.assertEqual(backoff(3, rand=lambda: 0), 40)
-        self.assertEqual(backoff(30, rand=lambda: 1), 3600)
-        self.assertEqual(backoff(1, retry_after=120, rand=lambda: 0), 120)
-
-
-del HubTestCase
