@@ -261,7 +261,7 @@ class Importer(Model):
         return values
 
     @classmethod
-    def order_values(cls, data, products, party):
+    def get_order_values(cls, data, products, party):
         "Values of the hub order a site order creates"
         owned = cls.site_owned_values(data)
         return {
@@ -341,7 +341,7 @@ class Importer(Model):
                 return cls.update_order(existing[0], data)
             products = cls.find_products(data)
             party = cls.find_customer(data)
-            order, = Order.create([cls.order_values(data, products, party)])
+            order, = Order.create([cls.get_order_values(data, products, party)])
             owned = cls.site_owned_values(data)
             if owned['canceled']:
                 cls.cancel_from_site(order, owned['cancel_reason'])

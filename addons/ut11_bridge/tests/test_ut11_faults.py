@@ -232,7 +232,7 @@ class UT11FaultsTestCase(UT11SimulatorTestCase):
         order = self.order(order_id)
         source, kind, text = order['log'][-1]
         self.assertEqual((source, kind), ('ut11', 'exchange'))
-        self.assertIn("отклонил", text)
+        self.assertIn("не выполнен", text)
         self.assertIn("Недостаточно свободного остатка", text)
         self.assertIn("свободно 1 шт, требуется 3 шт", text)
         self.assertEqual(self.ut11_free(), 1)
