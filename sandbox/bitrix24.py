@@ -16,7 +16,7 @@ from xml.etree import ElementTree as ET
 
 from flask import Response, jsonify, request
 
-from .core import Simulator, control
+from .core import Simulator, control, route
 
 PAGE_SIZE = 50
 BATCH_LIMIT = 50
@@ -324,13 +324,8 @@ class BitrixRest(Simulator):
         super().__init__()
 
     def _collect_methods(self):
-        methods = {}
-        for attr in dir(type(self)):
-            func = getattr(type(self), attr, None)
-            name = getattr(func, '_rest_name', None)
-            if name:
-                methods[name] = getattr(self, attr)
-        return methods
+        return {name: getattr(self, attr)
+            for attr, name in self._marked('_rest_name')}
 
     def init_rest_state(self):
         "Reset the incoming webhook (call from init_state)"
@@ -346,11 +341,6 @@ class BitrixRest(Simulator):
         self.bucket.configure(enabled, rate, burst)
         return self.bucket.as_dict()
 
-    def register_rest(self, app):
-        @app.route('/rest/<path:tail>', methods=['GET', 'POST'])
-        def rest_call(tail):
-            return self._rest_call(tail)
-
     def fault_response(self, kind, status, rule):
         if kind == 'rate_limit':
             error = RestError('QUERY_LIMIT_EXCEEDED', 'Too many requests',
@@ -361,6 +351,7 @@ class BitrixRest(Simulator):
         return jsonify(error.body()), error.status
 
     # -- dispatch ----------------------------------------------------------------
+    @route('/rest/<path:tail>', methods=['GET', 'POST'])
     def _rest_call(self, tail):
         started = time.time()
         fmt = 'xml' if tail.endswith('.xml') else 'json'
@@ -721,12 +712,9 @@ class Bitrix24Simulator(BitrixRest):
     name = 'bitrix24'
     oauth_enabled = True
 
-    def register(self, app):
-        self.register_rest(app)
-
-        @app.get('/oauth/token/')
-        def oauth_token():
-            return self._oauth_token(request.args)
+    @route('/oauth/token/')
+    def _oauth_token_route(self):
+        return self._oauth_token(request.args)
 
     def init_state(self):
         self.init_rest_state()

@@ -18,7 +18,7 @@ from flask import Response, jsonify, request
 
 from .bitrix24 import (MSK, BitrixRest, RestError, apply_filter,
     apply_order, as_list, paginate, rest)
-from .core import control
+from .core import control, route
 
 EXCHANGE_PATH = '/bitrix/admin/1c_exchange.php'
 CML_NS = 'urn:1C.ru:commerceml_2'
@@ -513,24 +513,21 @@ class BitrixSiteSimulator(BitrixRest):
     # box: the REST load is "configured on the server side"; off by default
     rate_limit_default = False
 
-    def register(self, app):
-        self.register_rest(app)
+    @route(EXCHANGE_PATH, methods=['GET', 'POST'])
+    def _exchange_route(self):
+        with self.lock:
+            return self._exchange(request.args.get('type'),
+                request.args.get('mode'))
 
-        @app.route(EXCHANGE_PATH, methods=['GET', 'POST'])
-        def exchange():
-            with self.lock:
-                return self._exchange(request.args.get('type'),
-                    request.args.get('mode'))
-
-        @app.route(PRICE_PATH, methods=['GET', 'POST', 'PUT', 'DELETE'])
-        def basket_price():
-            with self.lock:
-                try:
-                    response = jsonify(self._price_request())
-                except PriceApiError as exc:
-                    response = self._price_error(exc)
-                response.headers['Cache-Control'] = 'no-store'
-                return response
+    @route(PRICE_PATH, methods=['GET', 'POST', 'PUT', 'DELETE'])
+    def _price_route(self):
+        with self.lock:
+            try:
+                response = jsonify(self._price_request())
+            except PriceApiError as exc:
+                response = self._price_error(exc)
+            response.headers['Cache-Control'] = 'no-store'
+            return response
 
     def fault_response(self, kind, status, rule):
         if request.path == PRICE_PATH:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import jsonify, request
 
-from .core import Simulator, control
+from .core import Simulator, control, error_page, route
 
 # CDEK's public test account (cdek.md §1)
 TEST_CLIENT_ID = 'wqGwiQx0gg8mLtiEKsUinjVSICCjtTEP'
@@ -657,25 +657,6 @@ class CdekSimulator(Simulator):
             self._cdek_numbers = itertools.count(1107009111)
 
     # -- HTTP ----------------------------------------------------------------
-    def register(self, app):
-        app.before_request(self._authenticate)
-        app.register_error_handler(CdekError, self._render_error)
-        app.post(TOKEN_PATH)(self._token)
-        app.post('/v2/orders')(self._create_order)
-        app.patch('/v2/orders')(self._update_order)
-        app.get('/v2/orders')(self._find_order)
-        app.get('/v2/orders/<order_uuid>')(self._get_order)
-        app.delete('/v2/orders/<order_uuid>')(self._delete_order)
-        app.post('/v2/orders/<order_uuid>/refusal')(self._refuse_order)
-        app.post('/v2/webhooks')(self._subscribe)
-        app.get('/v2/webhooks')(self._subscriptions)
-        app.get('/v2/webhooks/<sub_uuid>')(self._subscription)
-        app.delete('/v2/webhooks/<sub_uuid>')(self._unsubscribe)
-        app.get('/v2/deliverypoints')(self._delivery_points)
-        app.get('/v2/location/cities')(self._cities)
-        app.post('/v2/calculator/tariff')(self._calc_tariff)
-        app.post('/v2/calculator/tarifflist')(self._calc_tarifflist)
-
     def fault_response(self, kind, status, rule):
         if kind == 'rate_limit':
             errors = [error('v2_too_many_requests', 'Too many requests')]
@@ -690,13 +671,14 @@ class CdekSimulator(Simulator):
         return {'POST': 'CREATE', 'PATCH': 'UPDATE', 'DELETE': 'DELETE'}.get(
             request.method, 'GET')
 
+    @error_page(CdekError)
     def _render_error(self, exc):
         if not exc.envelope:
             return jsonify({'errors': exc.errors}), exc.status
         return jsonify(envelope(requests=[request_record(exc.request_type,
                         'INVALID', exc.errors)])), exc.status
 
-    def _authenticate(self):
+    def before_route(self):
         if not request.path.startswith(API_PREFIX) or (
                 request.path == TOKEN_PATH):
             return
@@ -710,6 +692,7 @@ class CdekSimulator(Simulator):
             raise CdekError(401, [error('v2_token_expired',
                         'Token is expired or invalid')], 'AUTH')
 
+    @route(TOKEN_PATH, methods=['POST'])
     def _token(self):
         params = {**request.args.to_dict(), **request.form.to_dict()}
         grant = params.get('grant_type')
@@ -750,6 +733,7 @@ class CdekSimulator(Simulator):
         return body
 
     # -- orders --------------------------------------------------------------
+    @route('/v2/orders', methods=['POST'])
     def _create_order(self):
         body = self._json_body('CREATE')
         errors = OrderChecker().check(body)
@@ -844,10 +828,12 @@ class CdekSimulator(Simulator):
             order['number'] = changes['number']
         self._finish_request(order, request_uuid)
 
+    @route('/v2/orders/<order_uuid>')
     def _get_order(self, order_uuid):
         with self.lock:
             return jsonify(self._render(self._order(order_uuid)))
 
+    @route('/v2/orders')
     def _find_order(self):
         cdek_number = request.args.get('cdek_number')
         im_number = request.args.get('im_number')
@@ -864,6 +850,7 @@ class CdekSimulator(Simulator):
             # the most recently created wins (cdek.md §5)
             return jsonify(self._render(found[-1]))
 
+    @route('/v2/orders/<order_uuid>', methods=['DELETE'])
     def _delete_order(self, order_uuid):
         with self.lock:
             order = self._order(order_uuid, 'DELETE')
@@ -871,6 +858,7 @@ class CdekSimulator(Simulator):
                 self._process_delete)
         return jsonify(envelope({'uuid': order_uuid}, [record])), 202
 
+    @route('/v2/orders/<order_uuid>/refusal', methods=['POST'])
     def _refuse_order(self, order_uuid):
         with self.lock:
             order = self._order(order_uuid, 'CREATE_REFUSAL')
@@ -878,6 +866,7 @@ class CdekSimulator(Simulator):
                 self._process_refusal)
         return jsonify(envelope({'uuid': order_uuid}, [record])), 202
 
+    @route('/v2/orders', methods=['PATCH'])
     def _update_order(self):
         body = self._json_body('UPDATE')
         if not isinstance(body, dict) or not (body.get('uuid')
@@ -1049,6 +1038,7 @@ class CdekSimulator(Simulator):
                     self._run_job(self._jobs, job_id)
 
     # -- webhook subscriptions ----------------------------------------------
+    @route('/v2/webhooks', methods=['POST'])
     def _subscribe(self):
         body = self._json_body('CREATE')
         body = body if isinstance(body, dict) else {}
@@ -1074,6 +1064,7 @@ class CdekSimulator(Simulator):
         return jsonify(envelope({'uuid': sub['uuid']},
                 [request_record('CREATE', 'ACCEPTED')]))
 
+    @route('/v2/webhooks')
     def _subscriptions(self):
         with self.lock:
             return jsonify(list(self.subscriptions.values()))
@@ -1085,12 +1076,14 @@ class CdekSimulator(Simulator):
                         f'Webhook {sub_uuid} is not found')], request_type)
         return sub
 
+    @route('/v2/webhooks/<sub_uuid>')
     def _subscription(self, sub_uuid):
         with self.lock:
             sub = self._subscription_or_404(sub_uuid, 'GET')
             return jsonify(envelope(dict(sub),
                     [request_record('GET', 'SUCCESSFUL')]))
 
+    @route('/v2/webhooks/<sub_uuid>', methods=['DELETE'])
     def _unsubscribe(self, sub_uuid):
         with self.lock:
             self._subscription_or_404(sub_uuid, 'DELETE')
@@ -1099,6 +1092,7 @@ class CdekSimulator(Simulator):
                 [request_record('DELETE', 'ACCEPTED')]))
 
     # -- reference data ------------------------------------------------------
+    @route('/v2/deliverypoints')
     def _delivery_points(self):
         args = request.args.to_dict()
         with self.lock:
@@ -1106,6 +1100,7 @@ class CdekSimulator(Simulator):
                 if point_matches(p, args)]
         return jsonify(page(points, args))
 
+    @route('/v2/location/cities')
     def _cities(self):
         args = request.args
         wanted_countries = set(filter(None, args.get('country_codes', ''
@@ -1160,11 +1155,13 @@ class CdekSimulator(Simulator):
             raise CdekError(400, checker.errors, envelope=False)
         return body, cities[0], cities[1]
 
+    @route('/v2/calculator/tariff', methods=['POST'])
     def _calc_tariff(self):
         body, origin, destination = self._calc_body(with_tariff=True)
         return jsonify(quote(body['tariff_code'], origin, destination,
                 body['packages'], body.get('services') or []))
 
+    @route('/v2/calculator/tarifflist', methods=['POST'])
     def _calc_tarifflist(self):
         body, origin, destination = self._calc_body(with_tariff=False)
         codes = []

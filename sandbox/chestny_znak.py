@@ -15,6 +15,7 @@ See sandbox/notes/chestny_znak.md.
 import base64
 import binascii
 import copy
+import functools
 import hashlib
 import hmac
 import json
@@ -28,7 +29,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from flask import Response, request
 
-from sandbox.core import Simulator, control
+from .core import Simulator, control, error_page, route
 
 V3 = '/api/v3/true-api'
 V4 = '/api/v4/true-api'
@@ -205,6 +206,28 @@ def normalize_code(code):
     return code.split(GS, 1)[0]
 
 
+def api(secured=False):
+    """A route of the True API: 406 when the Accept header rules out every
+    answer, the simulator's lock, the session of the bearer token when
+    secured (passed as ``session``), due documents processed first, and
+    API errors as answers"""
+    def decorator(handler):
+        @functools.wraps(handler)
+        def view(self, **kwargs):
+            if not self._acceptable():
+                return Response(status=406)
+            with self.lock:
+                try:
+                    if secured:
+                        kwargs['session'] = self._session()
+                    self._process_due()
+                    return handler(self, **kwargs)
+                except (ApiError, Unauthorized) as exc:
+                    return exc.response()
+        return view
+    return decorator
+
+
 class ChestnyZnakSimulator(Simulator):
     name = 'chestny_znak'
     default_port = 8104
@@ -236,42 +259,14 @@ class ChestnyZnakSimulator(Simulator):
         return response
 
     # -- routes ------------------------------------------------------------
-    def register(self, app):
-        routes = (
-            ('GET', V3 + '/auth/key', self._auth_key, False),
-            ('POST', V3 + '/auth/simpleSignIn', self._sign_in, False),
-            ('POST', V3 + '/cises/info', self._cises_info, True),
-            ('POST', V3 + '/lk/documents/create', self._create_document,
-                True),
-            ('GET', V4 + '/doc/<doc_id>/info', self._document_info, True),
-            ('GET', V4 + '/doc/list', self._document_list, True),
-            )
-        for method, path, handler, secured in routes:
-            app.add_url_rule(path, handler.__name__,
-                self._endpoint(handler, secured), methods=[method])
+    @error_page(404)
+    def _no_route(self, exc):
+        return json_response({'error_message': 'Not Found'}, 404)
 
-        @app.errorhandler(404)
-        def _no_route(exc):
-            return json_response({'error_message': 'Not Found'}, 404)
-
-        @app.errorhandler(405)
-        def _bad_method(exc):
-            return json_response({'error_message':
-                    'Request method not supported'}, 405)
-
-    def _endpoint(self, handler, secured):
-        def view(**kwargs):
-            if not self._acceptable():
-                return Response(status=406)
-            with self.lock:
-                try:
-                    if secured:
-                        kwargs['session'] = self._session()
-                    self._process_due()
-                    return handler(**kwargs)
-                except (ApiError, Unauthorized) as exc:
-                    return exc.response()
-        return view
+    @error_page(405)
+    def _bad_method(self, exc):
+        return json_response({'error_message':
+                'Request method not supported'}, 405)
 
     @staticmethod
     def _acceptable():
@@ -302,6 +297,8 @@ class ChestnyZnakSimulator(Simulator):
             raise ApiError(400, f'JSON parse error: {exc}')
 
     # -- authentication ----------------------------------------------------
+    @route(V3 + '/auth/key')
+    @api()
     def _auth_key(self):
         key = str(uuid.uuid4())
         data = ''.join(secrets.choice(string.ascii_uppercase)
@@ -309,6 +306,8 @@ class ChestnyZnakSimulator(Simulator):
         self.challenges[key] = (data, time.monotonic() + self.key_ttl)
         return json_response({'uuid': key, 'data': data})
 
+    @route(V3 + '/auth/simpleSignIn', methods=['POST'])
+    @api()
     def _sign_in(self):
         body = self._json()
         if not body:
@@ -386,6 +385,8 @@ class ChestnyZnakSimulator(Simulator):
                 return record
         return None
 
+    @route(V3 + '/cises/info', methods=['POST'])
+    @api(secured=True)
     def _cises_info(self, session):
         pg = request.args.get('pg')
         if pg is not None and pg not in PRODUCT_GROUPS:
@@ -496,6 +497,8 @@ class ChestnyZnakSimulator(Simulator):
         self._new_code('shoes', gtin='04650117240408', serial='1dmfcZNcM"4')
 
     # -- documents ---------------------------------------------------------
+    @route(V3 + '/lk/documents/create', methods=['POST'])
+    @api(secured=True)
     def _create_document(self, session):
         pg = request.args.get('pg')
         if not pg:
@@ -740,6 +743,8 @@ class ChestnyZnakSimulator(Simulator):
             view.pop('body')
         return view
 
+    @route(V4 + '/doc/<doc_id>/info')
+    @api(secured=True)
     def _document_info(self, session, doc_id):
         document = self.documents.get(doc_id)
         if document is None or document['senderInn'] != session['inn']:
@@ -749,6 +754,8 @@ class ChestnyZnakSimulator(Simulator):
             raise ApiError(404, f'Документ {doc_id} не найден')
         return json_response([self._document_view(document)])
 
+    @route(V4 + '/doc/list')
+    @api(secured=True)
     def _document_list(self, session):
         docs = [d for d in reversed(list(self.documents.values()))
             if d['senderInn'] == session['inn']]

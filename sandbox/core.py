@@ -275,12 +275,34 @@ def control(name):
     return decorator
 
 
+def route(rule, methods=('GET',), defaults=None):
+    """Serve a simulator method at ``rule`` (Flask's rule syntax).
+
+    Stack it for several rules; the rule's variables and ``defaults`` are
+    the method's keyword arguments.  The one way simulators add routes."""
+    def decorator(func):
+        func.__dict__.setdefault('_routes', []).insert(
+            0, (rule, tuple(methods), defaults))
+        return func
+    return decorator
+
+
+def error_page(*codes):
+    "Answer the HTTP errors ``codes`` (404, 405…) with a simulator method"
+    def decorator(func):
+        func._error_codes = codes
+        return func
+    return decorator
+
+
 class Simulator:
     """Base of every simulator.
 
-    Subclasses set ``name``, define routes in ``register(app)``, build their
-    initial state in ``init_state()`` and may override ``fault_response`` so
-    that injected errors carry the system's own error body.
+    Subclasses set ``name``, serve their API with methods marked
+    :func:`route` (and :func:`error_page`), offer control actions marked
+    :func:`control`, build their initial state in ``init_state()`` and may
+    override ``before_route`` (authentication in front of every route) and
+    ``fault_response`` (injected errors in the system's own error body).
     """
     name = None
     default_port = None
@@ -298,16 +320,20 @@ class Simulator:
         self.app.json.sort_keys = False
         self.app.before_request(self._before)
         self.app.after_request(self._after)
-        self._register_control()
+        self._register_routes()
         self.register(self.app)
         self.init_state()
 
     # -- to override -------------------------------------------------------
     def register(self, app):
-        raise NotImplementedError
+        "Flask-level set-up for ad-hoc test simulators; routes use @route"
 
     def init_state(self):
         pass
+
+    def before_route(self):
+        """Runs before every route but the control API, after the injected
+        faults; a response returned here is the answer"""
 
     def fault_response(self, kind, status, rule):
         "Response for an injected 'error' or 'rate_limit' fault"
@@ -365,6 +391,7 @@ class Simulator:
                 if rule.retry_after is not None:
                     response.headers['Retry-After'] = str(rule.retry_after)
                 return response
+        return self.before_route()
 
     def _after(self, response):
         if not request.path.startswith(CONTROL_PREFIX):
@@ -378,68 +405,79 @@ class Simulator:
                     })
         return response
 
-    # -- control API -------------------------------------------------------
-    def _register_control(self):
-        app, p = self.app, CONTROL_PREFIX
+    # -- routes ------------------------------------------------------------
+    def _marked(self, mark):
+        "(attribute, mark) of every method of the class carrying mark"
+        cls = type(self)
+        for attr in dir(cls):
+            value = getattr(getattr(cls, attr, None), mark, None)
+            if value:
+                yield attr, value
 
-        @app.get(p + '/requests')
-        def _requests():
-            return jsonify(self.journal.list(request.args.get('path'),
-                    request.args.get('method')))
+    def _register_routes(self):
+        for attr, rules in self._marked('_routes'):
+            view = getattr(self, attr)
+            for n, (rule, methods, defaults) in enumerate(rules):
+                self.app.add_url_rule(rule, f'{attr}#{n}', view,
+                    methods=list(methods), defaults=defaults)
+        for attr, codes in self._marked('_error_codes'):
+            for code in codes:
+                self.app.register_error_handler(code, getattr(self, attr))
 
-        @app.delete(p + '/requests')
-        def _clear_requests():
-            self.journal.clear()
-            return '', 204
+    # -- control API (named _control_*: a subclass's own names hide them) --
+    @route(CONTROL_PREFIX + '/requests')
+    def _control_requests(self):
+        return jsonify(self.journal.list(request.args.get('path'),
+                request.args.get('method')))
 
-        @app.get(p + '/faults')
-        def _faults():
-            return jsonify(self.faults.list())
+    @route(CONTROL_PREFIX + '/requests', methods=['DELETE'])
+    def _control_clear_requests(self):
+        self.journal.clear()
+        return '', 204
 
-        @app.post(p + '/faults')
-        def _add_fault():
-            try:
-                rule = self.faults.add(**(request.get_json() or {}))
-            except (TypeError, ValueError) as exc:
-                return jsonify({'error': str(exc)}), 400
-            return jsonify(rule.as_dict()), 201
+    @route(CONTROL_PREFIX + '/faults')
+    def _control_faults(self):
+        return jsonify(self.faults.list())
 
-        @app.delete(p + '/faults')
-        def _clear_faults():
-            self.faults.clear()
-            return '', 204
+    @route(CONTROL_PREFIX + '/faults', methods=['POST'])
+    def _control_add_fault(self):
+        try:
+            rule = self.faults.add(**(request.get_json() or {}))
+        except (TypeError, ValueError) as exc:
+            return jsonify({'error': str(exc)}), 400
+        return jsonify(rule.as_dict()), 201
 
-        @app.post(p + '/reset')
-        def _reset():
-            self.reset()
-            return '', 204
+    @route(CONTROL_PREFIX + '/faults', methods=['DELETE'])
+    def _control_clear_faults(self):
+        self.faults.clear()
+        return '', 204
 
-        @app.get(p + '/webhooks')
-        def _webhooks():
-            self.webhooks.wait_idle(float(request.args.get('wait', 0)))
-            return jsonify(self.webhooks.deliveries)
+    @route(CONTROL_PREFIX + '/reset', methods=['POST'])
+    def _control_reset(self):
+        self.reset()
+        return '', 204
 
-        @app.post(p + '/webhooks/flush')
-        def _flush():
-            self.webhooks.flush_held()
-            return '', 204
+    @route(CONTROL_PREFIX + '/webhooks')
+    def _control_webhooks(self):
+        self.webhooks.wait_idle(float(request.args.get('wait', 0)))
+        return jsonify(self.webhooks.deliveries)
 
-        @app.post(p + '/<action>')
-        def _action(action):
-            method = self.control_actions().get(action)
-            if method is None:
-                return jsonify({'error': f'unknown action {action}'}), 404
-            try:
-                result = method(**(request.get_json(silent=True) or {}))
-            except (TypeError, ValueError, KeyError) as exc:
-                return jsonify({'error': str(exc)}), 400
-            return jsonify(result if result is not None else {})
+    @route(CONTROL_PREFIX + '/webhooks/flush', methods=['POST'])
+    def _control_flush(self):
+        self.webhooks.flush_held()
+        return '', 204
+
+    @route(CONTROL_PREFIX + '/<action>', methods=['POST'])
+    def _control_action(self, action):
+        method = self.control_actions().get(action)
+        if method is None:
+            return jsonify({'error': f'unknown action {action}'}), 404
+        try:
+            result = method(**(request.get_json(silent=True) or {}))
+        except (TypeError, ValueError, KeyError) as exc:
+            return jsonify({'error': str(exc)}), 400
+        return jsonify(result if result is not None else {})
 
     def control_actions(self):
-        actions = {}
-        for attr in dir(type(self)):
-            func = getattr(type(self), attr, None)
-            name = getattr(func, '_control_name', None)
-            if name:
-                actions[name] = getattr(self, attr)
-        return actions
+        return {name: getattr(self, attr)
+            for attr, name in self._marked('_control_name')}

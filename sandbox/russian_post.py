@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Response, jsonify, request
 from lxml import etree
 
-from .core import Simulator, control
+from .core import Simulator, control, route
 
 WSDL_DIR = Path(__file__).with_name('wsdl')
 WSDL_FILES = {('rtm34', 'wsdl'): 'rtm34.wsdl',
@@ -497,29 +497,6 @@ class RussianPostSimulator(Simulator):
             self._batch_names = itertools.count(1)
             self._serials = itertools.count(1)
 
-    def register(self, app):
-        app.before_request(self._otpravka_auth)
-        routes = [
-            ('/rtm34', 'GET', 'rtm34_wsdl', lambda: self._wsdl('rtm34')),
-            ('/rtm34', 'POST', 'rtm34', self._rtm34),
-            ('/fc', 'GET', 'fc_wsdl', lambda: self._wsdl('fc')),
-            ('/fc', 'POST', 'fc', self._fc),
-            ('/1.0/user/backlog', 'PUT', 'backlog_v1',
-                lambda: self._create_orders(1)),
-            ('/2.0/user/backlog', 'PUT', 'backlog_v2',
-                lambda: self._create_orders(2)),
-            ('/1.0/backlog/<int:order_id>', 'GET', 'order', self._get_order),
-            ('/1.0/backlog/search', 'GET', 'search', self._search_orders),
-            ('/1.0/backlog', 'DELETE', 'delete', self._delete_orders),
-            ('/1.0/user/shipment', 'POST', 'batch_new', self._create_batch),
-            ('/1.0/batch/<name>', 'GET', 'batch', self._get_batch),
-            ('/1.0/shipment/search', 'GET', 'shipments',
-                self._search_shipments),
-            ('/1.0/tariff', 'POST', 'tariff', self._tariff),
-            ]
-        for path, method, endpoint, view in routes:
-            app.add_url_rule(path, endpoint, view, methods=[method])
-
     def fault_response(self, kind, status, rule):
         status = status or (429 if kind == 'rate_limit' else 500)
         reason = ('Too many requests' if kind == 'rate_limit'
@@ -531,6 +508,8 @@ class RussianPostSimulator(Simulator):
         return spring_error(status, 'Too Many Requests' if status == 429
             else 'Internal Server Error', reason)
 
+    @route('/rtm34', defaults={'service': 'rtm34'})
+    @route('/fc', defaults={'service': 'fc'})
     def _wsdl(self, service):
         key = next(iter(request.args), None)
         name = WSDL_FILES.get((service, request.args.get('xsd', key)))
@@ -543,6 +522,7 @@ class RussianPostSimulator(Simulator):
             content_type='text/xml; charset=utf-8')
 
     # -- single-access tracking (SOAP 1.2) -----------------------------------
+    @route('/rtm34', methods=['POST'])
     def _rtm34(self):
         try:
             operation = parse_envelope(request.get_data(), SOAP12)
@@ -597,6 +577,7 @@ class RussianPostSimulator(Simulator):
                         'Превышен лимит количества запросов'))
 
     # -- batch tracking (SOAP 1.1) -------------------------------------------
+    @route('/fc', methods=['POST'])
     def _fc(self):
         try:
             operation = parse_envelope(request.get_data(), SOAP11)
@@ -698,7 +679,8 @@ class RussianPostSimulator(Simulator):
                     element.set(name, str(attr))
 
     # -- Otpravka REST -------------------------------------------------------
-    def _otpravka_auth(self):
+    def before_route(self):
+        "Otpravka's two headers (the SOAP services authenticate in the body)"
         if not request.path.startswith(OTPRAVKA_PREFIXES):
             return
         with self.lock:
@@ -722,6 +704,8 @@ class RussianPostSimulator(Simulator):
     def _bad_json(self, exc):
         return spring_error(400, 'Bad Request', str(exc))
 
+    @route('/1.0/user/backlog', methods=['PUT'], defaults={'version': 1})
+    @route('/2.0/user/backlog', methods=['PUT'], defaults={'version': 2})
     def _create_orders(self, version):
         try:
             orders = self._json_list()
@@ -773,6 +757,7 @@ class RussianPostSimulator(Simulator):
             payment=order.get('payment') or 0,
             value=order.get('insr-value') or 0)
 
+    @route('/1.0/backlog/<int:order_id>')
     def _get_order(self, order_id):
         with self.lock:
             order = self.backlog.get(order_id)
@@ -781,12 +766,14 @@ class RussianPostSimulator(Simulator):
                     f'Order {order_id} is not found')
             return jsonify(backlog_view(order))
 
+    @route('/1.0/backlog/search')
     def _search_orders(self):
         query = request.args.get('query', '')
         with self.lock:
             return jsonify([backlog_view(o) for o in self.backlog.values()
                     if o['order-num'] == query and not o.get('_batch')])
 
+    @route('/1.0/backlog', methods=['DELETE'])
     def _delete_orders(self):
         try:
             ids = self._json_list()
@@ -806,6 +793,7 @@ class RussianPostSimulator(Simulator):
         return jsonify({'result-ids': deleted, **(
                     {'errors': errors} if errors else {})})
 
+    @route('/1.0/user/shipment', methods=['POST'])
     def _create_batch(self):
         try:
             ids = self._json_list()
@@ -851,6 +839,7 @@ class RussianPostSimulator(Simulator):
         self.batches[name] = batch
         return batch
 
+    @route('/1.0/batch/<name>')
     def _get_batch(self, name):
         with self.lock:
             batch = self.batches.get(name)
@@ -858,6 +847,7 @@ class RussianPostSimulator(Simulator):
             return spring_error(404, 'Not Found', f'Batch {name} is not found')
         return jsonify(batch)
 
+    @route('/1.0/shipment/search')
     def _search_shipments(self):
         query = request.args.get('query', '')
         with self.lock:
@@ -866,6 +856,7 @@ class RussianPostSimulator(Simulator):
             return jsonify([{**backlog_view(o), 'batch-name': o['_batch']}
                     for o in found])
 
+    @route('/1.0/tariff', methods=['POST'])
     def _tariff(self):
         body = request.get_json(silent=True)
         try:

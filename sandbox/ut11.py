@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, request
 
-from .core import Simulator, control
+from .core import Simulator, control, route
 from .ut11_odata import (
     EMPTY_DATE, EMPTY_REF, GUID_RE, INTERNAL_ERROR, ODataError, Query,
     alternatives, atom_entry, atom_feed, compile_filter, dumps, equalities,
@@ -30,6 +30,8 @@ from .ut11_odata import (
     to_decimal, wants_json)
 
 log = logging.getLogger('sandbox.ut11')
+ODATA_ROOT = '/<publication>/odata/standard.odata'
+ODATA_METHODS = ('GET', 'POST', 'PATCH', 'PUT', 'MERGE', 'DELETE')
 ZERO = Decimal(0)
 UNDEFINED_TYPE = 'StandardODATA.Undefined'
 
@@ -491,16 +493,6 @@ class UT11Simulator(Simulator):
     name = 'ut11'
     default_port = 8107
 
-    def register(self, app):
-        methods = ['GET', 'POST', 'PATCH', 'PUT', 'MERGE', 'DELETE']
-
-        @app.route('/<publication>/odata/standard.odata', methods=methods)
-        @app.route('/<publication>/odata/standard.odata/', methods=methods)
-        @app.route('/<publication>/odata/standard.odata/<path:rest>',
-            methods=methods)
-        def odata(publication, rest=''):
-            return self._handle(publication, rest)
-
     # -- state -------------------------------------------------------------
     def init_state(self):
         self.user, self.password = 'odata', 'odata'
@@ -775,7 +767,10 @@ class UT11Simulator(Simulator):
         return {'products': products, 'warehouses': wh_keys}
 
     # -- HTTP --------------------------------------------------------------
-    def _handle(self, publication, rest):
+    @route(ODATA_ROOT, methods=ODATA_METHODS)
+    @route(ODATA_ROOT + '/', methods=ODATA_METHODS)
+    @route(ODATA_ROOT + '/<path:rest>', methods=ODATA_METHODS)
+    def _handle(self, publication, rest=''):
         if publication != self.publication:
             # the web server, not 1C, answers for an unknown publication
             return Response('Not Found', 404, content_type='text/html')

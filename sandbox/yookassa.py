@@ -14,6 +14,7 @@ See sandbox/notes/yookassa.md.
 import base64
 import binascii
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -25,7 +26,7 @@ from html import escape
 
 from flask import Response, redirect, request
 
-from sandbox.core import Simulator, control
+from .core import Simulator, control, error_page, route
 
 CENT = Decimal('0.01')
 CURRENCIES = {'RUB'}
@@ -436,6 +437,19 @@ def filter_created(objects, args):
     return objects
 
 
+def api(write=False):
+    """A route of the API: authenticated, what time did applied first; a
+    write (POST) also honours the Idempotence-Key and gets the JSON body as
+    its first argument"""
+    def decorator(handler):
+        @functools.wraps(handler)
+        def view(self, **kwargs):
+            run = self._post if write else self._get
+            return run(functools.partial(handler, self), **kwargs)
+        return view
+    return decorator
+
+
 class YooKassaSimulator(Simulator):
     name = 'yookassa'
     default_port = 8103
@@ -476,42 +490,16 @@ class YooKassaSimulator(Simulator):
                 'Internal server error', retry_after=1800), status)
 
     # -- routes ------------------------------------------------------------
-    def register(self, app):
-        app.add_url_rule('/v3/payments', 'payments_create',
-            lambda: self._post(self._create_payment), methods=['POST'])
-        app.add_url_rule('/v3/payments', 'payments_list',
-            lambda: self._get(self._list_payments), methods=['GET'])
-        app.add_url_rule('/v3/payments/<pid>', 'payments_get',
-            lambda pid: self._get(self._get_payment, pid), methods=['GET'])
-        app.add_url_rule('/v3/payments/<pid>/capture', 'payments_capture',
-            lambda pid: self._post(self._capture, pid), methods=['POST'])
-        app.add_url_rule('/v3/payments/<pid>/cancel', 'payments_cancel',
-            lambda pid: self._post(self._cancel, pid), methods=['POST'])
-        app.add_url_rule('/v3/refunds', 'refunds_create',
-            lambda: self._post(self._create_refund), methods=['POST'])
-        app.add_url_rule('/v3/refunds', 'refunds_list',
-            lambda: self._get(self._list_refunds), methods=['GET'])
-        app.add_url_rule('/v3/refunds/<rid>', 'refunds_get',
-            lambda rid: self._get(self._get_refund, rid), methods=['GET'])
-        app.add_url_rule('/v3/receipts', 'receipts_create',
-            lambda: self._post(self._create_receipt), methods=['POST'])
-        app.add_url_rule('/v3/receipts', 'receipts_list',
-            lambda: self._get(self._list_receipts), methods=['GET'])
-        app.add_url_rule('/v3/receipts/<rid>', 'receipts_get',
-            lambda rid: self._get(self._get_receipt, rid), methods=['GET'])
-        app.add_url_rule('/api-pages/v2/payment-confirm/epl', 'checkout',
-            self._checkout, methods=['GET', 'POST'])
+    @error_page(404)
+    def _no_route(self, exc):
+        return json_response(error_body('not_found',
+                'Requested resource is not found'), 404)
 
-        @app.errorhandler(404)
-        def _no_route(exc):
-            return json_response(error_body('not_found',
-                    'Requested resource is not found'), 404)
-
-        @app.errorhandler(405)
-        def _bad_method(exc):
-            # the real API answers 405 without an error code
-            return json_response({'type': 'error', 'id': str(uuid.uuid4()),
-                    'description': 'Method not allowed'}, 405)
+    @error_page(405)
+    def _bad_method(self, exc):
+        # the real API answers 405 without an error code
+        return json_response({'type': 'error', 'id': str(uuid.uuid4()),
+                'description': 'Method not allowed'}, 405)
 
     # -- request plumbing --------------------------------------------------
     def _authenticate(self):
@@ -523,16 +511,16 @@ class YooKassaSimulator(Simulator):
                 'Authentication by given credentials failed. Check shopId '
                 'and secret key', 'Authorization')
 
-    def _get(self, handler, *args):
+    def _get(self, handler, **kwargs):
         with self.lock:
             try:
                 self._authenticate()
                 self._advance()
-                return json_response(handler(*args))
+                return json_response(handler(**kwargs))
             except ApiError as exc:
                 return json_response(exc.body, exc.status)
 
-    def _post(self, handler, *args):
+    def _post(self, handler, **kwargs):
         """Authenticate, honour the Idempotence-Key, run handler.
 
         The answer (success or 4xx) is stored under the key for
@@ -557,7 +545,7 @@ class YooKassaSimulator(Simulator):
                         400)
                 return json_response(stored['body'], stored['status'])
             try:
-                status, answer = 200, handler(body, *args)
+                status, answer = 200, handler(body, **kwargs)
             except ApiError as exc:
                 status, answer = exc.status, exc.body
             self.idempotence[(self.shop_id, key)] = {
@@ -615,6 +603,8 @@ class YooKassaSimulator(Simulator):
             self._register_receipt(rid)
 
     # -- payments ----------------------------------------------------------
+    @route('/v3/payments', methods=['POST'])
+    @api(write=True)
     def _create_payment(self, data):
         if 'amount' not in data:
             raise invalid('Parameter amount is missing', 'amount')
@@ -691,9 +681,13 @@ class YooKassaSimulator(Simulator):
             raise not_found('Payment', 'payment_id')
         return payment
 
+    @route('/v3/payments/<pid>')
+    @api()
     def _get_payment(self, pid):
         return copy.deepcopy(self._payment(pid))
 
+    @route('/v3/payments')
+    @api()
     def _list_payments(self):
         items = list(self.payments.values())[::-1]  # newest first
         if request.args.get('status'):
@@ -701,6 +695,8 @@ class YooKassaSimulator(Simulator):
         items = filter_created(items, request.args)
         return paginate(copy.deepcopy(items), request.args)
 
+    @route('/v3/payments/<pid>/capture', methods=['POST'])
+    @api(write=True)
     def _capture(self, data, pid):
         payment = self._payment(pid)
         if payment['status'] != 'waiting_for_capture':
@@ -726,6 +722,8 @@ class YooKassaSimulator(Simulator):
         self._succeed(payment)
         return copy.deepcopy(payment)
 
+    @route('/v3/payments/<pid>/cancel', methods=['POST'])
+    @api(write=True)
     def _cancel(self, data, pid):
         payment = self._payment(pid)
         if payment['status'] != 'waiting_for_capture':
@@ -790,6 +788,8 @@ class YooKassaSimulator(Simulator):
         return method
 
     # -- refunds -----------------------------------------------------------
+    @route('/v3/refunds', methods=['POST'])
+    @api(write=True)
     def _create_refund(self, data):
         pid = data.get('payment_id')
         if not pid:
@@ -838,12 +838,16 @@ class YooKassaSimulator(Simulator):
         self._notify('refund.succeeded', refund)
         return copy.deepcopy(refund)
 
+    @route('/v3/refunds/<rid>')
+    @api()
     def _get_refund(self, rid):
         refund = self.refunds.get(rid)
         if refund is None:
             raise not_found('Refund', 'refund_id')
         return copy.deepcopy(refund)
 
+    @route('/v3/refunds')
+    @api()
     def _list_refunds(self):
         items = list(self.refunds.values())[::-1]  # newest first
         for field in ('payment_id', 'status'):
@@ -853,6 +857,8 @@ class YooKassaSimulator(Simulator):
         return paginate(copy.deepcopy(items), request.args)
 
     # -- receipts ----------------------------------------------------------
+    @route('/v3/receipts', methods=['POST'])
+    @api(write=True)
     def _create_receipt(self, data):
         "POST /v3/receipts: payment-first receipts and the second receipt"
         kind = data.get('type')
@@ -927,12 +933,16 @@ class YooKassaSimulator(Simulator):
                 'pending'):
             owner['receipt_registration'] = 'succeeded'
 
+    @route('/v3/receipts/<rid>')
+    @api()
     def _get_receipt(self, rid):
         receipt = self.receipts.get(rid)
         if receipt is None:
             raise not_found('Receipt', 'receipt_id')
         return copy.deepcopy(receipt)
 
+    @route('/v3/receipts')
+    @api()
     def _list_receipts(self):
         items = list(self.receipts.values())[::-1]  # newest first
         for field in ('payment_id', 'refund_id', 'status'):
@@ -950,6 +960,7 @@ class YooKassaSimulator(Simulator):
                 event=event)
 
     # -- buyer's payment page ----------------------------------------------
+    @route('/api-pages/v2/payment-confirm/epl', methods=['GET', 'POST'])
     def _checkout(self):
         "The page behind confirmation_url: the buyer pays or gives up"
         pid = request.args.get('orderId', '')

@@ -8,18 +8,17 @@ from flask import request
 
 from sandbox.bitrix24 import Bitrix24Simulator
 from sandbox.control import SandboxControl
-from sandbox.core import Simulator
+from sandbox.core import Simulator, route
 
 
 class Receiver(Simulator):
     "Collects the form-encoded event POSTs"
     name = 'receiver'
 
-    def register(self, app):
-        @app.post('/b24/<path:name>')
-        def hook(name):
-            self.received.append((name, request.form.to_dict()))
-            return '', 200
+    @route('/b24/<path:name>', methods=['POST'])
+    def hook(self, name):
+        self.received.append((name, request.form.to_dict()))
+        return '', 200
 
     def init_state(self):
         self.received = []

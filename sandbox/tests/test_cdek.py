@@ -8,18 +8,17 @@ from flask import request
 
 from sandbox.cdek import TEST_CLIENT_ID, TEST_CLIENT_SECRET, CdekSimulator
 from sandbox.control import SandboxControl
-from sandbox.core import Simulator
+from sandbox.core import Simulator, route
 
 
 class HookReceiver(Simulator):
     "Stands in for the hub's webhook endpoint"
     name = 'hook-receiver'
 
-    def register(self, app):
-        @app.post('/cdek/hook')
-        def hook():
-            self.received.append(request.get_json())
-            return '', 200
+    @route('/cdek/hook', methods=['POST'])
+    def hook(self):
+        self.received.append(request.get_json())
+        return '', 200
 
     def init_state(self):
         self.received = []

@@ -6,22 +6,30 @@ import requests
 from flask import jsonify, request
 
 from sandbox.control import SandboxControl
-from sandbox.core import Simulator, control
+from sandbox.core import Simulator, control, error_page, route
 
 
 class EchoSimulator(Simulator):
     name = 'echo'
 
-    def register(self, app):
-        @app.post('/v1/echo')
-        def echo():
-            return jsonify(request.get_json())
+    @route('/v1/echo', methods=['POST'])
+    def echo(self):
+        return jsonify(request.get_json())
 
-        @app.post('/v1/notify')
-        def notify():
-            body = request.get_json()
-            self.webhooks.send(body['url'], {'n': body['n']}, event='test')
-            return '', 202
+    @route('/v1/notify', methods=['POST'])
+    def notify(self):
+        body = request.get_json()
+        self.webhooks.send(body['url'], {'n': body['n']}, event='test')
+        return '', 202
+
+    @route('/v1/greet', defaults={'name': 'мир'})
+    @route('/v1/greet/<name>')
+    def greet(self, name):
+        return jsonify({'hello': name})
+
+    @error_page(404)
+    def not_found(self, exc):
+        return jsonify({'error': 'no such echo'}), 404
 
     def init_state(self):
         self.counter = 0
@@ -35,11 +43,10 @@ class EchoSimulator(Simulator):
 class Receiver(Simulator):
     name = 'receiver'
 
-    def register(self, app):
-        @app.post('/hook')
-        def hook():
-            self.received.append(request.get_json()['n'])
-            return '', 200
+    @route('/hook', methods=['POST'])
+    def hook(self):
+        self.received.append(request.get_json()['n'])
+        return '', 200
 
     def init_state(self):
         self.received = []
@@ -93,6 +100,14 @@ class CoreTest(unittest.TestCase):
         start = time.monotonic()
         requests.post(self.url + '/v1/echo', json={}, timeout=5)
         self.assertGreaterEqual(time.monotonic() - start, 0.3)
+
+    def test_stacked_routes_and_error_page(self):
+        greetings = [requests.get(self.url + path, timeout=5).json()
+            for path in ('/v1/greet', '/v1/greet/Маша')]
+        self.assertEqual(greetings, [{'hello': 'мир'}, {'hello': 'Маша'}])
+        missing = requests.get(self.url + '/v1/nothing', timeout=5)
+        self.assertEqual((missing.status_code, missing.json()),
+            (404, {'error': 'no such echo'}))
 
     def test_bad_fault_rejected(self):
         with self.assertRaises(requests.HTTPError):

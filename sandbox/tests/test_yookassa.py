@@ -10,7 +10,7 @@ from yookassa.domain.exceptions import (BadRequestError, InternalServerError,
     NotFoundError, UnauthorizedError)
 
 from sandbox.control import SandboxControl
-from sandbox.core import Simulator
+from sandbox.core import Simulator, route
 from sandbox.yookassa import YooKassaSimulator
 
 # a Chestny Znak DataMatrix code as text, GS = \x1d
@@ -21,11 +21,10 @@ class Receiver(Simulator):
     "Plays the hub's notification endpoint"
     name = 'receiver'
 
-    def register(self, app):
-        @app.post('/yookassa/notify')
-        def notify():
-            self.received.append(request.get_json())
-            return '', self.answer
+    @route('/yookassa/notify', methods=['POST'])
+    def notify(self):
+        self.received.append(request.get_json())
+        return '', self.answer
 
     def init_state(self):
         self.received = []
