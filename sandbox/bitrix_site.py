@@ -9,7 +9,6 @@ import copy
 import hashlib
 import io
 import secrets
-import time
 import zipfile
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
@@ -74,10 +73,6 @@ SEED_PRODUCTS = [  # (xml id, article, name, section, price, stock)
     ]
 
 
-def now():
-    return datetime.now(MSK).replace(microsecond=0)
-
-
 def iso(dt):
     return dt.isoformat() if dt else None
 
@@ -97,10 +92,9 @@ def money(value):
 
 # -- cart rules ("Правила работы с корзиной") ------------------------------------
 
-def seed_rules(today=None):
+def seed_rules(today):
     """Realistic cart rules and coupons, in b_sale_discount /
     b_sale_discount_coupon terms; dates are relative to today."""
-    today = today or now()
     day = timedelta(days=1)
     rules = [
         {'ID': 1, 'XML_ID': 'spring10', 'LID': 's1', 'ACTIVE': 'Y',
@@ -213,14 +207,13 @@ def _rule_discounts(rule, lines, single_row):
     return {i: amount * lines[i]['price'] / total for i in matching} if total else {}
 
 
-def price_basket(items, rules, coupons, coupon=None, user=None, moment=None):
+def price_basket(items, rules, coupons, coupon=None, user=None, *, moment):
     """Apply cart rules to a basket; pure (state is passed in, not changed).
 
     items: [{product_xml_id, name, price, quantity, section_xml_ids}];
     returns priced lines (base_price, discount, price, sum), the discounts
     applied and the coupon's status.
     """
-    moment = moment or now()
     rules = {r['ID']: r for r in rules}
     lines = [{**item, 'base_price': money(item['price']),
         'price': float(item['price']), 'quantity': float(item['quantity']),
@@ -544,6 +537,10 @@ class BitrixSiteSimulator(BitrixRest):
                 content_type='text/html')
         return super().fault_response(kind, status, rule)
 
+    def now(self):
+        "The site's time (Moscow), to the second"
+        return self.clock.now(MSK).replace(microsecond=0)
+
     def init_state(self):
         self.init_rest_state()
         self.login, self.password = 'exchange_1c', secrets.token_urlsafe(9)
@@ -559,7 +556,7 @@ class BitrixSiteSimulator(BitrixRest):
         self.users = {}
         self.orders = {}
         self.last_export = None
-        self.rules, self.coupons = seed_rules()
+        self.rules, self.coupons = seed_rules(self.now())
         self._order_ids = 1000   # site order numbers continue an old shop
         self._basket_ids = 5000
 
@@ -611,10 +608,10 @@ class BitrixSiteSimulator(BitrixRest):
         sid = secrets.token_hex(13)
         sessid = secrets.token_hex(16)
         self.sessions[sid] = {'sessid': sessid, 'type': type_,
-            'created': time.time(), 'new_version': False, 'query': None}
+            'created': self.clock.time(), 'new_version': False, 'query': None}
         lines = ['success', 'PHPSESSID', sid, f'sessid={sessid}']
         if type_ == 'catalog':
-            lines.append(f'timestamp={int(time.time())}')
+            lines.append(f'timestamp={int(self.clock.time())}')
         response = self._answer(*lines)
         response.set_cookie('PHPSESSID', sid, path='/', httponly=True)
         return response
@@ -737,7 +734,7 @@ class BitrixSiteSimulator(BitrixRest):
             if order and order['version'] == version:
                 order['updated1c'] = 'Y'
         session['query'] = None
-        self.last_export = now()
+        self.last_export = self.now()
         return self._answer('success')
 
     def _info(self, type_, session):
@@ -811,7 +808,7 @@ class BitrixSiteSimulator(BitrixRest):
                 'type': text(prop, 'ТипЗначений'), 'values': values}
 
     def _import_products(self, catalog):
-        stamp = time.time()
+        stamp = self.clock.time()
         # an attribute in CML 2.07+, a child element in older files
         changes_only = catalog.get('СодержитТолькоИзменения') or \
             text(catalog, 'СодержитТолькоИзменения', 'false')
@@ -885,7 +882,7 @@ class BitrixSiteSimulator(BitrixRest):
 
     # -- exchange: order XML (site -> 1C) -----------------------------------------------------
     def _orders_document(self, orders):
-        stamp = now()
+        stamp = self.now()
         root = ET.Element('КоммерческаяИнформация', {'ВерсияСхемы': '2.05',
             'ДатаФормирования': stamp.strftime('%Y-%m-%dT%H:%M:%S'),
             'ФорматДаты': 'ДФ=yyyy-MM-dd; ДЛФ=DT',
@@ -1095,28 +1092,28 @@ class BitrixSiteSimulator(BitrixRest):
         if status and self.settings['change_status_from_1c'] and \
                 status in {s[0] for s in STATUSES}:
             self._set_status(order, status)
-        order['date_update'] = iso(now())
+        order['date_update'] = iso(self.now())
         order['updated1c'] = 'Y'    # the change came from 1C: no re-export
 
     # -- orders ------------------------------------------------------------------------------------
     def _touch(self, order):
         "A change made on the site: the order is exported to 1C again"
         order['version'] += 1
-        order['date_update'] = iso(now())
+        order['date_update'] = iso(self.now())
         order['updated1c'] = 'N'
 
     def _set_status(self, order, status):
         if order['status_id'] != status:
-            order['status_id'], order['date_status'] = status, iso(now())
+            order['status_id'], order['date_status'] = status, iso(self.now())
 
     def _cancel(self, order, reason):
         order.update(canceled='Y', reason_canceled=reason,
-            date_canceled=iso(now()))
+            date_canceled=iso(self.now()))
 
     def _mark_paid(self, order, number=None, date=None):
         for payment in order['payments']:
             if payment['paid'] != 'Y':
-                payment.update(paid='Y', date_paid=iso(now()),
+                payment.update(paid='Y', date_paid=iso(self.now()),
                     pay_voucher_num=number or payment['pay_voucher_num'])
         order['payed'] = 'Y'
 
@@ -1156,13 +1153,14 @@ class BitrixSiteSimulator(BitrixRest):
         "Price lines ({product_xml_id, quantity[, price, name]}) with the rules"
         with self.lock:
             basket = [self._basket_item(i) for i in items]
-            return price_basket(basket, self.rules, self.coupons, coupon, user)
+            return price_basket(basket, self.rules, self.coupons, coupon, user,
+                moment=self.now())
 
     def _use_coupon(self, code):
         coupon = next(c for c in self.coupons
             if c['COUPON'].lower() == code.lower())
         coupon['USE_COUNT'] += 1
-        coupon['DATE_APPLY'] = iso(now())
+        coupon['DATE_APPLY'] = iso(self.now())
         if coupon['TYPE'] in (1, 2):   # one-time coupons are spent
             coupon['ACTIVE'] = 'N'
 
@@ -1187,9 +1185,9 @@ class BitrixSiteSimulator(BitrixRest):
         order = self._price_order(req['order_number'])
         user = self._price_customer(req['customer'], order)
         coupons = self._coupons_for(order)
-        moment = now()
+        moment = self.now()
         priced = price_basket(self._price_items(req['items']), self.rules,
-            coupons, req['coupon'], user, moment)
+            coupons, req['coupon'], user, moment=moment)
         verdict = req['coupon'] and coupon_verdict(req['coupon'], priced,
             coupons, self.rules, moment)
         customer = user and {'user_id': user['id'], 'login': user['login']}
@@ -1502,7 +1500,7 @@ class BitrixSiteSimulator(BitrixRest):
         o, pay = self._payment(p.get('id'))
         fields = p.fields()
         if fields.get('paid') == 'Y' and pay['paid'] != 'Y':
-            pay.update(paid='Y', date_paid=iso(now()))
+            pay.update(paid='Y', date_paid=iso(self.now()))
         elif fields.get('paid') == 'N':
             pay.update(paid='N', date_paid=None)
         if 'payVoucherNum' in fields:
@@ -1580,7 +1578,7 @@ class BitrixSiteSimulator(BitrixRest):
         "Replace the cart rules and coupons (default: the realistic seed set)"
         with self.lock:
             if rules is None and coupons is None:
-                self.rules, self.coupons = seed_rules()
+                self.rules, self.coupons = seed_rules(self.now())
             else:
                 self.rules, self.coupons = list(rules or []), list(coupons or [])
             return {'rules': self.rules, 'coupons': self.coupons}
@@ -1615,7 +1613,7 @@ class BitrixSiteSimulator(BitrixRest):
                 raise ValueError('unknown delivery_id or pay_system_id')
             user = self._user(login, name, last_name, second_name, email, phone)
             priced = price_basket([self._basket_item(l) for l in lines],
-                self.rules, self.coupons, promo_code, user)
+                self.rules, self.coupons, promo_code, user, moment=self.now())
             if promo_code and priced['coupon']['status'] == 'applied':
                 self._use_coupon(promo_code)
             order = self._new_order(user, priced, {
@@ -1630,7 +1628,7 @@ class BitrixSiteSimulator(BitrixRest):
 
     def _new_order(self, user, priced, args):
         self._order_ids += 1
-        moment = iso(now())
+        moment = iso(self.now())
         order_id = self._order_ids
         coupon_rules = {d['rule_id'] for d in priced['discounts'] if d['coupon']}
         lines = []

@@ -11,10 +11,8 @@ import itertools
 import json
 import math
 import secrets
-import threading
-import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from flask import jsonify, request
 
@@ -190,10 +188,6 @@ def error(code, message):
     return {'code': code, 'message': message}
 
 
-def now():
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
 def api_time(moment):
     "Order info style: 2026-03-05T21:47:22+00:00"
     return moment.isoformat()
@@ -204,9 +198,9 @@ def webhook_time(moment):
     return moment.strftime('%Y-%m-%dT%H:%M:%S%z')
 
 
-def request_record(request_type, state, errors=(), warnings=()):
+def request_record(request_type, state, moment, errors=(), warnings=()):
     return {'request_uuid': str(uuid.uuid4()), 'type': request_type,
-        'state': state, 'date_time': api_time(now()),
+        'state': state, 'date_time': api_time(moment),
         'errors': list(errors), 'warnings': list(warnings)}
 
 
@@ -373,7 +367,7 @@ def page(items, args):
     return items[number * size:(number + 1) * size]
 
 
-def quote(tariff_code, origin, destination, packages, services=()):
+def quote(tariff_code, origin, destination, packages, today, services=()):
     "The simulated price and terms of one tariff on a route"
     name, mode, base, per_kg, extra_days = TARIFFS[tariff_code]
     weight = calc_weight(packages)
@@ -384,7 +378,6 @@ def quote(tariff_code, origin, destination, packages, services=()):
     period_max = period_min + 2
     calendar_min = period_min + 2 * (period_min // 5)
     calendar_max = period_max + 2 * math.ceil(period_max / 5)
-    today = now().date()
     priced = [service_cost(s) for s in services]
     return {
         'delivery_sum': delivery_sum,
@@ -640,6 +633,10 @@ def tariff_place_errors(body, mode, points):
 class CdekSimulator(Simulator):
     name = 'cdek'
 
+    def now(self):
+        "CDEK's time (UTC), to the second"
+        return self.clock.now().replace(microsecond=0)
+
     def init_state(self):
         with self.lock:
             self.client_id = TEST_CLIENT_ID
@@ -676,7 +673,7 @@ class CdekSimulator(Simulator):
         if not exc.envelope:
             return jsonify({'errors': exc.errors}), exc.status
         return jsonify(envelope(requests=[request_record(exc.request_type,
-                        'INVALID', exc.errors)])), exc.status
+                        'INVALID', self.now(), exc.errors)])), exc.status
 
     def before_route(self):
         if not request.path.startswith(API_PREFIX) or (
@@ -687,7 +684,7 @@ class CdekSimulator(Simulator):
         with self.lock:
             expiry = self.tokens.get(token.strip())
         if scheme.lower() != 'bearer' or expiry is None or (
-                expiry <= time.time()):
+                expiry <= self.clock.time()):
             # real clients re-authenticate on this code (cdek.md §11)
             raise CdekError(401, [error('v2_token_expired',
                         'Token is expired or invalid')], 'AUTH')
@@ -712,7 +709,7 @@ class CdekSimulator(Simulator):
 
     def _issue_token(self):
         jti = str(uuid.uuid4())
-        issued = int(time.time())
+        issued = int(self.clock.time())
         token = make_jwt({'scope': ['order:all', 'payment:all'],
                 'exp': issued + self.token_ttl, 'authorities': [
                     'SHARDING_ID:1', 'CONTRAGENT_UUID:' + str(
@@ -749,7 +746,7 @@ class CdekSimulator(Simulator):
         order_uuid = str(uuid.uuid4())
         tariff = TARIFFS.get(body['tariff_code'])
         order = {'uuid': order_uuid, 'data': copy.deepcopy(body),
-            'number': body.get('number') or order_uuid, 'created': now(),
+            'number': body.get('number') or order_uuid, 'created': self.now(),
             'cdek_number': None, 'mode': tariff[1] if tariff else None,
             'statuses': [], 'requests': [], 'origin': None,
             'destination': None, 'quote': None, 'delivery_detail': None,
@@ -765,7 +762,7 @@ class CdekSimulator(Simulator):
             raise CdekError(400, [error('v2_similar_request_still_processed',
                         'A request of this type is still processed')],
                 request_type)
-        record = request_record(request_type, 'ACCEPTED')
+        record = request_record(request_type, 'ACCEPTED', self.now())
         order['requests'].append(record)
         self._schedule(processor, order['uuid'], record['request_uuid'])
         return record
@@ -775,7 +772,7 @@ class CdekSimulator(Simulator):
             if record['request_uuid'] == request_uuid:
                 record['state'] = 'INVALID' if errors else 'SUCCESSFUL'
                 record['errors'] = list(errors)
-                record['date_time'] = api_time(now())
+                record['date_time'] = api_time(self.now())
 
     def _process_create(self, order_uuid, request_uuid):
         order = self.orders.get(order_uuid)
@@ -790,7 +787,7 @@ class CdekSimulator(Simulator):
         order.update(origin=origin, destination=destination,
             cdek_number=str(next(self._cdek_numbers)),
             quote=quote(order['data']['tariff_code'], origin, destination,
-                order['data']['packages'],
+                order['data']['packages'], self.now().date(),
                 order['data'].get('services') or []))
         self._add_status(order, 'CREATED')
 
@@ -960,22 +957,20 @@ class CdekSimulator(Simulator):
         self._notify(order, status)
         return status
 
-    @staticmethod
-    def _next_status_time(order):
+    def _next_status_time(self, order):
         "Strictly later than the previous status, so the history stays ordered"
-        moment = now()
+        moment = self.now()
         if order['statuses'] and moment <= order['statuses'][-1]['date_time']:
             moment = order['statuses'][-1]['date_time'] + timedelta(seconds=1)
         return moment
 
     def _apply_status_effects(self, order, code):
         if code in ('ACCEPTED_AT_PICK_UP_POINT', 'POSTOMAT_POSTED'):
-            order['keep_free_until'] = now() + timedelta(days=7)
+            order['keep_free_until'] = self.now() + timedelta(days=7)
         if code in ('DELIVERED', 'POSTOMAT_RECEIVED'):
             order['delivery_detail'] = self._delivery_detail(order)
 
-    @staticmethod
-    def _delivery_detail(order):
+    def _delivery_detail(self, order):
         data = order['data']
         payment_sum = sum((item.get('payment') or {}).get('value', 0)
             * item.get('amount', 1) for package in data['packages']
@@ -983,7 +978,7 @@ class CdekSimulator(Simulator):
         payment_sum += (data.get('delivery_recipient_cost') or {}).get(
             'value', 0)
         delivery_sum = order['quote']['total_sum'] if order['quote'] else 0
-        return {'date': now().date().isoformat(),
+        return {'date': self.now().date().isoformat(),
             'recipient_name': data['recipient'].get('name'),
             'payment_sum': payment_sum, 'delivery_sum': delivery_sum,
             'total_sum': delivery_sum,
@@ -1020,10 +1015,8 @@ class CdekSimulator(Simulator):
         job_id = next(self._job_ids)
         jobs = self._jobs
         jobs[job_id] = (func, args)
-        timer = threading.Timer(self.processing_delay, self._run_job,
-            (jobs, job_id))
-        timer.daemon = True
-        timer.start()
+        self.clock.call_later(self.processing_delay, self._run_job, jobs,
+            job_id)
 
     def _run_job(self, jobs, job_id):
         with self.lock:
@@ -1062,7 +1055,7 @@ class CdekSimulator(Simulator):
             # a second subscription of a type is added, not merged (§8.1)
             self.subscriptions[sub['uuid']] = sub
         return jsonify(envelope({'uuid': sub['uuid']},
-                [request_record('CREATE', 'ACCEPTED')]))
+                [request_record('CREATE', 'ACCEPTED', self.now())]))
 
     @route('/v2/webhooks')
     def _subscriptions(self):
@@ -1081,7 +1074,7 @@ class CdekSimulator(Simulator):
         with self.lock:
             sub = self._subscription_or_404(sub_uuid, 'GET')
             return jsonify(envelope(dict(sub),
-                    [request_record('GET', 'SUCCESSFUL')]))
+                    [request_record('GET', 'SUCCESSFUL', self.now())]))
 
     @route('/v2/webhooks/<sub_uuid>', methods=['DELETE'])
     def _unsubscribe(self, sub_uuid):
@@ -1089,7 +1082,7 @@ class CdekSimulator(Simulator):
             self._subscription_or_404(sub_uuid, 'DELETE')
             del self.subscriptions[sub_uuid]
         return jsonify(envelope({'uuid': sub_uuid},
-                [request_record('DELETE', 'ACCEPTED')]))
+                [request_record('DELETE', 'ACCEPTED', self.now())]))
 
     # -- reference data ------------------------------------------------------
     @route('/v2/deliverypoints')
@@ -1159,14 +1152,16 @@ class CdekSimulator(Simulator):
     def _calc_tariff(self):
         body, origin, destination = self._calc_body(with_tariff=True)
         return jsonify(quote(body['tariff_code'], origin, destination,
-                body['packages'], body.get('services') or []))
+                body['packages'], self.now().date(),
+                body.get('services') or []))
 
     @route('/v2/calculator/tarifflist', methods=['POST'])
     def _calc_tarifflist(self):
         body, origin, destination = self._calc_body(with_tariff=False)
         codes = []
         for code, (name, mode, *_) in sorted(TARIFFS.items()):
-            offer = quote(code, origin, destination, body['packages'])
+            offer = quote(code, origin, destination, body['packages'],
+                self.now().date())
             codes.append({'tariff_code': code, 'tariff_name': name,
                     'tariff_description': name, 'delivery_mode': mode,
                     **{k: offer[k] for k in ('delivery_sum', 'period_min',

@@ -23,12 +23,12 @@ import random
 import re
 import secrets
 import string
-import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import Response, request
 
+from .clock import MSK
 from .core import Simulator, control, error_page, route
 
 V3 = '/api/v3/true-api'
@@ -282,7 +282,7 @@ class ChestnyZnakSimulator(Simulator):
         if not header.startswith('Bearer ') or not header[7:].strip():
             raise Unauthorized()
         session = self.tokens.get(header[7:].strip())
-        if session is None or session['expires'] <= time.monotonic():
+        if session is None or session['expires'] <= self.clock.monotonic():
             raise Unauthorized(CREATE_UNAUTHORIZED if request.path.endswith(
                     '/lk/documents/create') else TOKEN_INVALID)
         return session
@@ -303,7 +303,7 @@ class ChestnyZnakSimulator(Simulator):
         key = str(uuid.uuid4())
         data = ''.join(secrets.choice(string.ascii_uppercase)
             for _ in range(30))
-        self.challenges[key] = (data, time.monotonic() + self.key_ttl)
+        self.challenges[key] = (data, self.clock.monotonic() + self.key_ttl)
         return json_response({'uuid': key, 'data': data})
 
     @route(V3 + '/auth/simpleSignIn', methods=['POST'])
@@ -325,7 +325,7 @@ class ChestnyZnakSimulator(Simulator):
             raise ApiError(400, 'В параметре inn должен быть передан ИНН '
                 'организации, под которой планируется авторизация от МЧД')
         challenge = self.challenges.get(key)
-        if challenge is None or challenge[1] <= time.monotonic():
+        if challenge is None or challenge[1] <= self.clock.monotonic():
             self.challenges.pop(key, None)
             raise ApiError(400, f'UUID не найден в хранилище ключей. UUID = '
                 f'{key}')
@@ -353,7 +353,7 @@ class ChestnyZnakSimulator(Simulator):
 
     def _issue_token(self, united):
         "A JWT-looking opaque token; a UUID one too when unitedToken"
-        issued = datetime.now(timezone.utc)
+        issued = self.clock.now()
         expires = issued + timedelta(seconds=self.token_ttl)
         header = {'alg': 'HS256', 'typ': 'JWT'}
         claims = {'inn': self.participant['inn'], 'jti': str(uuid.uuid4()),
@@ -365,7 +365,7 @@ class ChestnyZnakSimulator(Simulator):
                 hashlib.sha256).digest()).rstrip(b'=')
         token = (signing + b'.' + mac).decode()
         session = {'inn': self.participant['inn'],
-            'expires': time.monotonic() + self.token_ttl}
+            'expires': self.clock.monotonic() + self.token_ttl}
         self.tokens[token] = session
         answer = {'token': token}
         if united:
@@ -443,7 +443,7 @@ class ChestnyZnakSimulator(Simulator):
         else:
             full = (f'{cis}{GS}91{self._serial(4, string.ascii_uppercase)}'
                 f'{GS}92{self._serial(44, string.ascii_letters + "+/=")}')
-        moment = iso(datetime.now(timezone.utc) - timedelta(days=30))
+        moment = iso(self.clock.now() - timedelta(days=30))
         owner = owner_inn or self.participant['inn']
         record = {
             'cis': cis, 'gtin': gtin, 'tnVedEaes': '6403990000',
@@ -523,14 +523,14 @@ class ChestnyZnakSimulator(Simulator):
         if len(codes) > MAX_DOCUMENT_CODES:
             raise bad_param('products')
         doc_id = str(uuid.uuid4())
-        received = datetime.now(timezone.utc)
+        received = self.clock.now()
         self.documents[doc_id] = {
             'number': doc_id, 'docDate': iso(received),
             'receivedAt': iso(received), 'type': doc_type,
             'status': 'IN_PROGRESS', 'senderInn': session['inn'],
             'senderName': self.participant['name'], 'productGroup': pg,
             'body': document, 'errors': [],
-            '_due': time.monotonic() + self.processing_delay,
+            '_due': self.clock.monotonic() + self.processing_delay,
             }
         # the real service answers the id as plain text, not JSON
         return Response(doc_id, 200, content_type='text/plain;charset=UTF-8')
@@ -575,7 +575,7 @@ class ChestnyZnakSimulator(Simulator):
         if action not in WITHDRAWAL_ACTIONS:
             raise bad_param('action')
         action_date = parse_date(doc.get('action_date'))
-        today = date.today()
+        today = self.clock.now(MSK).date()
         if action_date is None or not (
                 today - timedelta(days=5 * 365 + 1) <= action_date <= today):
             raise bad_param('action_date')
@@ -668,7 +668,7 @@ class ChestnyZnakSimulator(Simulator):
 
     # -- asynchronous processing ---------------------------------------------
     def _process_due(self, force=False):
-        moment = time.monotonic()
+        moment = self.clock.monotonic()
         for document in self.documents.values():
             if document['status'] == 'IN_PROGRESS' and (
                     force or document['_due'] <= moment):

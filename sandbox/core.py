@@ -20,6 +20,8 @@ import requests
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from .clock import Clock
+
 log = logging.getLogger('sandbox')
 
 CONTROL_PREFIX = '/__sandbox__'
@@ -42,15 +44,16 @@ class FaultRule:
 
     def __init__(self, kind, endpoint='*', method=None, count=None,
             seconds=None, status=None, delay=None, body=None,
-            retry_after=None):
+            retry_after=None, clock=None):
         if kind not in REQUEST_FAULTS | WEBHOOK_FAULTS:
             raise ValueError(f'unknown fault kind {kind!r}')
+        self.clock = clock or Clock()
         self.id = next(self._ids)
         self.kind = kind
         self.endpoint = endpoint or '*'
         self.method = method.upper() if method else None
         self.remaining = count
-        self.until = time.monotonic() + seconds if seconds else None
+        self.until = self.clock.monotonic() + seconds if seconds else None
         self.status = status
         self.delay = delay
         self.body = body
@@ -60,7 +63,7 @@ class FaultRule:
     def active(self):
         if self.remaining is not None and self.remaining <= 0:
             return False
-        return self.until is None or time.monotonic() < self.until
+        return self.until is None or self.clock.monotonic() < self.until
 
     def matches(self, kind, method, path):
         return (self.kind == kind and self.active()
@@ -83,12 +86,13 @@ class FaultRule:
 
 
 class Faults:
-    def __init__(self):
+    def __init__(self, clock=None):
+        self.clock = clock or Clock()
         self._rules = []
         self._lock = threading.Lock()
 
     def add(self, **kwargs):
-        rule = FaultRule(**kwargs)
+        rule = FaultRule(**kwargs, clock=self.clock)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -135,7 +139,8 @@ class _Handler(WSGIRequestHandler):
 class Journal:
     "Every request a simulator received, newest last"
 
-    def __init__(self, maxlen=5000):
+    def __init__(self, maxlen=5000, clock=None):
+        self.clock = clock or Clock()
         self._entries = deque(maxlen=maxlen)
         self._lock = threading.Lock()
 
@@ -144,7 +149,7 @@ class Journal:
             self._entries.append(entry)
 
     def record_dropped(self, method, full_path):
-        self.record({'time': time.time(), 'method': method,
+        self.record({'time': self.clock.time(), 'method': method,
                 'path': full_path.split('?', 1)[0], 'status': None,
                 'fault': 'down'})
 
@@ -168,8 +173,9 @@ class Webhooks:
     ``webhook_reorder`` holds ``count`` deliveries and sends them newest first.
     """
 
-    def __init__(self, faults, timeout=5):
+    def __init__(self, faults, timeout=5, clock=None):
         self.faults = faults
+        self.clock = clock or faults.clock
         self.timeout = timeout
         self.deliveries = []
         self._held = []
@@ -200,7 +206,7 @@ class Webhooks:
             return
         rule = self.faults.take('webhook_delay', 'POST', path)
         if rule:
-            item['not_before'] = time.monotonic() + (rule.delay or 1)
+            item['not_before'] = self.clock.monotonic() + (rule.delay or 1)
         copies = 2 if self.faults.take('webhook_duplicate', 'POST', path) else 1
         rule = self.faults.take('webhook_reorder', 'POST', path)
         with self._cond:
@@ -221,7 +227,8 @@ class Webhooks:
             self._cond.notify_all()
 
     def wait_idle(self, timeout=10):
-        "Block until every queued delivery was attempted"
+        """Block until every queued delivery was attempted (timeout in real
+        seconds: this waits for the delivering thread, not for the clock)"""
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._queue and time.monotonic() < deadline:
@@ -236,14 +243,26 @@ class Webhooks:
                 if self._stop:
                     return
                 item = self._queue[0]
-                wait = item['not_before'] - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(min(wait, 0.2))
+                if not self._due(item):
+                    self._cond.wait()
                     continue
             self._deliver(item)
             with self._cond:
                 self._queue.popleft()
                 self._cond.notify_all()
+
+    def _due(self, item):
+        "Whether item may go now; if not, the clock wakes the thread then"
+        wait = item['not_before'] - self.clock.monotonic()
+        if wait <= 0:
+            return True
+        if not item.get('alarm'):
+            item['alarm'] = self.clock.call_later(wait, self._wake)
+        return False
+
+    def _wake(self):
+        with self._cond:
+            self._cond.notify_all()
 
     def _deliver(self, item):
         kwargs = {'headers': item['headers'], 'timeout': self.timeout}
@@ -262,7 +281,7 @@ class Webhooks:
 
     def _log(self, item, status, outcome):
         # list.append is atomic under the GIL; readers copy the list
-        self.deliveries.append({'time': time.time(), 'url': item['url'],
+        self.deliveries.append({'time': self.clock.time(), 'url': item['url'],
                 'event': item['event'], 'payload': item['payload'],
                 'status': status, 'outcome': outcome})
 
@@ -307,11 +326,13 @@ class Simulator:
     name = None
     default_port = None
 
-    def __init__(self):
+    def __init__(self, clock=None):
+        self.clock = clock or Clock()
         self.lock = threading.RLock()
-        self.faults = Faults()
-        self.journal = Journal()
+        self.faults = Faults(self.clock)
+        self.journal = Journal(clock=self.clock)
         self.webhooks = Webhooks(self.faults)
+        self._repeats = []
         self.base_url = None
         self._server = None
         self._thread = None
@@ -354,7 +375,16 @@ class Simulator:
         self.webhooks.start()
         return self.base_url
 
+    def repeat(self, interval, func):
+        "Call func every interval seconds of the clock until stop()"
+        handle = self.clock.repeat(interval, func)
+        self._repeats.append(handle)
+        return handle
+
     def stop(self):
+        for handle in self._repeats:
+            handle.cancel()
+        self._repeats.clear()
         self.webhooks.stop()
         if self._server:
             self._server.shutdown()
@@ -376,7 +406,7 @@ class Simulator:
         method, path = request.method, request.path
         rule = self.faults.take('slow', method, path)
         if rule:
-            time.sleep(rule.delay or 5)
+            self.clock.sleep(rule.delay or 5)
         for kind in ('rate_limit', 'error'):
             rule = self.faults.take(kind, method, path)
             if rule:
@@ -397,7 +427,7 @@ class Simulator:
         if not request.path.startswith(CONTROL_PREFIX):
             body = request.get_data(cache=True, as_text=True)
             self.journal.record({
-                    'time': time.time(), 'method': request.method,
+                    'time': self.clock.time(), 'method': request.method,
                     'path': request.path, 'query': request.args.to_dict(flat=False),
                     'headers': dict(request.headers), 'body': body,
                     'status': response.status_code,
@@ -466,6 +496,25 @@ class Simulator:
     def _control_flush(self):
         self.webhooks.flush_held()
         return '', 204
+
+    @route(CONTROL_PREFIX + '/clock')
+    def _control_clock(self):
+        return jsonify(self._clock_state())
+
+    @route(CONTROL_PREFIX + '/clock', methods=['POST'])
+    def _control_advance(self):
+        'Move a fake clock on by {"advance": seconds}'
+        if not self.clock.fake:
+            return jsonify({'error': 'the simulator runs on real time'}), 400
+        try:
+            seconds = float((request.get_json(silent=True) or {})['advance'])
+        except (KeyError, TypeError, ValueError):
+            return jsonify({'error': 'give {"advance": seconds}'}), 400
+        self.clock.advance(seconds)
+        return jsonify(self._clock_state())
+
+    def _clock_state(self):
+        return {'now': self.clock.now().isoformat(), 'fake': self.clock.fake}
 
     @route(CONTROL_PREFIX + '/<action>', methods=['POST'])
     def _control_action(self, action):

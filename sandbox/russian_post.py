@@ -12,8 +12,7 @@ the same base URL:
 import base64
 import itertools
 import re
-import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 
 from flask import Response, jsonify, request
@@ -108,10 +107,6 @@ MAIL_CATEGORIES = {'ORDERED': (1, 'Заказное'),
         'С объявленной ценностью и наложенным платежом')}
 
 
-def now():
-    return datetime.now(timezone.utc)
-
-
 def place_of(index):
     index = str(index or '')
     for prefix, city, offset, sorting_centre in PLACES:
@@ -131,9 +126,9 @@ def valid_barcode(barcode):
     return bool(re.fullmatch(r'\d{14}|[A-Z]{2}\d{9}[A-Z]{2}', barcode or ''))
 
 
-def make_barcode(index, serial):
+def make_barcode(index, serial, month):
     "Domestic ШПИ: index, month, item number, check digit"
-    body = f'{index}{date.today().month:02d}{serial:05d}'
+    body = f'{index}{month:02d}{serial:05d}'
     odd = sum(int(d) for d in body[0::2])
     even = sum(int(d) for d in body[1::2])
     return body + str((10 - (odd * 3 + even) % 10) % 10)
@@ -471,15 +466,18 @@ def backlog_view(order):
     return view
 
 
-def spring_error(status, error, message):
-    "Spring Boot style error body (the real schema is unconfirmed)"
-    return jsonify({'timestamp': now().isoformat(timespec='milliseconds'),
-            'status': status, 'error': error, 'message': message,
-            'path': request.path}), status
-
-
 class RussianPostSimulator(Simulator):
     name = 'russian_post'
+
+    def now(self, tz=timezone.utc):
+        return self.clock.now(tz)
+
+    def spring_error(self, status, error, message):
+        "Spring Boot style error body (the real schema is unconfirmed)"
+        return jsonify({'timestamp': self.now().isoformat(
+                    timespec='milliseconds'), 'status': status,
+                'error': error, 'message': message, 'path': request.path
+                }), status
 
     def init_state(self):
         with self.lock:
@@ -505,7 +503,7 @@ class RussianPostSimulator(Simulator):
             return soap12_fault('Receiver', reason, status=status)
         if request.path == '/fc':
             return soap11_fault('Server', reason, status=status)
-        return spring_error(status, 'Too Many Requests' if status == 429
+        return self.spring_error(status, 'Too Many Requests' if status == 429
             else 'Internal Server Error', reason)
 
     @route('/rtm34', defaults={'service': 'rtm34'})
@@ -568,7 +566,7 @@ class RussianPostSimulator(Simulator):
                 raise SoapError('Receiver', 'Authorization error',
                     ('AuthorizationFaultReason',
                         'Ошибка авторизации: неверный логин или пароль'))
-            today = date.today()
+            today = self.now(MOSCOW).date()
             self.tracking_calls[today] = self.tracking_calls.get(today, 0) + 1
             limit = self.tracking_daily_limit
             if limit is not None and self.tracking_calls[today] > limit:
@@ -628,11 +626,11 @@ class RussianPostSimulator(Simulator):
             if problem:
                 self._batch_error(response, *problem)
                 return
-            issued = datetime.now(MOSCOW)
+            issued = self.now(MOSCOW)
             ticket = issued.strftime('%Y%m%d%H%M%S') + (
                 f'{issued.microsecond // 1000:03d}'
                 + self.creds['tracking_login'].upper())
-            self.tickets[ticket] = {'issued': time.time(),
+            self.tickets[ticket] = {'issued': self.clock.time(),
                 'barcodes': barcodes}
         etree.SubElement(response, 'value').text = ticket
 
@@ -641,7 +639,7 @@ class RussianPostSimulator(Simulator):
         with self.lock:
             ticket = self.tickets.get(text_of(operation, (None, 'ticket'))
                 or '')
-            age = time.time() - ticket['issued'] if ticket else None
+            age = self.clock.time() - ticket['issued'] if ticket else None
             if not self._batch_login_ok(operation):
                 self._batch_error(response, 3, 'Ошибка авторизации')
             elif ticket is None or age > TICKET_LIFETIME:
@@ -656,7 +654,7 @@ class RussianPostSimulator(Simulator):
         value = etree.SubElement(response, 'value')
         for name, attr in (('FileName', 'tracking'), ('FileTypeID', '1'),
                 ('FileNumber', '1'), ('RecipientID', '1'),
-                ('DatePreparation', datetime.now(MOSCOW).strftime(
+                ('DatePreparation', self.now(MOSCOW).strftime(
                         '%d.%m.%Y %H:%M:%S'))):
             value.set(name, attr)
         for barcode in ticket['barcodes']:
@@ -689,10 +687,10 @@ class RussianPostSimulator(Simulator):
                 f"{self.creds['login']}:{self.creds['password']}".encode()
                 ).decode()
         if request.headers.get('Authorization') != token:
-            return spring_error(401, 'Unauthorized',
+            return self.spring_error(401, 'Unauthorized',
                 'Authorization: AccessToken is missing or invalid')
         if request.headers.get('X-User-Authorization') != user:
-            return spring_error(401, 'Unauthorized',
+            return self.spring_error(401, 'Unauthorized',
                 'X-User-Authorization: wrong login or password')
 
     def _json_list(self):
@@ -702,7 +700,7 @@ class RussianPostSimulator(Simulator):
         return body
 
     def _bad_json(self, exc):
-        return spring_error(400, 'Bad Request', str(exc))
+        return self.spring_error(400, 'Bad Request', str(exc))
 
     @route('/1.0/user/backlog', methods=['PUT'], defaults={'version': 1})
     @route('/2.0/user/backlog', methods=['PUT'], defaults={'version': 2})
@@ -747,7 +745,8 @@ class RussianPostSimulator(Simulator):
 
     def _assign_barcode(self, order):
         office = order.get('postoffice-code') or self.shipping_points[0]
-        order['barcode'] = make_barcode(office, next(self._serials))
+        order['barcode'] = make_barcode(office, next(self._serials),
+            self.now(MOSCOW).month)
         index_to = order.get('index-to') or (order.get('ecom-data') or {}
             ).get('delivery-point-index') or order.get('str-index-to')
         self.parcels[order['barcode']] = new_parcel(order['barcode'], office,
@@ -762,7 +761,7 @@ class RussianPostSimulator(Simulator):
         with self.lock:
             order = self.backlog.get(order_id)
             if order is None or order.get('_batch'):
-                return spring_error(404, 'Not Found',
+                return self.spring_error(404, 'Not Found',
                     f'Order {order_id} is not found')
             return jsonify(backlog_view(order))
 
@@ -799,7 +798,7 @@ class RussianPostSimulator(Simulator):
             ids = self._json_list()
         except JsonTypeError as exc:
             return self._bad_json(exc)
-        sending = request.args.get('sending-date') or date.today().isoformat()
+        sending = request.args.get('sending-date') or self.now(MOSCOW).date().isoformat()
         groups, errors = {}, []
         with self.lock:
             for position, order_id in enumerate(ids):
@@ -828,7 +827,7 @@ class RussianPostSimulator(Simulator):
             order['_batch'] = name
         first = orders[0]
         batch = {'batch-name': name, 'batch-status': 'CREATED',
-            'batch-status-date': now().isoformat(timespec='seconds'),
+            'batch-status-date': self.now().isoformat(timespec='seconds'),
             'mail-type': first['mail-type'],
             'mail-category': first['mail-category'],
             'list-number-date': sending,
@@ -844,7 +843,7 @@ class RussianPostSimulator(Simulator):
         with self.lock:
             batch = self.batches.get(name)
         if batch is None:
-            return spring_error(404, 'Not Found', f'Batch {name} is not found')
+            return self.spring_error(404, 'Not Found', f'Batch {name} is not found')
         return jsonify(batch)
 
     @route('/1.0/shipment/search')
@@ -869,7 +868,7 @@ class RussianPostSimulator(Simulator):
         missing = [k for k in ('mail-type', 'mail-category', 'mass',
                 'index-from') if body.get(k) is None]
         if missing or not index_to:
-            return spring_error(400, 'Bad Request', 'Required fields are '
+            return self.spring_error(400, 'Bad Request', 'Required fields are '
                 f"missing: {', '.join(missing or ['index-to'])}")
         price = tariff(body['mass'], body['index-from'], index_to,
             body.get('fragile', False), body.get('declared-value') or 0)
@@ -928,7 +927,8 @@ class RussianPostSimulator(Simulator):
         if barcode is not None and not valid_barcode(barcode):
             raise ValueError(f'{barcode!r} is not a valid barcode')
         with self.lock:
-            barcode = barcode or make_barcode(index_from, next(self._serials))
+            barcode = barcode or make_barcode(index_from,
+                next(self._serials), self.now(MOSCOW).month)
             self.parcels[barcode] = new_parcel(barcode, index_from, index_to,
                 mass, MAIL_TYPES.get(mail_type),
                 MAIL_CATEGORIES.get(mail_category), sender, recipient,
@@ -990,11 +990,10 @@ class RussianPostSimulator(Simulator):
         operations = parcel['operations']
         return operations[-1]['index'] if operations else parcel['index_from']
 
-    @staticmethod
-    def _add_operation(parcel, oper_type, attr, index, description,
+    def _add_operation(self, parcel, oper_type, attr, index, description,
             type_name=None, attr_name=None):
         names = OPERATIONS.get((oper_type, attr), (str(oper_type), ''))
-        moment = now()
+        moment = self.now()
         if parcel['operations'] and moment <= parcel['operations'][-1]['date']:
             moment = parcel['operations'][-1]['date'] + timedelta(
                 milliseconds=1)
@@ -1014,5 +1013,5 @@ class RussianPostSimulator(Simulator):
         with self.lock:
             for ticket in self.tickets.values():
                 ticket['issued'] = min(ticket['issued'],
-                    time.time() - self.ticket_delay)
+                    self.clock.time() - self.ticket_delay)
             return {'tickets': len(self.tickets)}

@@ -18,9 +18,8 @@ import functools
 import hashlib
 import json
 import re
-import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from html import escape
 
@@ -124,10 +123,6 @@ def json_response(body, status=200):
 
 
 # -- values -------------------------------------------------------------------
-def now():
-    return datetime.now(timezone.utc)
-
-
 def iso(moment):
     "ISO-8601 UTC with milliseconds, as YooKassa writes timestamps"
     return moment.strftime('%Y-%m-%dT%H:%M:%S.') + (
@@ -455,6 +450,9 @@ class YooKassaSimulator(Simulator):
     default_port = 8103
 
     # -- state -------------------------------------------------------------
+    def now(self):
+        return self.clock.now()
+
     def init_state(self):
         self.shop_id = '100500'
         self.secret_key = 'test_sandbox_secret_key'
@@ -550,7 +548,7 @@ class YooKassaSimulator(Simulator):
                 status, answer = exc.status, exc.body
             self.idempotence[(self.shop_id, key)] = {
                 'fingerprint': fingerprint, 'status': status,
-                'body': copy.deepcopy(answer), 'at': time.monotonic()}
+                'body': copy.deepcopy(answer), 'at': self.clock.monotonic()}
             if self.lost_responses > 0:
                 # the operation happened but the client never learns it
                 self.lost_responses -= 1
@@ -583,7 +581,7 @@ class YooKassaSimulator(Simulator):
 
     def _stored_answer(self, key):
         stored = self.idempotence.get((self.shop_id, key))
-        if stored and time.monotonic() - stored['at'] > self.idempotence_ttl:
+        if stored and self.clock.monotonic() - stored['at'] > self.idempotence_ttl:
             del self.idempotence[(self.shop_id, key)]
             return None
         return stored
@@ -591,14 +589,14 @@ class YooKassaSimulator(Simulator):
     # -- time-driven changes -----------------------------------------------
     def _advance(self):
         "Apply what time has done since the last request"
-        moment = now()
+        moment = self.now()
         for payment in list(self.payments.values()):
             if payment['status'] == 'waiting_for_capture' and (
                     parse_iso(payment['expires_at'], 'expires_at') <= moment):
                 self._cancel_payment(payment, 'yoo_money',
                     'expired_on_capture')
         due = [rid for rid, at in self.receipt_due.items()
-            if at <= time.monotonic()]
+            if at <= self.clock.monotonic()]
         for rid in due:
             self._register_receipt(rid)
 
@@ -623,7 +621,7 @@ class YooKassaSimulator(Simulator):
             'id': pid, 'status': 'pending', 'paid': False,
             'amount': money(value, currency),
             'confirmation': self._confirmation(data.get('confirmation'), pid),
-            'created_at': iso(now()), 'description': description,
+            'created_at': iso(self.now()), 'description': description,
             'metadata': metadata_of(data) or {},
             'recipient': {'account_id': self.shop_id,
                 'gateway_id': self.gateway_id},
@@ -734,13 +732,13 @@ class YooKassaSimulator(Simulator):
 
     def _hold(self, payment):
         payment.update(status='waiting_for_capture', paid=True,
-            expires_at=iso(now() + self.capture_hold))
+            expires_at=iso(self.now() + self.capture_hold))
         self._notify('payment.waiting_for_capture', payment)
 
     def _succeed(self, payment):
         value = Decimal(payment['amount']['value'])
         payment.update(status='succeeded', paid=True, refundable=True,
-            captured_at=iso(now()),
+            captured_at=iso(self.now()),
             income_amount=money(value * (1 - self.fee_rate),
                 payment['amount']['currency']),
             refunded_amount=money(0, payment['amount']['currency']))
@@ -819,7 +817,7 @@ class YooKassaSimulator(Simulator):
                 or len(description) > 250):
             raise invalid('Invalid description', 'description')
         refund = {'id': object_id('0015'), 'payment_id': pid,
-            'status': 'succeeded', 'created_at': iso(now()),
+            'status': 'succeeded', 'created_at': iso(self.now()),
             'amount': money(value, currency)}
         if description:
             refund['description'] = description
@@ -908,9 +906,9 @@ class YooKassaSimulator(Simulator):
         if data.get('tax_system_code') is not None:
             receipt['tax_system_code'] = data['tax_system_code']
         receipt.update(data.get('extra', {}))
-        receipt['created_at'] = iso(now())
+        receipt['created_at'] = iso(self.now())
         self.receipts[receipt['id']] = receipt
-        self.receipt_due[receipt['id']] = time.monotonic() + self.receipt_delay
+        self.receipt_due[receipt['id']] = self.clock.monotonic() + self.receipt_delay
         return copy.deepcopy(receipt)
 
     def _register_receipt(self, rid):
@@ -925,7 +923,7 @@ class YooKassaSimulator(Simulator):
             fiscal_storage_number='9999078900005419',
             fiscal_attribute=str(int(hashlib.sha1(rid.encode()).hexdigest(),
                     16) % 10 ** 10),
-            registered_at=iso(now()), fiscal_provider_id='sandbox-atol')
+            registered_at=iso(self.now()), fiscal_provider_id='sandbox-atol')
         owner = self.refunds.get(receipt.get('refund_id')) if (
             receipt['type'] == 'refund') else self.payments.get(
             receipt.get('payment_id'))

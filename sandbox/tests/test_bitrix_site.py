@@ -3,13 +3,14 @@ import io
 import unittest
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
 import requests
 
-from sandbox.bitrix_site import (PRICE_PATH, BitrixSiteSimulator, now,
+from sandbox.bitrix_site import (PRICE_PATH, BitrixSiteSimulator,
     price_basket, seed_rules)
+from sandbox.clock import MSK
 from sandbox.control import SandboxControl
 
 NS = 'urn:1C.ru:commerceml_2'
@@ -460,8 +461,11 @@ class RestTest(SiteCase):
 
 
 class CartRulesTest(unittest.TestCase):
+    "The pure pricing function, on a fixed day"
+    today = datetime(2026, 3, 2, 10, tzinfo=MSK)
+
     def setUp(self):
-        self.rules, self.coupons = seed_rules()
+        self.rules, self.coupons = seed_rules(self.today)
         self.basket = [
             {'product_xml_id': MACHINE, 'name': 'Кофемашина', 'price': 42990,
                 'quantity': 1,
@@ -470,9 +474,9 @@ class CartRulesTest(unittest.TestCase):
                 'quantity': 2,
                 'section_xml_ids': ['a1f0c1e2-0002-11ee-8c90-0242ac120002']}]
 
-    def price(self, basket=None, coupon=None, **kwargs):
+    def price(self, basket=None, coupon=None, moment=None, **kwargs):
         return price_basket(basket or self.basket, self.rules, self.coupons,
-            coupon, **kwargs)
+            coupon, moment=moment or self.today, **kwargs)
 
     def test_section_rule_without_coupon(self):
         priced = self.price()
@@ -503,7 +507,7 @@ class CartRulesTest(unittest.TestCase):
             'freeze')   # MAX_USE reached
         self.assertEqual(self.price(coupon='NOPE')['coupon']['status'],
             'not_found')
-        later = now() + timedelta(days=40)
+        later = self.today + timedelta(days=40)
         self.assertEqual(self.price(coupon='SL-7QK2-M9XD', moment=later)
             ['coupon']['status'], 'freeze')
 

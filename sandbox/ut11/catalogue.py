@@ -292,7 +292,9 @@ class Catalogue:
 
 SHOE_SIZES = ['39', '40', '41', '42', '43', '44']
 
+
 LETTER_SIZES = ['S', 'M', 'L', 'XL']
+
 
 def demo_dataset():
     """Clothing and shoes, a central warehouse in Moscow and seven shops.
@@ -360,6 +362,7 @@ def demo_dataset():
                 'type': t, 'phone': '+7 495 000-00-00' if c == 'Москва'
                 else None} for n, c, r, a, t in warehouses],
         'stock': stock, 'prices': prices}
+
 
 def _generated_qty(i, j):
     "Uneven deterministic stock: a third of the pairs are empty"

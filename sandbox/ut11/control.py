@@ -1,7 +1,6 @@
 """Control actions (POST /__sandbox__/<name>): seed data, change stock and
 prices, switch versions and credentials, inspect documents, refuse
 postings."""
-import datetime
 import itertools
 from zoneinfo import ZoneInfo
 
@@ -64,7 +63,7 @@ class Control:
         with self.lock:
             item = self._resolve_item(product)
             self._add_price(item, price, price_type,
-                period or datetime.datetime.now().strftime('%Y-%m-%dT%H:%M:%S'))
+                period or self.now())
             return {'Номенклатура_Key': item, 'Цена': float(price)}
 
     @control('credentials')

@@ -23,13 +23,16 @@ POSTING_RULES = {
 class PostingRefused(Exception):
     "Posting checks failed; the message goes to the client"
 
+
 def presentation_date(date):
     return datetime.datetime.strptime(date, '%Y-%m-%dT%H:%M:%S').strftime(
         '%d.%m.%Y %H:%M:%S')
 
+
 def _ref(value):
     "A reference or None when empty"
     return None if value in (EMPTY_REF, '', None) else value
+
 
 def _num(value):
     return str(value.normalize()) if value == value.to_integral_value() \

@@ -5,14 +5,18 @@ from decimal import Decimal
 
 from .odata import EMPTY_DATE, EMPTY_REF
 
+
 ZERO = Decimal(0)
 UNDEFINED_TYPE = 'StandardODATA.Undefined'
+
 
 _TYPE_CODES = {'b': 'bool', 'n': 'num', 'd': 'date', 'e': 'enum', 's': 'str',
     'a': 'any', 't': 'type'}
 
+
 _DEFAULTS = {'guid': EMPTY_REF, 'str': '', 'enum': '', 'bool': False,
     'num': ZERO, 'date': EMPTY_DATE, 'any': '', 'type': UNDEFINED_TYPE}
+
 
 def spec(*texts):
     """'Code IsFolder:b Цена:n' -> {name: type}; names ending _Key are GUIDs.
@@ -27,12 +31,16 @@ def spec(*texts):
             'guid' if name.endswith('_Key') else 'str')
     return fields
 
+
 CATALOG = ('Ref_Key DataVersion DeletionMark:b Code Description Predefined:b '
     'PredefinedDataName')
 
+
 HIERARCHY = 'Parent_Key IsFolder:b'
 
+
 DOCUMENT = 'Ref_Key DataVersion DeletionMark:b Number Date:d Posted:b'
+
 
 ORDER_ROW = ('LineNumber Номенклатура_Key Характеристика_Key Упаковка_Key '
     'КоличествоУпаковок:n Количество:n ВидЦены_Key Цена:n Сумма:n '
@@ -42,6 +50,7 @@ ORDER_ROW = ('LineNumber Номенклатура_Key Характеристик
     'ДатаОтгрузки:d Отменено:b ПричинаОтмены_Key КодСтроки:n КлючСвязи:n '
     'Серия_Key Обособленно:b СрокПоставки:n Содержание ИдентификаторСтроки '
     'СуммаБонусныхБалловКСписанию:n СуммаНачисленныхБонусныхБалловВВалюте:n')
+
 
 class EntitySet:
     """One published object: its fields, tabular sections and behaviour.
@@ -68,23 +77,29 @@ class EntitySet:
     def all_fields(self):
         return {**self.fields, **{t: 'list' for t in self.tabular}}
 
+
 def _catalog(name, extra='', tabular=None, code_length=9, versions=None):
     return EntitySet(f'Catalog_{name}', 'catalog', spec(CATALOG, extra),
         {k: spec('Ref_Key', v) for k, v in (tabular or {}).items()},
         code_length=code_length, versions=versions or ('11.4', '11.5'))
+
 
 def _document(name, synonym, extra, tabular, statuses=()):
     return EntitySet(f'Document_{name}', 'document', spec(DOCUMENT, extra),
         {k: spec('Ref_Key', v) for k, v in tabular.items()}, synonym=synonym,
         statuses=statuses)
 
+
 ORDER_STATUSES = ('НеСогласован', 'КОбеспечению', 'КОтгрузке', 'Закрыт')
+
 
 SUPPLY_VARIANTS = ('Отгрузить', 'СоСклада', 'РезервироватьПоМереПоступления',
     'КОбеспечению', 'НеТребуется', 'ПереданРанее',
     'УдалитьОтгрузитьОбособленно', 'УдалитьОбособленно')
 
+
 RESERVING_VARIANTS = ('СоСклада', 'Отгрузить')
+
 
 ENTITY_SETS = {s.name: s for s in [
     _catalog('Номенклатура', HIERARCHY + ' Артикул НаименованиеПолное '
@@ -204,7 +219,9 @@ ENTITY_SETS = {s.name: s for s in [
             'Штрихкод Номенклатура_Key Характеристика_Key Упаковка_Key')),
     ]}
 
+
 ENUMS = {'ВариантОбеспечения': SUPPLY_VARIANTS}
+
 
 def tabular_sets():
     "Document_X_Товары style sets: rows of a tabular section, read only"
@@ -217,7 +234,9 @@ def tabular_sets():
             sets[name].owner, sets[name].section = entity, section
     return sets
 
+
 TABULAR_SETS = tabular_sets()
+
 
 def turnover_fields(fields):
     "Fields of Turnovers(...): each XBalance as XReceipt, XExpense, XTurnover"

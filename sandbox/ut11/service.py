@@ -2,7 +2,6 @@
 HTTP Basic, 1C's error bodies, reading and writing catalogs and documents,
 tabular sections and registers, paging."""
 import base64
-import datetime
 import json
 import logging
 from decimal import Decimal
@@ -289,8 +288,7 @@ class ODataService:
             if not row['Number']:
                 self._assign_code(entity, row)
             if row['Date'] == EMPTY_DATE:
-                row['Date'] = datetime.datetime.now().strftime(
-                    '%Y-%m-%dT%H:%M:%S')
+                row['Date'] = self.now()
         elif not row['Code'] and entity.code_length:
             self._assign_code(entity, row)
         row['DataVersion'] = self._data_version()

@@ -3,6 +3,7 @@ and control actions, each in its own module."""
 import base64
 import collections
 import itertools
+from zoneinfo import ZoneInfo
 
 from ..core import Simulator
 from .catalogue import Catalogue, demo_dataset
@@ -12,7 +13,7 @@ from .metadata import ENTITY_SETS, _DEFAULTS
 from .odata import EMPTY_REF
 from .service import ODataService
 from .stock import Ledger, Stock
-from .storage import Table, local_now, new_ref
+from .storage import Table, new_ref
 
 
 class UT11Simulator(ODataService, Catalogue, Stock, Documents, Control,
@@ -39,7 +40,7 @@ class UT11Simulator(ODataService, Catalogue, Stock, Documents, Control,
         self.paging = None
         self.tables = {name: Table() for name, s in ENTITY_SETS.items()
             if s.keyed}
-        self.ledger = Ledger(clock=self.now)
+        self.ledger = Ledger(self.now)
         self.effects = {}
         self.counters = collections.Counter()
         self.prices = []
@@ -52,7 +53,8 @@ class UT11Simulator(ODataService, Catalogue, Stock, Documents, Control,
 
     def now(self):
         "The base's local time, to the second, as 1C writes dates"
-        return local_now(getattr(self, 'timezone', 'Europe/Moscow'))
+        return self.clock.now(ZoneInfo(self.timezone)).strftime(
+            '%Y-%m-%dT%H:%M:%S')
 
     def _data_version(self):
         n = next(self._version_counter)

@@ -6,7 +6,6 @@ import collections
 
 from .metadata import UNDEFINED_TYPE, ZERO
 from .odata import EMPTY_DATE, EMPTY_REF, alternatives, equalities
-from .storage import local_now
 
 # register -> the Stock method giving its Balance rows for a ledger key
 BALANCE_ROWS = {
@@ -29,6 +28,7 @@ class Movement(collections.namedtuple('Movement',
     second), which (item, characteristic, warehouse), for which order (a
     reserve) and by how much on hand and reserved"""
 
+
 class Ledger:
     """Stock on hand and reserves, the simulator's stand-in for registers.
 
@@ -43,13 +43,13 @@ class Ledger:
     happens and an unposting as a movement back (see notes/ut11.md).
     """
 
-    def __init__(self, clock=None):
+    def __init__(self, now):
         self.onhand = {}
         self.reserves = collections.defaultdict(dict)   # order -> key -> qty
         self.shipped = collections.defaultdict(dict)    # order -> key -> qty
         self.orders_by_key = collections.defaultdict(set)
         self.generated = None    # (products Generated, warehouse keys, qty)
-        self.clock = clock or local_now
+        self.now = now     # the base's local time as 1C writes it
         self.movements = []
 
     def on_hand(self, key):
@@ -105,7 +105,7 @@ class Ledger:
 
     def _journal(self, key, order, onhand, reserve):
         if onhand or reserve:
-            self.movements.append(Movement(self.clock(), key, order, onhand,
+            self.movements.append(Movement(self.now(), key, order, onhand,
                     reserve))
 
     def movements_between(self, start=None, end=None):

@@ -1,20 +1,21 @@
 """Identifiers as 1C makes them and the rows of catalogs and documents
 (optionally over a large data set computed on demand)."""
-import datetime
 import itertools
 import uuid
-from zoneinfo import ZoneInfo
 
 from .odata import merge_by_key
+
 
 def new_ref():
     "A fresh reference in 1C's time-based GUID shape"
     return str(uuid.uuid1()).lower()
 
+
 def stable_ref(*parts):
     "The same GUID for the same demo object on every reset"
     h = uuid.uuid5(uuid.NAMESPACE_URL, 'ut11:' + ':'.join(parts)).hex
     return f'{h[:8]}-{h[8:12]}-11ee-{h[16:20]}-{h[20:32]}'
+
 
 def ean13(body12):
     digits = [int(c) for c in body12]
@@ -22,10 +23,6 @@ def ean13(body12):
             for i, d in enumerate(digits)) % 10) % 10
     return body12 + str(check)
 
-def local_now(timezone='Europe/Moscow'):
-    "The base's clock: 1C keeps local time, without a time zone (A.3)"
-    return datetime.datetime.now(ZoneInfo(timezone)).strftime(
-        '%Y-%m-%dT%H:%M:%S')
 
 class Generated:
     """A large catalogue built on demand: row i is computed, not stored.
@@ -50,6 +47,7 @@ class Generated:
 
     def build(self, i):
         return self.builder(i, self.key(i))
+
 
 class Table:
     "The rows of one catalog or document, optionally over a Generated set"
