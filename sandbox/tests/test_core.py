@@ -1,10 +1,11 @@
 """The shared machinery: journal, faults, webhooks and the control API."""
-import time
+import threading
 import unittest
 
 import requests
 from flask import jsonify, request
 
+from sandbox.clock import FakeClock
 from sandbox.control import SandboxControl
 from sandbox.core import Simulator, control, error_page, route
 
@@ -54,7 +55,8 @@ class Receiver(Simulator):
 
 class CoreTest(unittest.TestCase):
     def setUp(self):
-        self.sim = EchoSimulator()
+        self.clock = FakeClock()
+        self.sim = EchoSimulator(clock=self.clock)
         self.url = self.sim.start()
         self.addCleanup(self.sim.stop)
         self.control = SandboxControl(self.url)
@@ -81,11 +83,14 @@ class CoreTest(unittest.TestCase):
             .status_code, 200)
 
     def test_fault_for_a_time(self):
-        self.control.fault('rate_limit', '*', seconds=0.3)
+        self.control.fault('rate_limit', '*', seconds=30)
         first = requests.post(self.url + '/v1/echo', json={}, timeout=5)
-        time.sleep(0.4)
+        self.clock.advance(29)
         second = requests.post(self.url + '/v1/echo', json={}, timeout=5)
-        self.assertEqual((first.status_code, second.status_code), (429, 200))
+        self.clock.advance(1)
+        third = requests.post(self.url + '/v1/echo', json={}, timeout=5)
+        self.assertEqual([r.status_code for r in (first, second, third)],
+            [429, 429, 200])
 
     def test_rate_limit_with_retry_after(self):
         self.control.fault('rate_limit', '/v1/echo', count=1, retry_after=120)
@@ -96,10 +101,25 @@ class CoreTest(unittest.TestCase):
         self.assertNotIn('Retry-After', second.headers)
 
     def test_slow_fault(self):
-        self.control.fault('slow', '/v1/echo', delay=0.3, count=1)
-        start = time.monotonic()
-        requests.post(self.url + '/v1/echo', json={}, timeout=5)
-        self.assertGreaterEqual(time.monotonic() - start, 0.3)
+        self.control.fault('slow', '/v1/echo', delay=20, count=1)
+        answers = []
+        request = threading.Thread(target=lambda: answers.append(
+                requests.post(self.url + '/v1/echo', json={'a': 1},
+                    timeout=5)))
+        request.start()
+        self.assertTrue(self.clock.wait_for_timers())
+        self.clock.advance(19)
+        self.assertEqual(answers, [])       # still held
+        self.clock.advance(1)
+        request.join(5)
+        self.assertEqual(answers[0].json(), {'a': 1})
+
+    def test_clock_over_http(self):
+        before = self.control.clock()
+        after = self.control.advance(90)
+        self.assertTrue(after['fake'])
+        self.assertEqual(before['now'], '2026-03-02T07:00:00+00:00')
+        self.assertEqual(after['now'], '2026-03-02T07:01:30+00:00')
 
     def test_stacked_routes_and_error_page(self):
         greetings = [requests.get(self.url + path, timeout=5).json()
@@ -136,6 +156,22 @@ class CoreTest(unittest.TestCase):
         self.assertEqual(receiver.received, [2, 2, 4, 3])
         outcomes = [d['outcome'] for d in self.control.webhooks()]
         self.assertEqual(outcomes[0], 'dropped')
+
+    def test_webhook_delay(self):
+        receiver = Receiver()
+        hook = receiver.start() + '/hook'
+        self.addCleanup(receiver.stop)
+        self.control.fault('webhook_delay', '/hook', count=1, delay=60)
+        for n in (1, 2):
+            requests.post(self.url + '/v1/notify', json={'url': hook,
+                    'n': n}, timeout=5)
+        self.clock.advance(59)
+        self.assertFalse(self.sim.webhooks.wait_idle(0.2))
+        self.assertEqual(receiver.received, [])
+        self.clock.advance(1)
+        self.assertTrue(self.sim.webhooks.wait_idle())
+        # the held one holds the queue behind it: they arrive in order
+        self.assertEqual(receiver.received, [1, 2])
 
 
 if __name__ == '__main__':
