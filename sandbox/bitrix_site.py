@@ -86,6 +86,13 @@ def parse_dt(value):
     return dt if dt.tzinfo else dt.replace(tzinfo=MSK)
 
 
+def rest_id(value):
+    """An id as the site's sale REST answers it: a JSON string ("255"), the
+    way PHP hands database integers over (bitrix_site notes, unconfirmed
+    point 21)"""
+    return None if value is None else str(value)
+
+
 def money(value):
     return round(float(value) + 1e-9, 2)
 
@@ -1256,12 +1263,14 @@ class BitrixSiteSimulator(BitrixRest):
 
     @staticmethod
     def order_fields(o):
-        return {'id': o['id'], 'accountNumber': o['account_number'],
-            'lid': 's1', 'personTypeId': 1, 'statusId': o['status_id'],
+        return {'id': rest_id(o['id']),
+            'accountNumber': o['account_number'], 'lid': 's1',
+            'personTypeId': '1', 'statusId': o['status_id'],
             'dateInsert': o['date_insert'], 'dateUpdate': o['date_update'],
             'dateStatus': o['date_status'], 'price': o['price'],
             'discountValue': o['discount_value'], 'taxValue': 0.0,
-            'currency': 'RUB', 'userId': o['user']['id'], 'responsibleId': None,
+            'currency': 'RUB', 'userId': rest_id(o['user']['id']),
+            'responsibleId': None,
             'userDescription': o['user_description'], 'comments': o['comments'],
             'payed': o['payed'], 'deducted': o['deducted'],
             'canceled': o['canceled'], 'reasonCanceled': o['reason_canceled'],
@@ -1271,8 +1280,8 @@ class BitrixSiteSimulator(BitrixRest):
 
     @staticmethod
     def basket_fields(o, line):
-        return {'id': line['basket_id'], 'orderId': o['id'],
-            'productId': line['product_id'], 'name': line['name'],
+        return {'id': rest_id(line['basket_id']), 'orderId': rest_id(o['id']),
+            'productId': rest_id(line['product_id']), 'name': line['name'],
             'price': line['price'], 'basePrice': line['base_price'],
             'discountPrice': line['discount'], 'quantity': line['quantity'],
             'currency': 'RUB',
@@ -1288,8 +1297,8 @@ class BitrixSiteSimulator(BitrixRest):
 
     @staticmethod
     def payment_fields(o, p):
-        return {'id': p['id'], 'orderId': o['id'],
-            'paySystemId': p['pay_system_id'],
+        return {'id': rest_id(p['id']), 'orderId': rest_id(o['id']),
+            'paySystemId': rest_id(p['pay_system_id']),
             'paySystemName': PAY_SYSTEMS[p['pay_system_id']], 'sum': p['sum'],
             'currency': 'RUB', 'paid': p['paid'], 'datePaid': p['date_paid'],
             'payVoucherNum': p['pay_voucher_num'], 'psStatus': None,
@@ -1298,19 +1307,20 @@ class BitrixSiteSimulator(BitrixRest):
     @staticmethod
     def shipment_fields(o):
         d = o['delivery']
-        return {'id': d['shipment_id'], 'orderId': o['id'],
-            'deliveryId': d['id'], 'deliveryName': d['name'],
+        return {'id': rest_id(d['shipment_id']), 'orderId': rest_id(o['id']),
+            'deliveryId': rest_id(d['id']), 'deliveryName': d['name'],
             'allowDelivery': d['allow_delivery'], 'deducted': d['deducted'],
             'statusId': 'DF' if d['deducted'] == 'Y' else 'DN',
             'priceDelivery': d['price'], 'basePriceDelivery': d['price'],
             'currency': 'RUB', 'trackingNumber': d['tracking_number'],
-            'shipmentItems': [{'basketId': l['basket_id'],
+            'shipmentItems': [{'basketId': rest_id(l['basket_id']),
                 'quantity': l['quantity']} for l in o['lines']]}
 
     @staticmethod
     def property_values(o):
-        return [{'id': o['id'] * 100 + p['id'], 'orderId': o['id'],
-            'orderPropsId': p['id'], 'code': p['code'], 'name': p['name'],
+        return [{'id': rest_id(o['id'] * 100 + p['id']),
+            'orderId': rest_id(o['id']), 'orderPropsId': rest_id(p['id']),
+            'code': p['code'], 'name': p['name'],
             'value': p['value']} for p in o['properties']]
 
     def _list(self, rows, p, wrap, default_order='id'):

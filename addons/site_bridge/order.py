@@ -140,12 +140,12 @@ class Order(metaclass=PoolMeta):
                 adds.append((line, line.get_site_new_item(
                             self.site_order_id, wanted)))
                 continue
-            kept.add(item['id'])
+            kept.add(str(item['id']))
             changed = {k: wanted[k] for k in BASKET_UPDATE_FIELDS
                 if not same_number(item.get(k), wanted[k])}
             if changed:
                 updates.append((item['id'], changed))
-        deletes = [i['id'] for i in items if i['id'] not in kept]
+        deletes = [i['id'] for i in items if str(i['id']) not in kept]
         return adds, updates, deletes
 
 
@@ -181,7 +181,8 @@ class OrderLine(metaclass=PoolMeta):
 
     def find_site_item(self, items, xml_id):
         for item in items:
-            if (item['id'] == self.site_basket_id
+            # the site answers ids as JSON strings ("255")
+            if (str(item['id']) == str(self.site_basket_id)
                     or item.get('xmlId') == self.site_item_key) and (
                     item.get('productXmlId') == xml_id):
                 return item
@@ -238,7 +239,7 @@ def push_basket(client, order, items):
     adds, updates, deletes = order.get_site_basket_changes(items)
     for line, values in adds:
         item = client.add_basket_item(values)
-        Line.write([line], {'site_basket_id': item['id']})
+        Line.write([line], {'site_basket_id': int(item['id'])})
     for item_id, values in updates:
         client.update_basket_item(item_id, values)
     for item_id in deletes:

@@ -394,12 +394,14 @@ class RestTest(SiteCase):
         body = self.call('sale.order.list', {'filter': {'statusId': 'N'},
             'select': ['id', 'accountNumber', 'price', 'updated1c']})
         self.assertEqual(body['total'], 1)
-        self.assertEqual(body['result']['orders'], [{'id': placed['id'],
+        # ids come as JSON strings, as the real site's REST sends them
+        self.assertEqual(body['result']['orders'], [{'id': str(placed['id']),
             'accountNumber': placed['account_number'],
             'price': placed['price'], 'updated1c': 'N'}])
         order = self.call('sale.order.get', {'id': placed['id']})['result']['order']
         self.assertEqual(order['basketItems'][0]['productXmlId'], LAVAZZA)
-        self.assertEqual([p['paySystemId'] for p in order['payments']], [3, 4])
+        self.assertEqual([p['paySystemId'] for p in order['payments']],
+            ['3', '4'])
         self.assertEqual(order['payments'][0]['paid'], 'Y')   # bonuses
         codes = {v['code']: v['value'] for v in order['propertyValues']}
         self.assertEqual(codes['LOYALTY_LEVEL'], 'Серебряный')
@@ -430,6 +432,8 @@ class RestTest(SiteCase):
             'basePrice': 100, 'price': 90, 'discountPrice': 10,
             'xmlId': 'hub-line-7', 'productXmlId': MACHINE}})
         self.assertEqual(added['result']['basketItem']['xmlId'], 'hub-line-7')
+        self.assertEqual(item['id'], str(coffee))
+        self.assertIsInstance(added['result']['basketItem']['id'], str)
         self.assertIs(self.call('sale.basketitem.delete',
             {'id': descaler})['result'], True)
         order = self.call('sale.order.get', {'id': placed['id']})['result']['order']
