@@ -6,6 +6,7 @@ the ``sale.*`` REST methods of the site's ``rest`` module, and cart rules with
 coupons kept in state (priced by :func:`price_basket`).
 """
 import copy
+import fnmatch
 import hashlib
 import io
 import secrets
@@ -20,6 +21,7 @@ from .bitrix24 import (MSK, BitrixRest, RestError, apply_filter,
 from .core import control, route
 
 EXCHANGE_PATH = '/bitrix/admin/1c_exchange.php'
+BOM = '\ufeff'.encode('utf-8')
 CML_NS = 'urn:1C.ru:commerceml_2'
 SCRIPT_EXTENSIONS = ('.php', '.phtml', '.php3', '.php4', '.php5', '.phar',
     '.pl', '.py', '.cgi', '.asp', '.aspx', '.shtml', '.htaccess')
@@ -501,11 +503,12 @@ def fmt4(value):
     return '%.4f' % value
 
 
-def cp1251_xml(root):
-    "Serialise as the site does: windows-1251 with a double-quoted declaration"
+def cml_xml(root, encoding='windows-1251'):
+    """Serialise as the site does: windows-1251 (or the encoding given) with
+    a double-quoted declaration"""
     body = ET.tostring(root, encoding='unicode')
-    return ('<?xml version="1.0" encoding="windows-1251"?>\n' + body).encode(
-        'cp1251', 'xmlcharrefreplace')
+    return (f'<?xml version="1.0" encoding="{encoding}"?>\n' + body).encode(
+        encoding, 'xmlcharrefreplace')
 
 
 class BitrixSiteSimulator(BitrixRest):
@@ -554,6 +557,9 @@ class BitrixSiteSimulator(BitrixRest):
         self.settings = {'zip': True, 'file_limit': 204800, 'import_steps': 2,
             'change_status_from_1c': True, 'query_zip': False,
             'element_action': 'A'}
+        # how answers are serialised: see answer_encoding
+        self.answers = {'bom': False, 'encoding': 'windows-1251',
+            'bom_paths': '*'}
         self.sessions = {}
         self.strict = {'catalog': False, 'sale': False}
         self.uploads = {'catalog': {}, 'sale': {}}
@@ -569,8 +575,9 @@ class BitrixSiteSimulator(BitrixRest):
 
     # -- exchange: protocol ------------------------------------------------------------
     def _answer(self, *lines, status=200):
-        return Response('\n'.join(lines).encode('cp1251', 'replace'), status,
-            content_type='text/html; charset=windows-1251')
+        encoding = self.answers['encoding']
+        return Response('\n'.join(lines).encode(encoding, 'replace'), status,
+            content_type=f'text/html; charset={encoding}')
 
     def _xml_answer(self, data):
         if self.settings['query_zip']:
@@ -579,7 +586,8 @@ class BitrixSiteSimulator(BitrixRest):
                 zf.writestr('orders.xml', data)
             data = buffer.getvalue()
             return Response(data, content_type='application/zip')
-        return Response(data, content_type='application/xml; charset=windows-1251',
+        return Response(data, content_type='application/xml; charset='
+            + self.answers['encoding'],
             headers={'Content-Length': str(len(data))})
 
     def _basic_ok(self):
@@ -730,7 +738,8 @@ class BitrixSiteSimulator(BitrixRest):
             if o['updated1c'] == 'N' and o['external_order'] == 'N']
         if session is not None:
             session['query'] = {o['id']: o['version'] for o in orders}
-        return self._xml_answer(cp1251_xml(self._orders_document(orders)))
+        return self._xml_answer(cml_xml(self._orders_document(orders),
+                self.answers['encoding']))
 
     def _success(self, type_, session):
         if session is None or session.get('query') is None:
@@ -755,7 +764,7 @@ class BitrixSiteSimulator(BitrixRest):
                 el = sub(box, 'Элемент')
                 sub(el, 'Ид', item_id)
                 sub(el, 'Название', name)
-        return self._xml_answer(cp1251_xml(root))
+        return self._xml_answer(cml_xml(root, self.answers['encoding']))
 
     # -- exchange: catalog import ----------------------------------------------------------
     def _seed_catalog(self):
@@ -1571,6 +1580,31 @@ class BitrixSiteSimulator(BitrixRest):
                 'exchange_url': self.base_url + EXCHANGE_PATH,
                 'rest_url': f'{self.base_url}/rest/{self.webhook_user}/'
                     f'{self.webhook_code}/'}
+
+    @control('answer_encoding')
+    def answer_encoding(self, bom=None, encoding=None, bom_paths=None):
+        """bom: answers start with a UTF-8 byte-order mark, as when a PHP
+        file of the site was saved with one (bom_paths: a glob of the paths
+        that get it, default every one: exchange, REST, pricing);
+        encoding: of the CommerceML exchange's answers, text and XML —
+        windows-1251 (default, as the real exchange) or utf-8"""
+        with self.lock:
+            if encoding is not None:
+                if encoding.lower() not in ('windows-1251', 'utf-8'):
+                    raise ValueError('encoding must be windows-1251 or utf-8')
+                self.answers['encoding'] = encoding.lower()
+            if bom is not None:
+                self.answers['bom'] = bool(bom)
+            if bom_paths is not None:
+                self.answers['bom_paths'] = bom_paths
+            return dict(self.answers)
+
+    def after_route(self, response):
+        if self.answers['bom'] and fnmatch.fnmatchcase(request.path,
+                self.answers['bom_paths']):
+            response.direct_passthrough = False
+            response.set_data(BOM + response.get_data())
+        return response
 
     @control('exchange_settings')
     def exchange_settings(self, **settings):

@@ -356,6 +356,11 @@ class Simulator:
         """Runs before every route but the control API, after the injected
         faults; a response returned here is the answer"""
 
+    def after_route(self, response):
+        """Every answer but the control API's passes here last (a system's
+        quirks of serialisation); returns the response to send"""
+        return response
+
     def fault_response(self, kind, status, rule):
         "Response for an injected 'error' or 'rate_limit' fault"
         if kind == 'rate_limit':
@@ -425,6 +430,7 @@ class Simulator:
 
     def _after(self, response):
         if not request.path.startswith(CONTROL_PREFIX):
+            response = self.after_route(response)
             body = request.get_data(cache=True, as_text=True)
             self.journal.record({
                     'time': self.clock.time(), 'method': request.method,

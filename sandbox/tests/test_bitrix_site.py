@@ -380,6 +380,60 @@ class OrderExchangeTest(SiteCase):
         self.assertTrue(root.findall('ПлатежныеСистемы/Элемент'))
 
 
+class AnswerEncodingTest(SiteCase):
+    "The answer_encoding action: byte-order marks and the exchange's charset"
+    BOM = b'\xef\xbb\xbf'
+    place = OrderExchangeTest.place
+
+    def test_bom_on_every_answer(self):
+        self.control.action('answer_encoding', bom=True)
+        sale = self.exchange('sale')
+        raw = sale.get('checkauth').content
+        self.assertTrue(raw.startswith(self.BOM + b'success\n'), raw)
+        rest = requests.post(self.creds['rest_url'] + 'sale.status.list',
+            timeout=5)
+        self.assertTrue(rest.content.startswith(self.BOM + b'{'))
+        self.assertEqual(rest.headers['Content-Length'],
+            str(len(rest.content)))
+        self.control.action('answer_encoding', bom=False)
+        self.assertTrue(sale.get('checkauth').content.startswith(b'success'))
+
+    def test_bom_on_some_paths(self):
+        self.control.action('answer_encoding', bom=True, bom_paths='/rest/*')
+        self.assertTrue(self.exchange('sale').get('checkauth').content
+            .startswith(b'success'))
+        self.assertTrue(requests.post(self.creds['rest_url']
+                + 'sale.status.list', timeout=5).content.startswith(self.BOM))
+
+    def test_bom_before_the_orders_document(self):
+        self.place()
+        sale = self.exchange('sale')
+        sale.handshake()
+        self.control.action('answer_encoding', bom=True)
+        raw = sale.get('query').content
+        self.assertTrue(raw.startswith(self.BOM + b'<?xml version="1.0" '
+            b'encoding="windows-1251"?>'))
+        self.assertIn('Иванова'.encode('cp1251'), raw)
+
+    def test_utf8_exchange(self):
+        self.place()
+        answer = self.control.action('answer_encoding', encoding='UTF-8')
+        self.assertEqual(answer['encoding'], 'utf-8')
+        sale = self.exchange('sale')
+        response = sale.get('checkauth')
+        self.assertEqual(response.headers['Content-Type'],
+            'text/html; charset=utf-8')
+        sale.handshake()
+        response = sale.get('query')
+        self.assertEqual(response.headers['Content-Type'],
+            'application/xml; charset=utf-8')
+        self.assertTrue(response.content.startswith(
+            b'<?xml version="1.0" encoding="utf-8"?>'))
+        self.assertIn('Иванова'.encode('utf-8'), response.content)
+        with self.assertRaises(requests.HTTPError):
+            self.control.action('answer_encoding', encoding='koi8-r')
+
+
 class RestTest(SiteCase):
     def call(self, method, payload=None, status=200):
         response = requests.post(self.creds['rest_url'] + method, timeout=5,
