@@ -9,6 +9,7 @@ import copy
 import fnmatch
 import hashlib
 import io
+import random
 import secrets
 import zipfile
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from flask import Response, jsonify, request
 from .bitrix24 import (MSK, BitrixRest, RestError, apply_filter,
     apply_order, as_list, paginate, rest)
 from .core import control, route
+from .demo import random_order
 
 EXCHANGE_PATH = '/bitrix/admin/1c_exchange.php'
 BOM = '\ufeff'.encode('utf-8')
@@ -52,6 +54,8 @@ ORDER_PROPERTIES = [  # (id, code, name) for person type 1 "Физическое
     (10, 'PROMO_CODE', 'Промокод'),
     ]
 CATALOG_XML_ID = 'bd72d8f9-55bc-11d9-848a-00112f43529a'
+BASE_PRICE_TYPE = 'bd72d90c-55bc-11d9-848a-00112f43529a'
+SEED_STORE = 'c7e3a2b1-0001-11ee-9a2a-0242ac120002'
 SEED_SECTIONS = {
     'a1f0c1e2-0001-11ee-8c90-0242ac120002': 'Кофемашины',
     'a1f0c1e2-0002-11ee-8c90-0242ac120002': 'Кофе в зёрнах',
@@ -86,6 +90,22 @@ def parse_dt(value):
         return value
     dt = datetime.fromisoformat(str(value))
     return dt if dt.tzinfo else dt.replace(tzinfo=MSK)
+
+
+def catalog_product(xml_id, article, name, section):
+    "A catalogue element as the site keeps it"
+    return {'xml_id': xml_id, 'article': article, 'name': name,
+        'barcode': None, 'sections': [section], 'description': '',
+        'unit': '796', 'vat_rate': 20, 'properties': {},
+        'requisites': {'ВидНоменклатуры': 'Товар'}, 'active': True,
+        'touched': 0}
+
+
+def catalog_offer(xml_id, name, price, quantity, stores=None):
+    "An offer (trade offer of a product or of its size) at the BASE price"
+    return {'xml_id': xml_id, 'name': name,
+        'prices': {BASE_PRICE_TYPE: {'price': price, 'currency': 'RUB'}},
+        'quantity': quantity, 'stores': stores or {}}
 
 
 def rest_id(value):
@@ -570,6 +590,7 @@ class BitrixSiteSimulator(BitrixRest):
         self.orders = {}
         self.last_export = None
         self.rules, self.coupons = seed_rules(self.now())
+        self.random = random.Random()
         self._order_ids = 1000   # site order numbers continue an old shop
         self._basket_ids = 5000
 
@@ -772,21 +793,14 @@ class BitrixSiteSimulator(BitrixRest):
             'sections': {k: {'name': v, 'parent': None}
                 for k, v in SEED_SECTIONS.items()},
             'properties': {}, 'products': {}, 'offers': {},
-            'price_types': {'bd72d90c-55bc-11d9-848a-00112f43529a':
-                {'name': 'BASE', 'currency': 'RUB'}},
-            'stores': {'c7e3a2b1-0001-11ee-9a2a-0242ac120002':
-                'Склад Москва'}}
+            'price_types': {BASE_PRICE_TYPE: {'name': 'BASE',
+                    'currency': 'RUB'}},
+            'stores': {SEED_STORE: 'Склад Москва'}}
         for xml_id, article, name, section, price, stock in SEED_PRODUCTS:
-            catalog['products'][xml_id] = {'xml_id': xml_id, 'article': article,
-                'name': name, 'barcode': None, 'sections': [section],
-                'description': '', 'unit': '796', 'vat_rate': 20,
-                'properties': {}, 'requisites': {'ВидНоменклатуры': 'Товар'},
-                'active': True, 'touched': 0}
-            catalog['offers'][xml_id] = {'xml_id': xml_id, 'name': name,
-                'prices': {'bd72d90c-55bc-11d9-848a-00112f43529a':
-                    {'price': price, 'currency': 'RUB'}},
-                'quantity': stock, 'stores':
-                    {'c7e3a2b1-0001-11ee-9a2a-0242ac120002': stock}}
+            catalog['products'][xml_id] = catalog_product(xml_id, article,
+                name, section)
+            catalog['offers'][xml_id] = catalog_offer(xml_id, name, price,
+                stock, {SEED_STORE: stock})
         return catalog
 
     def _import_catalog_file(self, data):
@@ -1761,6 +1775,67 @@ class BitrixSiteSimulator(BitrixRest):
                 self._cancel(order, reason)
             self._touch(order)
             return self.order_fields(order)
+
+    @control('load_catalog')
+    def load_catalog(self, sections=None, products=(), replace=True):
+        """Put a catalogue on the site as 1C's upload would.
+
+        sections: {xml_id: {name, parent}}; products: [{xml_id, article,
+        name, section, price, quantity, offers: [{xml_id, name[, price,
+        quantity]}]}] (no offers: the product is its own offer); replace:
+        the old catalogue goes"""
+        with self.lock:
+            catalog = self.catalog
+            if replace:
+                for part in ('sections', 'products', 'offers'):
+                    catalog[part].clear()
+            catalog['sections'].update(sections or {})
+            for product in products:
+                self._load_product(product)
+            return {part: len(catalog[part])
+                for part in ('sections', 'products', 'offers')}
+
+    def _load_product(self, product):
+        catalog = self.catalog
+        catalog['products'][product['xml_id']] = catalog_product(
+            product['xml_id'], product.get('article'), product['name'],
+            product.get('section'))
+        for offer in product.get('offers') or [product]:
+            catalog['offers'][offer['xml_id']] = catalog_offer(
+                offer['xml_id'], offer.get('name', product['name']),
+                offer.get('price', product['price']),
+                offer.get('quantity', product.get('quantity', 10)))
+
+    @control('place_random_order')
+    def place_random_order(self, seed=None):
+        """A random customer orders 1–3 offers of the catalogue (Russian
+        names, phones, e-mails, the demo's cities, various deliveries and
+        payments, now and then a promo code or bonuses); seed makes it
+        repeatable"""
+        rng = random.Random(seed) if seed is not None else self.random
+        with self.lock:
+            args = random_order(rng, self._offers_for_sale(),
+                self._usable_coupons())
+            code = args['promo_code']
+            if code and self.price_basket(args['lines'], code)['coupon'][
+                    'status'] != 'applied':
+                args['promo_code'] = None   # a site keeps only applied ones
+            return self.place_order(**args)
+
+    def _offers_for_sale(self):
+        products = self.catalog['products']
+        return sorted(xml_id for xml_id, offer in self.catalog[
+                'offers'].items() if offer['prices'] and products.get(
+                xml_id.split('#')[0], {}).get('active'))
+
+    def _usable_coupons(self):
+        rules = {r['ID']: r for r in self.rules}
+        return [c['COUPON'] for c in self.coupons if coupon_status(
+                c, rules, None, self.now()) == 'entered']
+
+    def start_demo(self, interval=60):
+        "Place a random order every interval seconds until stop()"
+        self.repeat(interval, self.place_random_order)
 
     @control('orders')
     def orders_state(self):

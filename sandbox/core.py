@@ -356,6 +356,10 @@ class Simulator:
         """Runs before every route but the control API, after the injected
         faults; a response returned here is the answer"""
 
+    def start_demo(self):
+        """Demo activity (``python -m sandbox --demo``): timers on the
+        clock, through :meth:`repeat`, that stop with the simulator"""
+
     def after_route(self, response):
         """Every answer but the control API's passes here last (a system's
         quirks of serialisation); returns the response to send"""

@@ -3,11 +3,13 @@ and control actions, each in its own module."""
 import base64
 import collections
 import itertools
+import random
 from zoneinfo import ZoneInfo
 
 from ..core import Simulator
 from .catalogue import Catalogue, demo_dataset
 from .control import Control
+from .demo import DemoActivity
 from .documents import Documents
 from .metadata import ENTITY_SETS, _DEFAULTS
 from .odata import EMPTY_REF
@@ -17,7 +19,7 @@ from .storage import Table, new_ref
 
 
 class UT11Simulator(ODataService, Catalogue, Stock, Documents, Control,
-        Simulator):
+        DemoActivity, Simulator):
     """One UT11 base: its tables, ledger and prices; the parts of the
     simulator are mixed in from the modules named after them"""
     name = 'ut11'
@@ -32,6 +34,8 @@ class UT11Simulator(ODataService, Catalogue, Stock, Documents, Control,
         self.unpublished = set()
         self.refusals = collections.defaultdict(list)
         self._version_counter = itertools.count(1)
+        self.random = random.Random()
+        self.activity = collections.deque(maxlen=50)   # (time, what)
         self._reset_data()
         self._load_dataset(demo_dataset())
 
