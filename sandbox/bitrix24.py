@@ -17,6 +17,7 @@ from flask import Response, jsonify, request
 
 from .clock import Clock
 from .core import Simulator, control, route
+from .page import counts
 
 PAGE_SIZE = 50
 BATCH_LIMIT = 50
@@ -713,11 +714,21 @@ def compute_row(raw, row_id, deal_id, sort):
 
 class Bitrix24Simulator(BitrixRest):
     name = 'bitrix24'
+    title = 'Битрикс24 REST (симулятор)'
     oauth_enabled = True
 
     @route('/oauth/token/')
     def _oauth_token_route(self):
         return self._oauth_token(request.args)
+
+    def page_summary(self):
+        return [('Портал', self.domain), ('Сделок', len(self.deals)),
+            ('Сделки по стадиям', counts(d.get('STAGE_ID')
+                    for d in self.deals.values()) or '—'),
+            ('Контактов', len(self.contacts)),
+            ('Подписок на события', len(self.bindings)),
+            ('Входящий вебхук', f'/rest/{self.webhook_user}/'
+                f'{self.webhook_code}/')]
 
     def init_state(self):
         self.init_rest_state()

@@ -19,6 +19,7 @@ from flask import Response, jsonify, request
 
 from .bitrix24 import (MSK, BitrixRest, RestError, apply_filter,
     apply_order, as_list, paginate, rest)
+from . import page
 from .core import control, route
 from .demo import random_order
 
@@ -533,6 +534,8 @@ def cml_xml(root, encoding='windows-1251'):
 
 class BitrixSiteSimulator(BitrixRest):
     name = 'bitrix_site'
+    title = '1С-Битрикс: интернет-магазин (симулятор)'
+    page_buttons = (('place_random_order', 'Разместить заказ'),)
     # box: the REST load is "configured on the server side"; off by default
     rate_limit_default = False
 
@@ -1836,6 +1839,42 @@ class BitrixSiteSimulator(BitrixRest):
     def start_demo(self, interval=60):
         "Place a random order every interval seconds until stop()"
         self.repeat(interval, self.place_random_order)
+
+    # -- control page ---------------------------------------------------------------------------
+    def page_summary(self):
+        return [('Заказов', len(self.orders)),
+            ('Товаров в каталоге', len(self.catalog['products'])),
+            ('Торговых предложений', len(self.catalog['offers'])),
+            ('Новых и изменённых заказов для 1С', sum(
+                    o['updated1c'] == 'N' for o in self.orders.values())),
+            ('Последняя выгрузка заказов', iso(self.last_export) or '—'),
+            ('Логин обмена', self.login)]
+
+    def page_sections(self):
+        sections = super().page_sections()
+        return sections[:1] + [('Заказы (новые сверху)',
+                page.table(('№', 'Создан', 'Покупатель', 'Город', 'Доставка',
+                        'Оплата', 'Статус', 'Оплачен', 'Отменён',
+                        'Корзина: товар × кол-во по цене (скидка)',
+                        'Промокод', 'Сумма'), [self._page_order(o)
+                        for o in sorted(self.orders.values(),
+                            key=lambda o: -o['id'])[:50]]))] + sections[1:]
+
+    @staticmethod
+    def _page_order(order):
+        statuses = {s[0]: s[1] for s in STATUSES}
+        rows = '; '.join(f"{l['name']} × {l['quantity']:g} по {l['price']:g}"
+            + (f" (−{l['discount']:g})" if l['discount'] else '')
+            for l in order['lines'])
+        user = order['user']
+        return (order['account_number'], order['date_insert'][:16].replace(
+                'T', ' '), f"{user['last_name']} {user['name']}",
+            order['delivery']['city'], order['delivery']['name'],
+            PAY_SYSTEMS[order['payments'][-1]['pay_system_id']],
+            statuses.get(order['status_id'], order['status_id']),
+            'да' if order['payed'] == 'Y' else 'нет',
+            'да' if order['canceled'] == 'Y' else '', rows,
+            order['coupon'] or '', order['price'])
 
     @control('orders')
     def orders_state(self):

@@ -17,6 +17,7 @@ from datetime import timedelta
 from flask import jsonify, request
 
 from .core import Simulator, control, error_page, route
+from .page import counts
 
 # CDEK's public test account (cdek.md §1)
 TEST_CLIENT_ID = 'wqGwiQx0gg8mLtiEKsUinjVSICCjtTEP'
@@ -632,10 +633,21 @@ def tariff_place_errors(body, mode, points):
 
 class CdekSimulator(Simulator):
     name = 'cdek'
+    title = 'СДЭК API v2 (симулятор)'
 
     def now(self):
         "CDEK's time (UTC), to the second"
         return self.clock.now().replace(microsecond=0)
+
+    def page_summary(self):
+        return [('Заказов', len(self.orders)),
+            ('По последнему статусу', counts(o['statuses'][-1]['code']
+                    for o in self.orders.values()
+                    if o['statuses']) or '—'),
+            ('Подписок на вебхуки', len(self.subscriptions)),
+            ('Пунктов выдачи', len(self.points)),
+            ('Обработка запросов, с', self.processing_delay),
+            ('Вебхуков отправлено', len(self.webhooks.deliveries))]
 
     def init_state(self):
         with self.lock:

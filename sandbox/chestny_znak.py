@@ -30,6 +30,7 @@ from flask import Response, request
 
 from .clock import MSK
 from .core import Simulator, control, error_page, route
+from .page import counts
 
 V3 = '/api/v3/true-api'
 V4 = '/api/v4/true-api'
@@ -230,9 +231,19 @@ def api(secured=False):
 
 class ChestnyZnakSimulator(Simulator):
     name = 'chestny_znak'
+    title = 'Честный знак, True API (симулятор)'
     default_port = 8104
 
     # -- state -------------------------------------------------------------
+    def page_summary(self):
+        return [('ИНН участника', self.participant['inn']),
+            ('Кодов маркировки', len(self.codes)),
+            ('Коды по статусам', counts(c['status']
+                    for c in self.codes.values()) or '—'),
+            ('Документов', len(self.documents)),
+            ('Документы по статусам', counts(d['status']
+                    for d in self.documents.values()) or '—')]
+
     def init_state(self):
         self.participant = {'inn': '7701234567',
             'name': 'ООО "Тестовый магазин"',

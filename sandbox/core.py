@@ -17,9 +17,10 @@ import uuid
 from collections import deque
 
 import requests
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from . import page
 from .clock import Clock
 
 log = logging.getLogger('sandbox')
@@ -325,6 +326,10 @@ class Simulator:
     """
     name = None
     default_port = None
+    title = None            # of the control page; the name if not set
+    # (action, label) of control actions without arguments that the
+    # control page offers as buttons
+    page_buttons = ()
 
     def __init__(self, clock=None):
         self.clock = clock or Clock()
@@ -465,6 +470,51 @@ class Simulator:
                 self.app.register_error_handler(code, getattr(self, attr))
 
     # -- control API (named _control_*: a subclass's own names hide them) --
+    @route(CONTROL_PREFIX + '/')
+    def _control_page(self):
+        with self.lock:
+            sections = self.page_sections()
+        done = dict(self.page_buttons).get(request.args.get('done'))
+        html = page.render(self.title or self.name, sections,
+            done=done and f'Выполнено: {done}')
+        return Response(html, content_type='text/html; charset=utf-8')
+
+    @route(CONTROL_PREFIX + '/', methods=['POST'])
+    def _control_page_button(self):
+        "A button of the control page: its action, then the page again"
+        action = request.form.get('action')
+        if action not in dict(self.page_buttons):
+            return jsonify({'error': f'no button {action}'}), 404
+        self.control_actions()[action]()
+        return redirect(f'{CONTROL_PREFIX}/?done={action}', 303)
+
+    def page_sections(self):
+        """(title, html) of the control page: what the simulator holds,
+        then what every simulator shows (recent requests, faults, actions)"""
+        return [('Состояние', page.pairs(self.page_summary())),
+            *self._common_sections()]
+
+    def page_summary(self):
+        "(label, value) pairs of the simulator's state, for its page"
+        return []
+
+    def _common_sections(self):
+        recent = self.journal.list()[-15:][::-1]
+        buttons = [('Кнопки', page.buttons(self.page_buttons))
+            ] if self.page_buttons else []
+        return buttons + [
+            ('Последние запросы', page.table(('Время', 'Метод', 'Путь',
+                        'Ответ', 'Сбой'), [(page.moment(e['time']),
+                            e['method'], e['path'], e['status'], e['fault'])
+                        for e in recent])),
+            ('Включённые сбои', page.table(('Вид', 'Путь', 'Осталось',
+                        'Срабатываний'), [(f['kind'], f['endpoint'],
+                            f['remaining'], f['hits'])
+                        for f in self.faults.list() if f['active']])),
+            ('Управляющие действия', page.actions_list(
+                    self.control_actions())),
+            ]
+
     @route(CONTROL_PREFIX + '/requests')
     def _control_requests(self):
         return jsonify(self.journal.list(request.args.get('path'),

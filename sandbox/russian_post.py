@@ -468,6 +468,7 @@ def backlog_view(order):
 
 class RussianPostSimulator(Simulator):
     name = 'russian_post'
+    title = 'Почта России: трекинг и Отправка (симулятор)'
 
     def now(self, tz=timezone.utc):
         return self.clock.now(tz)
@@ -478,6 +479,13 @@ class RussianPostSimulator(Simulator):
                     timespec='milliseconds'), 'status': status,
                 'error': error, 'message': message, 'path': request.path
                 }), status
+
+    def page_summary(self):
+        return [('Отправлений в трекинге', len(self.parcels)),
+            ('Заказов в Отправке', len(self.backlog)),
+            ('Партий', len(self.batches)),
+            ('Пакетных запросов (тикетов)', len(self.tickets)),
+            ('Логин трекинга', self.creds.get('login'))]
 
     def init_state(self):
         with self.lock:

@@ -26,6 +26,7 @@ from html import escape
 from flask import Response, redirect, request
 
 from .core import Simulator, control, error_page, route
+from .page import counts
 
 CENT = Decimal('0.01')
 CURRENCIES = {'RUB'}
@@ -447,11 +448,20 @@ def api(write=False):
 
 class YooKassaSimulator(Simulator):
     name = 'yookassa'
+    title = 'ЮKassa API v3 (симулятор)'
     default_port = 8103
 
     # -- state -------------------------------------------------------------
     def now(self):
         return self.clock.now()
+
+    def page_summary(self):
+        return [('Магазин (shopId)', self.shop_id),
+            ('Платежей', len(self.payments)),
+            ('По статусам', counts(p['status']
+                    for p in self.payments.values()) or '—'),
+            ('Возвратов', len(self.refunds)), ('Чеков', len(self.receipts)),
+            ('Адрес уведомлений', self.notification_url or '—')]
 
     def init_state(self):
         self.shop_id = '100500'

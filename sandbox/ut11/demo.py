@@ -29,13 +29,20 @@ class DemoActivity:
         warehouse; the answer says which"""
         rng = random.Random(seed) if seed is not None else self.random
         with self.lock:
-            moves = [self._demo_sale, self._demo_transfer, self._demo_receipt]
-            for move in rng.sample(moves, len(moves)):
+            for move in self._demo_moves(rng):
                 done = move(rng)
                 if done:
-                    self.activity.appendleft((self.now(), done))
+                    self.activity.appendleft((self.now().replace('T', ' '),
+                            done))
                     return {'done': done}
             return {'done': None}
+
+    def _demo_moves(self, rng):
+        "The kinds of moves to try, the likelier first (sales mostly)"
+        moves = {self._demo_sale: 5, self._demo_transfer: 3,
+            self._demo_receipt: 2}
+        first = rng.choices(list(moves), weights=list(moves.values()))[0]
+        return [first] + [m for m in moves if m != first]
 
     def _warehouses(self, central):
         return [row['Ref_Key'] for row in self.tables['Catalog_Склады']

@@ -13,13 +13,14 @@ from .demo import DemoActivity
 from .documents import Documents
 from .metadata import ENTITY_SETS, _DEFAULTS
 from .odata import EMPTY_REF
+from .page import ControlPage
 from .service import ODataService
 from .stock import Ledger, Stock
 from .storage import Table, new_ref
 
 
 class UT11Simulator(ODataService, Catalogue, Stock, Documents, Control,
-        DemoActivity, Simulator):
+        DemoActivity, ControlPage, Simulator):
     """One UT11 base: its tables, ledger and prices; the parts of the
     simulator are mixed in from the modules named after them"""
     name = 'ut11'
