@@ -472,12 +472,15 @@ class Simulator:
     # -- control API (named _control_*: a subclass's own names hide them) --
     @route(CONTROL_PREFIX + '/')
     def _control_page(self):
+        done = dict(self.page_buttons).get(request.args.get('done'))
+        return self._page_response(done and f'Выполнено: {done}')
+
+    def _page_response(self, note=None, status=200):
         with self.lock:
             sections = self.page_sections()
-        done = dict(self.page_buttons).get(request.args.get('done'))
-        html = page.render(self.title or self.name, sections,
-            done=done and f'Выполнено: {done}')
-        return Response(html, content_type='text/html; charset=utf-8')
+        html = page.render(self.title or self.name, sections, done=note)
+        return Response(html, status,
+            content_type='text/html; charset=utf-8')
 
     @route(CONTROL_PREFIX + '/', methods=['POST'])
     def _control_page_button(self):
@@ -485,7 +488,10 @@ class Simulator:
         action = request.form.get('action')
         if action not in dict(self.page_buttons):
             return jsonify({'error': f'no button {action}'}), 404
-        self.control_actions()[action]()
+        try:
+            self.control_actions()[action]()
+        except (TypeError, ValueError, KeyError) as exc:
+            return self._page_response(f'Не выполнено: {exc}', 400)
         return redirect(f'{CONTROL_PREFIX}/?done={action}', 303)
 
     def page_sections(self):

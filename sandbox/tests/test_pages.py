@@ -50,6 +50,11 @@ class PagesTest(unittest.TestCase):
         self.assertIn('<button type="submit">Разместить заказ</button>', html)
         refused = requests.post(url, data={'action': 'reset'}, timeout=5)
         self.assertEqual(refused.status_code, 404)
+        site.load_catalog()     # nothing to sell: the page says why
+        failed = requests.post(url, data={'action': 'place_random_order'},
+            timeout=5)
+        self.assertEqual(failed.status_code, 400)
+        self.assertIn('Не выполнено: the site has no offer', failed.text)
 
     def test_ut11_documents_and_stock(self):
         ut11 = self.sb['ut11']
