@@ -258,11 +258,12 @@ class Webhooks:
         if wait <= 0:
             return True
         if not item.get('alarm'):
-            item['alarm'] = self.clock.call_later(wait, self._wake)
+            item['alarm'] = self.clock.call_later(wait, self._wake, item)
         return False
 
-    def _wake(self):
+    def _wake(self, item):
         with self._cond:
+            item['alarm'] = None    # a timer early by a hair sets another
             self._cond.notify_all()
 
     def _deliver(self, item):

@@ -806,7 +806,8 @@ class RussianPostSimulator(Simulator):
             ids = self._json_list()
         except JsonTypeError as exc:
             return self._bad_json(exc)
-        sending = request.args.get('sending-date') or self.now(MOSCOW).date().isoformat()
+        sending = (request.args.get('sending-date')
+            or self.now(MOSCOW).date().isoformat())
         groups, errors = {}, []
         with self.lock:
             for position, order_id in enumerate(ids):
@@ -851,7 +852,8 @@ class RussianPostSimulator(Simulator):
         with self.lock:
             batch = self.batches.get(name)
         if batch is None:
-            return self.spring_error(404, 'Not Found', f'Batch {name} is not found')
+            return self.spring_error(404, 'Not Found',
+                f'Batch {name} is not found')
         return jsonify(batch)
 
     @route('/1.0/shipment/search')
