@@ -3,13 +3,10 @@ catalogue and stock come in, a reserved order goes out with its reservation
 per warehouse, and nothing is lost or doubled when 1C is down or refuses.
 
 Each step is committed, as the queue and the web client would."""
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 from trytond.pool import Pool
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.ut11 import stable_ref  # noqa: E402
 
 from trytond.modules.ut11_bridge import payloads  # noqa: E402
