@@ -1,21 +1,51 @@
 from decimal import Decimal
 
-from trytond.model import fields
+from trytond.model import Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
 
-class Template(metaclass=PoolMeta):
+class ExternalRefMixin:
+    "A unique external id, reset on copy"
+    __slots__ = ()
+    _external_field = None
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        name = cls._external_field
+        cls._sql_constraints += [(f'{name}_unique',
+                Unique(t, getattr(t, name)), 'order_hub.msg_external_ref_unique')]
+
+    @classmethod
+    def copy(cls, records, default=None):
+        default = dict(default or {}, **{cls._external_field: None})
+        return super().copy(records, default=default)
+
+
+class Template(ExternalRefMixin, metaclass=PoolMeta):
     __name__ = 'product.template'
+    _external_field = 'external_ref'
 
     hub_marked = fields.Boolean(
         "Marked Goods",
         help="Every unit carries a Chestny Znak marking code.")
+    # The catalogue's ids that the retailer's systems share: 1C's product
+    # GUID is the site's product XML_ID (CommerceML Ид).  Kept here, not in
+    # a bridge, so that the site bridge works without the 1C bridge.
+    external_ref = fields.Char("External ID", readonly=True,
+        help="The product's ID in the ERP and on the website "
+        "(1C GUID, CommerceML «Ид»).")
 
 
-class Product(metaclass=PoolMeta):
+class Product(ExternalRefMixin, metaclass=PoolMeta):
     __name__ = 'product.product'
+    _external_field = 'external_variant_ref'
 
+    external_variant_ref = fields.Char("External Variant ID", readonly=True,
+        help="The variant's characteristic ID in the ERP; the website's "
+        "offer is «<product ID>#<characteristic ID>».")
     hub_size = fields.Char("Size")
     hub_marked = fields.Function(
         fields.Boolean("Marked Goods"), 'on_change_with_hub_marked')
@@ -23,6 +53,27 @@ class Product(metaclass=PoolMeta):
     @fields.depends('template', '_parent_template.hub_marked')
     def on_change_with_hub_marked(self, name=None):
         return bool(self.template and self.template.hub_marked)
+
+    @property
+    def external_offer_id(self):
+        """The offer's XML_ID on the website: the product's external ID,
+        with «#characteristic» for a variant of a product with
+        characteristics; None when the product has none"""
+        ref = self.template.external_ref
+        if not ref:
+            return None
+        if self.external_variant_ref:
+            return f'{ref}#{self.external_variant_ref}'
+        return ref
+
+    @classmethod
+    def search_offer(cls, product_ref, variant_ref=None):
+        "The variant of an offer by its external IDs, or None"
+        domain = [('template.external_ref', '=', product_ref)]
+        if variant_ref:
+            domain.append(('external_variant_ref', '=', variant_ref))
+        found = cls.search(domain, limit=1)
+        return found[0] if found else None
 
     def get_rec_name(self, name):
         name = super().get_rec_name(name)

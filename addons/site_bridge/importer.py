@@ -170,17 +170,13 @@ class Importer(Model):
 
     @classmethod
     def find_products(cls, data):
-        """{xml_id: product id} of the site order's lines, found by the 1C
-        GUIDs; an unknown product refuses the whole order"""
-        pool = Pool()
-        Product = pool.get('product.product')
+        """{xml_id: product id} of the site order's lines, found by the
+        catalogue's external IDs; an unknown product refuses the order"""
+        Product = Pool().get('product.product')
         products = {}
         for line in data['lines']:
-            domain = [('template.ut11_ref', '=', line['product_guid'])]
-            if line.get('characteristic_guid'):
-                domain.append(
-                    ('ut11_characteristic', '=', line['characteristic_guid']))
-            found = Product.search(domain, limit=1)
+            found = Product.search_offer(line['product_guid'],
+                line.get('characteristic_guid'))
             if not found:
                 raise PermanentError(gettext(
                         'site_bridge.msg_unknown_product',
@@ -189,7 +185,7 @@ class Importer(Model):
                                     f"({line.get('article')})"
                                     if line.get('article') else None,
                                     line['xml_id'])))))
-            products[line['xml_id']] = found[0].id
+            products[line['xml_id']] = found.id
         return products
 
     @classmethod

@@ -16,7 +16,6 @@ from trytond.modules.order_hub.promotion_rules import round_money
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
-from .pricing import offer_xml_id
 
 SYSTEM = 'site'
 OPERATION = 'site_push_order'
@@ -231,7 +230,7 @@ class OrderLine(metaclass=PoolMeta):
         """The line as a basket row: prices per unit, basePrice = price +
         discountPrice (a line discount that does not divide by the quantity
         is rounded per unit to the kopeck)"""
-        xml_id = offer_xml_id(self.product)
+        xml_id = self.product.external_offer_id
         if not xml_id:
             raise PermanentError(gettext('site_bridge.msg_product_not_sent',
                     product=self.product.rec_name))

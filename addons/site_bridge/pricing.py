@@ -19,18 +19,6 @@ from trytond.pool import Pool, PoolMeta
 logger = logging.getLogger(__name__)
 
 
-def offer_xml_id(product):
-    """The site offer's XML_ID of a hub variant: 1C product GUID, plus
-    '#characteristic GUID' for a product with characteristics (CommerceML
-    Предложение/Ид); None when the product did not come from 1C"""
-    ref = product.template.ut11_ref
-    if not ref:
-        return None
-    if product.ut11_characteristic:
-        return f'{ref}#{product.ut11_characteristic}'
-    return ref
-
-
 class Configuration(metaclass=PoolMeta):
     __name__ = 'order_hub.configuration'
 
@@ -52,7 +40,7 @@ class Pricing(metaclass=PoolMeta):
             return result
         items = []
         for line in lines:
-            xml_id = offer_xml_id(line.product)
+            xml_id = line.product.external_offer_id
             if not xml_id:
                 raise PricingUnavailable(gettext(
                         'site_bridge.msg_product_not_on_site',

@@ -272,8 +272,8 @@ class Loader(Model):
         "{1C product GUID: template id}"
         template = Pool().get('product.template').__table__()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*template.select(template.ut11_ref, template.id,
-                where=template.ut11_ref != None))  # noqa: E711
+        cursor.execute(*template.select(template.external_ref, template.id,
+                where=template.external_ref != None))  # noqa: E711
         return dict(cursor)
 
     # -- stock -------------------------------------------------------------

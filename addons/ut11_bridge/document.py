@@ -115,13 +115,13 @@ class Document(ModelSQL, ModelView):
         for line in self.lines:
             warehouse = line.warehouse or self.warehouse
             product = line.product
-            if not product.template.ut11_ref or (
+            if not product.template.external_ref or (
                     warehouse and not warehouse.ut11_ref):
                 raise PermanentError(gettext('ut11_bridge.msg_not_from_ut11',
                         product=product.rec_name,
                         warehouse=warehouse.rec_name if warehouse else '—'))
-            values = {'product': product.template.ut11_ref,
-                'characteristic': product.ut11_characteristic,
+            values = {'product': product.template.external_ref,
+                'characteristic': product.external_variant_ref,
                 'quantity': line.quantity, 'price': line.unit_price,
                 'discount': line.discount or Decimal(0),
                 'warehouse': warehouse.ut11_ref if warehouse else None,

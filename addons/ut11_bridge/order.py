@@ -110,7 +110,7 @@ class Order(metaclass=PoolMeta):
         share = reservation.quantity / line.quantity if line else 0
         return {
             'product': self._ut11_product_ref(product, reservation.warehouse),
-            'characteristic': product.ut11_characteristic,
+            'characteristic': product.external_variant_ref,
             'warehouse': reservation.warehouse.ut11_ref,
             'quantity': reservation.quantity,
             'price': line.unit_price if line else Decimal(0),
@@ -127,7 +127,7 @@ class Order(metaclass=PoolMeta):
         warehouse = warehouses[-1] if warehouses else None
         return {
             'product': self._ut11_product_ref(line.product, warehouse),
-            'characteristic': line.product.ut11_characteristic,
+            'characteristic': line.product.external_variant_ref,
             'warehouse': warehouse.ut11_ref if warehouse else None,
             'quantity': line.quantity, 'price': line.unit_price or 0,
             'discount': line.discount or 0,
@@ -138,7 +138,7 @@ class Order(metaclass=PoolMeta):
 
     @staticmethod
     def _ut11_product_ref(product, warehouse):
-        ref = product.template.ut11_ref
+        ref = product.template.external_ref
         if not ref or (warehouse and not warehouse.ut11_ref):
             raise PermanentError(gettext('ut11_bridge.msg_not_from_ut11',
                     product=product.rec_name,
@@ -236,7 +236,7 @@ class Order(metaclass=PoolMeta):
             reservations = Reservation.search([('order', '=', self.id)],
                 order=[('id', 'ASC')])
         reserves = client.order_reserves(document['key'],
-            {r.product.template.ut11_ref for r in reservations} - {None})
+            {r.product.template.external_ref for r in reservations} - {None})
         left = {tuple((k or '').lower() for k in key): quantity
             for key, quantity in reserves.items()}
         values, short, exhausted = {}, [], set()
@@ -281,8 +281,8 @@ class Reservation(metaclass=PoolMeta):
     def ut11_key(self):
         "(product, characteristic, warehouse) GUIDs as 1C's reserve has them"
         return tuple((k or '').lower() for k in (
-                self.product.template.ut11_ref,
-                self.product.ut11_characteristic, self.warehouse.ut11_ref))
+                self.product.template.external_ref,
+                self.product.external_variant_ref, self.warehouse.ut11_ref))
 
     @classmethod
     def set_ut11_reserved(cls, values):

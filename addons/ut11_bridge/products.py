@@ -38,12 +38,12 @@ def variant_ids(products=None):
     product = pool.get('product.product').__table__()
     template = pool.get('product.template').__table__()
     cursor = Transaction().connection.cursor()
-    where = template.ut11_ref != None  # noqa: E711
+    where = template.external_ref != None  # noqa: E711
     if products is not None:
-        where &= in_(template.ut11_ref, products)
+        where &= in_(template.external_ref, products)
     cursor.execute(*product.join(template,
             condition=product.template == template.id).select(
-            template.ut11_ref, product.ut11_characteristic, product.id,
+            template.external_ref, product.external_variant_ref, product.id,
             where=where))
     return {(t, c): p for t, c, p in cursor}
 
@@ -63,10 +63,10 @@ class ProductWriter:
         self.unit = self._unit()
         self.cursor = Transaction().connection.cursor()
         # 1C GUID -> [id, DataVersion, code, active]
-        self.templates = self._known(self.Template.__table__(), 'ut11_ref',
+        self.templates = self._known(self.Template.__table__(), 'external_ref',
             'code')
         self.variants = self._known(self.Product.__table__(),
-            'ut11_characteristic', 'suffix_code')
+            'external_variant_ref', 'suffix_code')
         self.new, self.changed, self.retired = [], [], []
         self.new_variants, self.changed_variants = [], []
         self.retired_variants = []
@@ -112,7 +112,7 @@ class ProductWriter:
                 known[3] = False
         elif known is None:
             self.new_variants.append({**values, 'template': owner[0],
-                    'ut11_characteristic': row['key'], 'active': True})
+                    'external_variant_ref': row['key'], 'active': True})
             self.variants[row['key']] = [None, row['version'], suffix, True]
         elif known[1] != row['version'] or not known[3]:
             self.changed_variants.append((known[0], values))
@@ -147,8 +147,8 @@ class ProductWriter:
         ids = insert_rows(self.Template, [{
                     **self.template_values(r), 'type': 'goods',
                     'consumable': False, 'default_uom': self.unit,
-                    'ut11_ref': r['key']} for r in self.new],
-            returning='ut11_ref')
+                    'external_ref': r['key']} for r in self.new],
+            returning='external_ref')
         plain, links = [], []
         for id_, key in ids:
             row = rows[key]

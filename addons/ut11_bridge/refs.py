@@ -42,7 +42,9 @@ def _ref_field(name, string):
     return Mixin
 
 
-class Template(_ref_field('ut11_ref', "1C GUID"), metaclass=PoolMeta):
+class Template(metaclass=PoolMeta):
+    """1C's Номенклатура GUID is the catalogue's external id
+    (order_hub: Template.external_ref), shared with the site"""
     __name__ = 'product.template'
 
     # DataVersion of the 1C object last loaded: a full load rewrites only
@@ -50,8 +52,8 @@ class Template(_ref_field('ut11_ref', "1C GUID"), metaclass=PoolMeta):
     ut11_version = fields.Char("1C Data Version", readonly=True)
 
 
-class Product(_ref_field('ut11_characteristic', "1C Characteristic GUID"),
-        metaclass=PoolMeta):
+class Product(metaclass=PoolMeta):
+    "1C's characteristic GUID is Product.external_variant_ref (order_hub)"
     __name__ = 'product.product'
 
     ut11_version = fields.Char("1C Data Version", readonly=True)

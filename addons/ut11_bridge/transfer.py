@@ -67,13 +67,13 @@ class Transfer(metaclass=PoolMeta):
         refs = (self.from_warehouse.ut11_ref, self.to_warehouse.ut11_ref)
         lines = []
         for line in self.lines:
-            if not all(refs + (line.product.template.ut11_ref,)):
+            if not all(refs + (line.product.template.external_ref,)):
                 raise PermanentError(gettext('ut11_bridge.msg_not_from_ut11',
                         product=line.product.rec_name,
                         warehouse=(self.from_warehouse.rec_name if not refs[0]
                             else self.to_warehouse.rec_name)))
-            lines.append({'product': line.product.template.ut11_ref,
-                    'characteristic': line.product.ut11_characteristic,
+            lines.append({'product': line.product.template.external_ref,
+                    'characteristic': line.product.external_variant_ref,
                     'quantity': line.quantity})
         return {'date': self.date, 'organization': system.ut11_organization,
             'sender': refs[0], 'receiver': refs[1], 'lines': lines,

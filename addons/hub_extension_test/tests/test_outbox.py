@@ -203,11 +203,15 @@ class OutboxTestCase(HubTestCase):
 
     def test_business_rule_refusal_is_permanent(self):
         "A UserError of our rules: failed at once, told on the order"
-        message = self.enqueue(self.new_order(), operation='test_check_order')
+        order = self.new_order()
+        with self.transaction():
+            Order = self.pool.get('order_hub.order')
+            Order.write([Order(order)], {'phone': None})
+        message = self.enqueue(order, operation='test_check_order')
         self.process(message)
         state, attempts, next_try, _, _, attention, journal = self.read(
             message)
-        self.assertEqual((state, attempts, next_try, attention),
+        self.assertEqual((state, attempts, next_try, bool(attention)),
             ('failed', 1, None, False))
         self.assertEqual(journal[0][0], 'refused')
         self.assertIn("не указан телефон", journal[0][2])

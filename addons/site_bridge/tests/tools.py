@@ -24,7 +24,9 @@ HAT = ('АК-9001', None)
 
 class SiteScenario(HubTestCase):
     "A hub with the site bridge, the UT11 catalogue and the site simulator"
-    modules = ['site_bridge']
+    # the catalogue comes from 1C, as in production; site_bridge itself
+    # works without ut11_bridge (test_module activates it alone)
+    modules = ['site_bridge', 'ut11_bridge']
 
     @classmethod
     def setUpClass(cls):
@@ -66,10 +68,10 @@ class SiteScenario(HubTestCase):
         Product = Pool().get('product.product')
         product, = Product.search([('template.code', '=', article),
                 ('hub_size', '=', size)])
-        ref = product.template.ut11_ref
+        ref = product.template.external_ref
         assert ref == stable_ref('item', article)
-        if product.ut11_characteristic:
-            return f'{ref}#{product.ut11_characteristic}'
+        if product.external_variant_ref:
+            return f'{ref}#{product.external_variant_ref}'
         return ref
 
     @classmethod

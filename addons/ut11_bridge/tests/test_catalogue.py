@@ -36,7 +36,7 @@ class UT11CatalogueTestCase(UT11SimulatorTestCase):
 
     def sneakers(self):
         Template = Pool().get('product.template')
-        template, = Template.search([('ut11_ref', '=', SNEAKERS),
+        template, = Template.search([('external_ref', '=', SNEAKERS),
                 ('active', 'in', [True, False])])
         return template
 
@@ -61,7 +61,7 @@ class UT11CatalogueTestCase(UT11SimulatorTestCase):
                 [('ean', barcode)])
             # a product without sizes has one plain variant
             Template = Pool().get('product.template')
-            plain = [t for t in Template.search([('ut11_ref', '!=', None)])
+            plain = [t for t in Template.search([('external_ref', '!=', None)])
                 if len(t.products) == 1 and not t.products[0].hub_size]
             self.assertTrue(plain)
         self.step(check)

@@ -90,7 +90,7 @@ class UT11BridgeTestCase(UT11SimulatorTestCase):
 
         def check():
             size42 = self.variant('КР-1001', '42')
-            self.assertEqual(size42.template.ut11_ref, SNEAKERS)
+            self.assertEqual(size42.template.external_ref, SNEAKERS)
             self.assertEqual(size42.list_price_used, Decimal('6990'))
             shop = self.warehouse(SHOP)
             self.assertTrue(shop.hub_is_shop)
