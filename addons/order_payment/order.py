@@ -4,7 +4,7 @@ from decimal import Decimal
 from sql import Cast, Literal, Null
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
-from sql.functions import Function, Replace
+from sql.functions import Function
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
@@ -22,6 +22,11 @@ SETTLED_STATES = {'paid', 'assembling', 'delivering', 'issued'}
 class ToChar(Function):
     __slots__ = ()
     _function = 'TO_CHAR'
+
+
+class Replace(Function):
+    __slots__ = ()
+    _function = 'REPLACE'
 
 
 class Order(metaclass=PoolMeta):
@@ -153,7 +158,7 @@ class DayTotal(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('day', 'DESC')]
+        cls._order = [('day', 'DESC'), ('id', 'DESC')]
 
     @classmethod
     def table_query(cls):
@@ -182,6 +187,7 @@ class DayTotal(ModelSQL, ModelView):
             Coalesce(Sum(money.refunded), 0).as_('refunded'),
             group_by=[money.day])
         return day.select(
+            # a stable id per day: its digits (20260701)
             Cast(Replace(day.day, '-', ''), 'INTEGER').as_('id'),
             Literal(0).as_('create_uid'), Literal(Null).as_('create_date'),
             Literal(0).as_('write_uid'), Literal(Null).as_('write_date'),

@@ -182,7 +182,7 @@ class Receipt(ProviderMixin, Workflow, ModelSQL, ModelView):
             payment_mode=mode)
 
     @classmethod
-    def order_items(cls, order, mode, codes=False, refunded=None):
+    def sold_items(cls, order, mode, codes=False, refunded=None):
         """The order's goods (less refunded units) and delivery as items;
         codes: with the lines' marking codes"""
         RefundLine = Pool().get('order_payment.refund.line')
@@ -211,7 +211,7 @@ class Receipt(ProviderMixin, Workflow, ModelSQL, ModelView):
         hand-over, or an advance when the payment is not the order's
         whole amount (the goods it pays for are not known)"""
         order = payment.order
-        items = cls.order_items(order, 'full_prepayment')
+        items = cls.sold_items(order, 'full_prepayment')
         if fiscal.total(items) != payment.amount:
             items = [cls.advance_item(order, payment.amount)]
         receipt, = cls.create([cls.base_values(order, 'prepayment', items,
@@ -276,7 +276,7 @@ class Receipt(ProviderMixin, Workflow, ModelSQL, ModelView):
         payments = [p for p in order.payments if p.state == 'succeeded']
         net = sum((p.amount - p.refunded_amount for p in payments),
             Decimal(0))
-        items = cls.order_items(order, 'full_payment', codes=True)
+        items = cls.sold_items(order, 'full_payment', codes=True)
         if not payments or fiscal.total(items) != net or net <= 0:
             raise ReceiptError(gettext('order_payment.msg_settlement_mismatch',
                     order=order.rec_name, paid=format_money(net),
