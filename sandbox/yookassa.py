@@ -81,6 +81,9 @@ NETWORK_REASONS = {'3d_secure_failed', 'call_issuer', 'card_expired',
     'country_forbidden', 'insufficient_funds', 'invalid_card_number',
     'invalid_csc', 'issuer_unavailable', 'payment_method_limit_exceeded',
     'payment_method_restricted', 'general_decline'}
+WEBHOOK_EVENTS = {'payment.waiting_for_capture', 'payment.succeeded',
+    'payment.canceled', 'refund.succeeded', 'payout.succeeded',
+    'payout.canceled', 'deal.closed', 'payment_method.active'}
 IDEMPOTENCE_KEY_MAX = 64
 MAX_LIST_LIMIT = 100
 PHONE_RE = re.compile(r'^\d{7,15}$')
@@ -459,6 +462,8 @@ class YooKassaSimulator(Simulator):
         self.receipts = {}
         self.receipt_due = {}   # receipt id -> monotonic time to register
         self.idempotence = {}   # (shop_id, key) -> stored answer
+        self.oauth_token = 'test_oauth_token'
+        self.webhooks_registered = {}   # id -> {id, event, url}
         self.lost_responses = 0
 
     def fault_response(self, kind, status, rule):
@@ -501,6 +506,15 @@ class YooKassaSimulator(Simulator):
             lambda rid: self._get(self._get_receipt, rid), methods=['GET'])
         app.add_url_rule('/api-pages/v2/payment-confirm/epl', 'checkout',
             self._checkout, methods=['GET', 'POST'])
+        app.add_url_rule('/v3/webhooks', 'webhooks_create',
+            lambda: self._oauth(self._post, self._create_webhook),
+            methods=['POST'])
+        app.add_url_rule('/v3/webhooks', 'webhooks_list',
+            lambda: self._oauth(self._get, self._list_webhooks),
+            methods=['GET'])
+        app.add_url_rule('/v3/webhooks/<wid>', 'webhooks_delete',
+            lambda wid: self._oauth(self._post, self._delete_webhook, wid),
+            methods=['DELETE'])
 
         @app.errorhandler(404)
         def _no_route(exc):
@@ -516,6 +530,9 @@ class YooKassaSimulator(Simulator):
     # -- request plumbing --------------------------------------------------
     def _authenticate(self):
         auth = request.authorization
+        if auth is not None and auth.type == 'bearer' and (
+                auth.token == self.oauth_token):
+            return      # a partner's OAuth token
         if (auth is None or auth.type != 'basic'
                 or auth.username != self.shop_id
                 or auth.password != self.secret_key):
@@ -944,10 +961,47 @@ class YooKassaSimulator(Simulator):
 
     # -- notifications -----------------------------------------------------
     def _notify(self, event, obj):
-        if self.notification_url:
-            self.webhooks.send(self.notification_url, {'type': 'notification',
+        "To the profile's URL and to every webhook of the event (API v3)"
+        urls = [self.notification_url] if self.notification_url else []
+        urls += [w['url'] for w in self.webhooks_registered.values()
+            if w['event'] == event and w['url'] not in urls]
+        for url in urls:
+            self.webhooks.send(url, {'type': 'notification',
                     'event': event, 'object': copy.deepcopy(obj)},
                 event=event)
+
+    # -- webhooks (OAuth partners: POST/GET/DELETE /v3/webhooks) -------------
+    def _oauth(self, run, handler, *args):
+        """Webhooks are managed with the partner's OAuth token (Bearer), not
+        the shop's Basic credentials (yookassa.md §5)"""
+        auth = request.headers.get('Authorization', '')
+        if auth != f'Bearer {self.oauth_token}':
+            return json_response(error_body('invalid_credentials',
+                    'Webhooks are managed with an OAuth token: '
+                    'Authorization: Bearer <token>', 'Authorization'), 401)
+        return run(handler, *args)
+
+    def _create_webhook(self, data):
+        event, url = data.get('event'), data.get('url')
+        if event not in WEBHOOK_EVENTS:
+            raise invalid(f'Invalid event: {event}', 'event')
+        if not isinstance(url, str) or not re.match(r'^https?://', url):
+            raise invalid('Invalid url', 'url')
+        for webhook in self.webhooks_registered.values():
+            if webhook['event'] == event and webhook['url'] == url:
+                return copy.deepcopy(webhook)
+        webhook = {'id': f'wh-{uuid.uuid4()}', 'event': event, 'url': url}
+        self.webhooks_registered[webhook['id']] = webhook
+        return copy.deepcopy(webhook)
+
+    def _list_webhooks(self):
+        return {'type': 'list', 'items': copy.deepcopy(
+                list(self.webhooks_registered.values()))}
+
+    def _delete_webhook(self, data, wid):
+        if self.webhooks_registered.pop(wid, None) is None:
+            raise not_found('Webhook', 'webhook_id')
+        return {}
 
     # -- buyer's payment page ----------------------------------------------
     def _checkout(self):

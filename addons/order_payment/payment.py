@@ -11,6 +11,8 @@ live here, not in the provider module.
 import uuid
 from decimal import Decimal
 
+from sql import For
+
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
@@ -20,6 +22,7 @@ from trytond.modules.order_hub.pricing import format_money
 from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 from . import fiscal
 from .exceptions import PaymentError, RefundError
@@ -259,7 +262,27 @@ class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
             'waiting_for_capture': cls.hold,
             'succeeded': cls.succeed,
             }.get(state, lambda p: cls.fail(p, reason))([payment])
+        # after the transition: the payment counts as what it became
+        payments = cls.browse([payment.id])
+        if state == 'succeeded':
+            cls.paid(payments)
+        elif state == 'waiting_for_capture':
+            Configuration = Pool().get('order_payment.configuration')
+            if Configuration(1).capture == 'auto':
+                cls.send_capture(payments)
+        elif state == 'cancelled':
+            Receipt = Pool().get('order_payment.receipt')
+            Receipt.cancel_drafts([r for p in payments for r in p.receipts])
         return True
+
+    @classmethod
+    def paid(cls, payments):
+        "The money is the shop's: the prepayment receipt, the order paid"
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        Receipt = pool.get('order_payment.receipt')
+        Receipt.payment_succeeded(payments)
+        Order.payment_received(list({p.order for p in payments}))
 
     @classmethod
     @Workflow.transition('pending')
@@ -269,38 +292,28 @@ class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
     @classmethod
     @Workflow.transition('waiting_for_capture')
     def hold(cls, payments):
-        Configuration = Pool().get('order_payment.configuration')
         cls.log_order(payments, 'msg_log_payment_held')
-        if Configuration(1).capture == 'auto':
-            cls.send_capture(payments)
 
     @classmethod
     @Workflow.transition('succeeded')
     def succeed(cls, payments):
-        pool = Pool()
-        Order = pool.get('order_hub.order')
-        Receipt = pool.get('order_payment.receipt')
         cls.write(payments, {'paid_at': utcnow()})
         cls.log_order(payments, 'msg_log_payment_succeeded')
-        Receipt.payment_succeeded(payments)
-        Order.payment_received(list({p.order for p in payments}))
 
     @classmethod
     @Workflow.transition('cancelled')
     def fail(cls, payments, reason=None):
-        Receipt = Pool().get('order_payment.receipt')
         cls.write(payments, {'cancel_reason': reason})
-        for payment in payments:
-            cls.log_order([payment], 'msg_log_payment_cancelled',
-                reason=reason or '—')
-        Receipt.cancel_drafts([r for p in payments for r in p.receipts])
+        cls.log_order(payments, 'msg_log_payment_cancelled',
+            reason=reason or '—')
 
     @classmethod
     def log_order(cls, payments, message, **values):
         ActionLog = Pool().get('order_hub.action_log')
         ActionLog.add((p.order, 'payment', gettext(
-                    f'order_payment.{message}', amount=format_money(p.amount),
-                    provider=p.provider_string, **values))
+                    f'order_payment.{message}', **{
+                        'amount': format_money(p.amount),
+                        'provider': p.provider_string, **values}))
             for p in payments)
 
     @property
@@ -313,12 +326,18 @@ class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
         """Lock the order's paid payments and return them (id order).  The
         caller writes the rows it locked: a concurrent transaction with an
         older snapshot then fails to serialize and is retried."""
-        payments = cls.search([
-                ('order', '=', order.id), ('state', '=', 'succeeded')],
-            order=[('id', 'ASC')])
-        cls.lock(payments)
-        # re-read after the lock: the snapshot may predate another refund
-        return cls.browse([p.id for p in payments])
+        transaction = Transaction()
+        table = cls.__table__()
+        where = (table.order == order.id) & (table.state == 'succeeded')
+        cursor = transaction.connection.cursor()
+        # a waiting lock in id order: two refunds queue, never deadlock
+        cursor.execute(*table.select(table.id, where=where,
+                order_by=table.id,
+                for_=For('UPDATE') if transaction.database.has_select_for()
+                else None))
+        ids = [i for i, in cursor]
+        # fresh records: the cache may predate another refund
+        return cls.browse(ids)
 
     @classmethod
     def check_modification(cls, mode, payments, values=None, external=False):
@@ -413,7 +432,7 @@ class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
                     'lines': [('create', [{'line': l.id, 'quantity': q}
                                 for l, q in lines if q])],
                     }])
-        Receipt.create_refund(refund, items)
+        Receipt.submit([Receipt.create_refund(refund, items)])
         ActionLog = pool.get('order_hub.action_log')
         ActionLog.add([(order, 'payment', gettext(
                         'order_payment.msg_log_refund_requested',

@@ -329,8 +329,11 @@ class Receipt(ProviderMixin, Workflow, ModelSQL, ModelView):
         values = dict(values or {})
         if receipt.state in {'draft', 'rejected'} and state != 'rejected':
             cls.to_pending([receipt])
+        if receipt.state == 'draft' and state == 'rejected':
+            cls.to_pending([receipt])
         if values:
             cls.write([receipt], values)
+        receipt = cls(receipt.id)
         if receipt.state != 'pending' or state == 'pending':
             return False
         if state == 'registered':

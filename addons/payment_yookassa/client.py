@@ -36,7 +36,12 @@ class HubApiClient(ApiClient):
     def request(self, method='', path='', query_params=None, headers=None,
             body=None):
         if body is not None and not isinstance(body, dict):
-            body.validate()
+            try:
+                body.validate()
+            except ValueError as error:
+                # our data breaks YooKassa's rules: refused as YooKassa would
+                raise PermanentError(f'{error}',
+                    detail=f'{method} {path}: {error}') from error
             body = dict(body)
         url = self.endpoint + path
         try:

@@ -1,5 +1,5 @@
 "Connections for the demo: YooKassa, SMS and SMTP against the sandbox"
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import PoolMeta
 from trytond.transaction import without_check_access
 
 SANDBOX_SHOP_ID = '100500'
@@ -15,13 +15,13 @@ class System(metaclass=PoolMeta):
     def yookassa_configure_sandbox(cls, yookassa_url, sms_url=None,
             smtp_url=None, return_url=None):
         """Point the yookassa connection (and the sms and smtp ones when
-        given) at the sandbox's simulators, accept notifications from this
-        machine and make YooKassa the provider of payment links.
+        given) at the sandbox's simulators and accept notifications from
+        this machine (YooKassa is the provider of payment links while it is
+        the only provider).
 
         yookassa_url is the simulator's base URL (http://127.0.0.1:8103);
         the simulator must then be told to notify
         <hub>/<database>/payment_yookassa/notifications."""
-        Configuration = Pool().get('order_payment.configuration')
         with without_check_access():
             cls._sandbox_connection('yookassa', "ЮKassa (песочница)",
                 base_url=yookassa_url.rstrip('/') + '/v3',
@@ -36,9 +36,6 @@ class System(metaclass=PoolMeta):
             if smtp_url:
                 cls._sandbox_connection('smtp', "Почта (песочница)",
                     base_url=smtp_url, notify_from='shop@example.ru')
-            config = Configuration(1)
-            config.provider = 'yookassa'
-            config.save()
 
     @classmethod
     def _sandbox_connection(cls, code, name, **values):

@@ -112,13 +112,12 @@ class YooKassaScenario(HubTestCase):
         return result
 
     def configure(self, **values):
-        def write():
+        with Transaction().start(DB_NAME, 0, context={
+                    'company': self.company},
+                _lock_tables=['order_payment_configuration']) as transaction:
             Configuration = Pool().get('order_payment.configuration')
-            config = Configuration(1)
-            for name, value in values.items():
-                setattr(config, name, value)
-            config.save()
-        self.step(write)
+            Configuration.write([Configuration(1)], values)
+            transaction.commit()
 
     def new_order(self, lines=((None, 1),), delivery='300', **values):
         "An order awaiting payment; lines [(product id, quantity)]"
