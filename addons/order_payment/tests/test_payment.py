@@ -14,7 +14,7 @@ from trytond.transaction import Transaction
 
 from trytond.modules.order_hub.tests.tools import (
     HubTestCase, create_order, create_product, create_promotion,
-    set_company, setup_company)
+    setup_company)
 
 from .test_concurrency import test_provider
 
@@ -33,7 +33,8 @@ class PaymentRulesTestCase(HubTestCase):
     def order(self, prices=('1999.99', '333.33', '10.01')):
         test_provider()
         company = setup_company()
-        self.enterContext(set_company(company))
+        # for the rest of the transaction
+        Transaction().set_context(company=company.id)
         create_promotion("Минус 7%", '7')
         products = [create_product(f"Товар {i}", p)[0]
             for i, p in enumerate(prices)]

@@ -1,6 +1,7 @@
 """Payments, receipts and refunds against the YooKassa simulator, over
 real HTTP: notifications included."""
 import email
+import email.policy
 import time
 from decimal import Decimal
 
@@ -141,7 +142,8 @@ class LinkScenarioTestCase(YooKassaScenario):
                 self.messages = []
 
             def handle_message(self, message):
-                self.messages.append(message)
+                self.messages.append(email.message_from_bytes(
+                        message.as_bytes(), policy=email.policy.default))
 
         cls.mailbox = Inbox()
         port = free_port()
