@@ -26,7 +26,7 @@ WANTED = 3          # units each process refunds: three fit, the fourth not
 
 def test_provider():
     "order_payment alone has no provider: a stand-in for the tests"
-    Payment = Pool().get('order_payment.payment')
+    Payment = Pool(DB_NAME).get('order_payment.payment')
     Payment.providers = classmethod(lambda cls: [('test', "Test")])
 
 
