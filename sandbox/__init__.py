@@ -14,6 +14,7 @@ SYSTEMS = {
     'bitrix24': ('sandbox.bitrix24:Bitrix24Simulator', 8105),
     'bitrix_site': ('sandbox.bitrix_site:BitrixSiteSimulator', 8106),
     'ut11': ('sandbox.ut11:UT11Simulator', 8107),
+    'sms': ('sandbox.sms:SmsSimulator', 8108),
     }
 
 

@@ -82,6 +82,9 @@ NETWORK_REASONS = {'3d_secure_failed', 'call_issuer', 'card_expired',
     'country_forbidden', 'insufficient_funds', 'invalid_card_number',
     'invalid_csc', 'issuer_unavailable', 'payment_method_limit_exceeded',
     'payment_method_restricted', 'general_decline'}
+WEBHOOK_EVENTS = {'payment.waiting_for_capture', 'payment.succeeded',
+    'payment.canceled', 'refund.succeeded', 'payout.succeeded',
+    'payout.canceled', 'deal.closed', 'payment_method.active'}
 IDEMPOTENCE_KEY_MAX = 64
 MAX_LIST_LIMIT = 100
 PHONE_RE = re.compile(r'^\d{7,15}$')
@@ -481,6 +484,8 @@ class YooKassaSimulator(Simulator):
         self.receipts = {}
         self.receipt_due = {}   # receipt id -> monotonic time to register
         self.idempotence = {}   # (shop_id, key) -> stored answer
+        self.oauth_token = 'test_oauth_token'
+        self.webhooks_registered = {}   # id -> {id, event, url}
         self.lost_responses = 0
 
     def fault_response(self, kind, status, rule):
@@ -503,6 +508,18 @@ class YooKassaSimulator(Simulator):
         return json_response(error_body('not_found',
                 'Requested resource is not found'), 404)
 
+    @route('/v3/webhooks', methods=['POST'])
+    def _webhooks_create(self):
+        return self._oauth(self._post, self._create_webhook)
+
+    @route('/v3/webhooks')
+    def _webhooks_list(self):
+        return self._oauth(self._get, self._list_webhooks)
+
+    @route('/v3/webhooks/<wid>', methods=['DELETE'])
+    def _webhooks_delete(self, wid):
+        return self._oauth(self._post, self._delete_webhook, wid=wid)
+
     @error_page(405)
     def _bad_method(self, exc):
         # the real API answers 405 without an error code
@@ -512,6 +529,9 @@ class YooKassaSimulator(Simulator):
     # -- request plumbing --------------------------------------------------
     def _authenticate(self):
         auth = request.authorization
+        if auth is not None and auth.type == 'bearer' and (
+                auth.token == self.oauth_token):
+            return      # a partner's OAuth token
         if (auth is None or auth.type != 'basic'
                 or auth.username != self.shop_id
                 or auth.password != self.secret_key):
@@ -962,10 +982,47 @@ class YooKassaSimulator(Simulator):
 
     # -- notifications -----------------------------------------------------
     def _notify(self, event, obj):
-        if self.notification_url:
-            self.webhooks.send(self.notification_url, {'type': 'notification',
+        "To the profile's URL and to every webhook of the event (API v3)"
+        urls = [self.notification_url] if self.notification_url else []
+        urls += [w['url'] for w in self.webhooks_registered.values()
+            if w['event'] == event and w['url'] not in urls]
+        for url in urls:
+            self.webhooks.send(url, {'type': 'notification',
                     'event': event, 'object': copy.deepcopy(obj)},
                 event=event)
+
+    # -- webhooks (OAuth partners: POST/GET/DELETE /v3/webhooks) -------------
+    def _oauth(self, run, handler, **kwargs):
+        """Webhooks are managed with the partner's OAuth token (Bearer), not
+        the shop's Basic credentials (yookassa.md §5)"""
+        auth = request.headers.get('Authorization', '')
+        if auth != f'Bearer {self.oauth_token}':
+            return json_response(error_body('invalid_credentials',
+                    'Webhooks are managed with an OAuth token: '
+                    'Authorization: Bearer <token>', 'Authorization'), 401)
+        return run(handler, **kwargs)
+
+    def _create_webhook(self, data):
+        event, url = data.get('event'), data.get('url')
+        if event not in WEBHOOK_EVENTS:
+            raise invalid(f'Invalid event: {event}', 'event')
+        if not isinstance(url, str) or not re.match(r'^https?://', url):
+            raise invalid('Invalid url', 'url')
+        for webhook in self.webhooks_registered.values():
+            if webhook['event'] == event and webhook['url'] == url:
+                return copy.deepcopy(webhook)
+        webhook = {'id': f'wh-{uuid.uuid4()}', 'event': event, 'url': url}
+        self.webhooks_registered[webhook['id']] = webhook
+        return copy.deepcopy(webhook)
+
+    def _list_webhooks(self):
+        return {'type': 'list', 'items': copy.deepcopy(
+                list(self.webhooks_registered.values()))}
+
+    def _delete_webhook(self, data, wid):
+        if self.webhooks_registered.pop(wid, None) is None:
+            raise not_found('Webhook', 'webhook_id')
+        return {}
 
     # -- buyer's payment page ----------------------------------------------
     @route('/api-pages/v2/payment-confirm/epl', methods=['GET', 'POST'])

@@ -370,9 +370,26 @@ class Order(OrderReservationMixin, Workflow, ModelSQL, ModelView):
     # -- status ------------------------------------------------------------
     @classmethod
     @ModelView.button
-    @Workflow.transition('paid')
     def pay(cls, orders):
+        """The orders are paid: «Оплачен», then the paid-order work"""
+        orders = [o for o in orders if (o.state, 'paid') in cls._transitions]
+        cls.set_paid(orders)
+        cls.on_paid(orders)
+
+    @classmethod
+    @Workflow.transition('paid')
+    def set_paid(cls, orders):
         pass
+
+    @classmethod
+    def on_paid(cls, orders):
+        """The one event of a paid order, called once its state is «Оплачен».
+
+        Whoever learns of the payment (a payment provider, the site, a
+        manager's button) calls ``pay``; modules that start work on a paid
+        order (export to 1C, reservation, notifications) extend this method
+        and call ``super()``.  The hub itself does nothing more here: the
+        manager reserves with «Зарезервировать»."""
 
     @classmethod
     @ModelView.button
@@ -578,6 +595,12 @@ class OrderLine(sequence_ordered(), ModelSQL, ModelView):
                 old=format_money(self.unit_price) if self.unit_price is not None
                 else '—',
                 new=format_money(new_price)))
+
+    def marking_codes(self):
+        """The marking codes (Chestny Znak DataMatrix, as scanned) of the
+        line's units, one per unit: the one place fiscal receipts read them
+        from.  The marking module extends this; none here."""
+        return []
 
     def describe(self):
         return gettext('order_hub.msg_line_description',

@@ -404,3 +404,73 @@ class YooKassaTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+# -- webhooks: POST/GET/DELETE /v3/webhooks (OAuth partners) ----------------
+def _oauth(sim):
+    return {'Authorization': f'Bearer {sim.oauth_token}'}
+
+
+def test_webhooks_crud_with_oauth():
+    import uuid
+    import requests
+    from sandbox.yookassa import YooKassaSimulator
+    sim = YooKassaSimulator()
+    url = sim.start()
+    try:
+        base = url + '/v3/webhooks'
+        body = {'event': 'payment.succeeded', 'url': 'https://hub.example/n'}
+        created = requests.post(base, json=body, headers={**_oauth(sim),
+                'Idempotence-Key': uuid.uuid4().hex}, timeout=5)
+        assert created.status_code == 200
+        webhook = created.json()
+        assert webhook['id'].startswith('wh-')
+        assert {k: webhook[k] for k in ('event', 'url')} == body
+        listed = requests.get(base, headers=_oauth(sim), timeout=5).json()
+        assert listed == {'type': 'list', 'items': [webhook]}
+        basic = requests.get(base, auth=(sim.shop_id, sim.secret_key),
+            timeout=5)
+        assert basic.status_code == 401
+        assert basic.json()['code'] == 'invalid_credentials'
+        gone = requests.delete(f"{base}/{webhook['id']}", headers={
+                **_oauth(sim), 'Idempotence-Key': uuid.uuid4().hex},
+            timeout=5)
+        assert gone.status_code == 200 and gone.json() == {}
+        missing = requests.delete(f"{base}/{webhook['id']}", headers={
+                **_oauth(sim), 'Idempotence-Key': uuid.uuid4().hex},
+            timeout=5)
+        assert missing.status_code == 404
+        bad = requests.post(base, json={'event': 'nope', 'url': 'x'},
+            headers={**_oauth(sim), 'Idempotence-Key': uuid.uuid4().hex},
+            timeout=5)
+        assert bad.status_code == 400 and bad.json()['parameter'] == 'event'
+    finally:
+        sim.stop()
+
+
+def test_webhook_receives_its_events():
+    import uuid
+    import requests
+    from sandbox.yookassa import YooKassaSimulator
+    sim, receiver = YooKassaSimulator(), YooKassaSimulator()
+    url = sim.start()
+    receiver_url = receiver.start()
+    try:
+        requests.post(url + '/v3/webhooks', json={
+                'event': 'payment.succeeded',
+                'url': receiver_url + '/hook'},
+            headers={**_oauth(sim), 'Idempotence-Key': uuid.uuid4().hex},
+            timeout=5).raise_for_status()
+        payment = requests.post(url + '/v3/payments', json={
+                'amount': {'value': '10.00', 'currency': 'RUB'},
+                'capture': True}, auth=(sim.shop_id, sim.secret_key),
+            headers={'Idempotence-Key': uuid.uuid4().hex}, timeout=5).json()
+        sim.succeed_payment(payment['id'])
+        sim.webhooks.wait_idle(5)
+        delivery, = sim.webhooks.deliveries
+        assert delivery['url'] == receiver_url + '/hook'
+        assert delivery['event'] == 'payment.succeeded'
+        assert delivery['payload']['object']['id'] == payment['id']
+    finally:
+        sim.stop()
+        receiver.stop()
