@@ -286,6 +286,20 @@ def read_broken(source, error, property_names):
         schema=schema and schema.group(1))
 
 
+def read_document(source, property_names=PROPERTY_NAMES):
+    "One order of its <Документ> XML (as unreadable_order kept it)"
+    try:
+        doc = strip_namespaces(ET.fromstring(source))
+    except ET.ParseError as error:
+        raise Unreadable(f'ошибка XML: {error}')
+    try:
+        return checked_order(doc, property_names)
+    except Unreadable:
+        raise
+    except Exception as error:
+        raise Unreadable(f'{type(error).__name__}: {error}')
+
+
 def safe_date(value):
     try:
         return parse_date(value)
