@@ -23,11 +23,16 @@ def main(argv=None):
         help="of the messages printed (default: ru)")
     parser.add_argument('files', nargs='+', metavar='FILE')
     args = parser.parse_args(argv)
-    from trytond.config import update_etc
-    update_etc(args.config)
-    from trytond.pool import Pool
-    Pool(args.database).init()
+    setup(args.config, args.database)
     sys.exit(run(args.database, args.files, args.language))
+
+
+def setup(config, database):
+    "trytond's configuration and the database's pool"
+    from trytond.config import update_etc
+    update_etc(config)
+    from trytond.pool import Pool
+    Pool(database).init()
 
 
 def run(database, paths, language='ru', out=None):
