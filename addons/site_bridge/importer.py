@@ -732,7 +732,7 @@ class Importer(Model):
             if name in ('delivery_service', 'payment_method'):
                 return format_value(order, name, value)
             if name == 'pickup_shop' and value:
-                return Pool().get('stock.location')(value).rec_name
+                return Pool().get('stock.location')(int(value)).rec_name
             return '—' if value in (None, '') else str(getattr(
                         value, 'rec_name', value))
         labels = {'paid': 'site_bridge.msg_field_paid',
