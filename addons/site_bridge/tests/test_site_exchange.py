@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 
+from trytond.exceptions import UserError
 from trytond.pool import Pool
 
 from ..importer import EVENT_UNREADABLE
@@ -116,6 +117,38 @@ class SiteExchangeTestCase(SiteScenario):
         self.step(lambda: Pool().get('hub_sync.inbox').process([event_id]))
         self.assertEqual(self.read(order_id, 'delivery_service',
                 'site_unmapped'), ('russian_post', None))
+
+    def test_mapping_after_the_order_moved_on_is_told_not_written(self):
+        self.set_mapping('4', site_id='44', site_name='Курьер (старый)')
+        placed, order_id = self.new_order(delivery_id=4)
+
+        def cancel():
+            Order = Pool().get('order_hub.order')
+            Order.cancel([Order(order_id)])
+        self.step(cancel)
+        self.set_mapping('44', site_id='4', site_name='СДЭК: курьером')
+
+        def apply():
+            Order = Pool().get('order_hub.order')
+            Order.site_apply_mapping([Order(order_id)])
+            order = Order(order_id)
+            return (order.delivery_service, order.site_unmapped,
+                sorted(order.action_logs, key=lambda e: e.id)[-1].description)
+        service, flag, text = self.step(apply)
+        self.assertEqual((service, flag), (None, None))
+        self.assertIn('уже нельзя изменить', text)
+        self.assertIn('СДЭК, курьер', text)
+
+    def test_mapping_needs_an_id_or_a_name(self):
+        def create():
+            pool = Pool()
+            Mapping = pool.get('site_bridge.mapping')
+            Mapping.create([{'system': pool.get('hub_sync.system').get(
+                            'site').id, 'kind': 'payment',
+                        'payment_method': 'sbp'}])
+        with self.assertRaises(UserError) as cm:
+            self.step(create)
+        self.assertIn('укажите ИД или название', cm.exception.message)
 
     # -- defects 4 and 5: a batch as real sites answer it ----------------------
     def test_unreadable_order_is_quarantined_and_the_batch_acknowledged(self):
