@@ -724,7 +724,8 @@ class Importer(Model):
         "«Телефон: +7… → +7…» in the user's words"
         def show(value):
             if isinstance(value, bool):
-                return gettext('order_hub.msg_yes' if value else 'order_hub.msg_no')
+                return gettext(
+                    'order_hub.msg_yes' if value else 'order_hub.msg_no')
             if name in MAPPED:
                 return ' '.join(filter(None, ((value or {}).get('name'),
                             f"({gettext('site_bridge.msg_id')} {value['id']})"
