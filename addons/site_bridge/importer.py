@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from trytond.i18n import gettext
 from trytond.model import Model, fields
 from trytond.modules.hub_sync.errors import PermanentError, SyncError
-from trytond.modules.hub_sync.processing import classify, summary
+from trytond.modules.hub_sync.processing import classify, detail, summary
 from trytond.modules.order_hub.action_log import format_value
 from trytond.modules.order_hub.promotion_rules import round_money
 from trytond.pool import Pool, PoolMeta
@@ -236,7 +236,7 @@ class Importer(Model):
             'operation': 'fetch_orders'}
         if error is not None:
             values.update(outcome=classify(error), summary=summary(error),
-                http_status=error.status, detail=error.detail)
+                http_status=error.status, detail=detail(error))
         else:
             values.update(outcome='ok', summary=gettext(
                     'site_bridge.msg_journal_fetch',

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from trytond.exceptions import UserError
+from trytond.modules.hub_sync.errors import TransientError
 from trytond.pool import Pool
 
 from ..importer import EVENT_UNREADABLE
@@ -189,6 +190,20 @@ class SiteExchangeTestCase(SiteScenario):
                 order=[('id', 'DESC')], limit=1)
             return entry.summary
         self.assertIn('нечитаемых (на карантине): 1', self.step(fetch_journal))
+
+    def test_failed_exchange_is_in_the_journal(self):
+        self.site.faults.add(kind='down', endpoint='/bitrix/admin/*', count=1)
+        with self.assertRaises(TransientError):
+            self.fetch()
+
+        def journal():
+            Journal = Pool().get('hub_sync.journal')
+            entry, = Journal.search([('operation', '=', 'fetch_orders')],
+                order=[('id', 'DESC')], limit=1)
+            return entry.outcome, entry.summary
+        outcome, summary = self.step(journal)
+        self.assertEqual(outcome, 'retry')
+        self.assertIn('Не удалось соединиться', summary)
 
     # -- defect 7: older over newer ------------------------------------------
     def test_older_delivery_applied_after_a_newer_one_is_skipped(self):
