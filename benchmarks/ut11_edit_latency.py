@@ -10,14 +10,10 @@ Baseline in the same run: one bare OData GET of the order (the network and
 1C's own share).
 """
 import argparse
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 from common import drop_database, setup_database, show, summary
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main():

@@ -25,8 +25,6 @@ import requests
 
 from common import drop_database, setup_database
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -21,16 +21,12 @@ changes of about 6 minutes.
 import argparse
 import datetime as dt
 import random
-import sys
 import time
-from pathlib import Path
 
 import requests
 
 from common import drop_database, setup_database, show, summary
 from ut11_full_load import start_simulator
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main():

@@ -51,8 +51,9 @@ class Sandbox:
         self.stop()
 
 
-def start(systems=None, host='127.0.0.1', ports=None):
-    """Start simulators in this process, on free ports unless ports given.
+def start(systems=None, host='127.0.0.1', ports=None, clock=None):
+    """Start simulators in this process, on free ports unless ports given,
+    on the real clock unless given one (a :class:`sandbox.clock.FakeClock`).
 
     Returns a :class:`Sandbox`; use it as a context manager to stop them.
     """
@@ -60,7 +61,7 @@ def start(systems=None, host='127.0.0.1', ports=None):
     started = {}
     try:
         for system in systems or SYSTEMS:
-            sim = simulator_class(system)()
+            sim = simulator_class(system)(clock=clock)
             sim.start(host, ports.get(system, 0))
             started[system] = sim
     except BaseException:

@@ -9,24 +9,20 @@ outgoing events.  The REST transport (:class:`BitrixRest`) is shared with the
 import re
 import secrets
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree as ET
 
 from flask import Response, jsonify, request
 
-from .core import Simulator, control
+from .clock import Clock
+from .core import Simulator, control, route
+from .page import counts
 
 PAGE_SIZE = 50
 BATCH_LIMIT = 50
 MSK = timezone(timedelta(hours=3))
 OAUTH_SERVER = 'https://oauth.bitrix.info/rest/'
-
-
-def now_iso():
-    "Portal time as Bitrix prints it: ISO 8601 with the offset"
-    return datetime.now(MSK).replace(microsecond=0).isoformat()
 
 
 class RestError(Exception):
@@ -262,12 +258,13 @@ class LeakyBucket:
     """Per-portal request counter: +1 per HTTP request, drains ``rate`` per
     second; a request that would push it over ``burst`` is refused."""
 
-    def __init__(self, rate=2.0, burst=50, enabled=True):
+    def __init__(self, rate=2.0, burst=50, enabled=True, clock=None):
+        self.clock = clock or Clock()
         self.rate = rate
         self.burst = burst
         self.enabled = enabled
         self.level = 0.0
-        self._last = time.monotonic()
+        self._last = self.clock.monotonic()
         self._lock = threading.Lock()
 
     def configure(self, enabled=None, rate=None, burst=None, reset=True):
@@ -279,11 +276,11 @@ class LeakyBucket:
             if burst is not None:
                 self.burst = int(burst)
             if reset:
-                self.level, self._last = 0.0, time.monotonic()
+                self.level, self._last = 0.0, self.clock.monotonic()
 
     def hit(self):
         with self._lock:
-            now = time.monotonic()
+            now = self.clock.monotonic()
             self.level = max(0.0, self.level - (now - self._last) * self.rate)
             self._last = now
             if not self.enabled:
@@ -318,19 +315,21 @@ class BitrixRest(Simulator):
     rate_limit_default = True
     oauth_enabled = False
 
-    def __init__(self):
-        self.bucket = LeakyBucket(enabled=self.rate_limit_default)
+    def __init__(self, clock=None):
+        clock = clock or Clock()
+        # init_state (called by Simulator) configures the bucket
+        self.bucket = LeakyBucket(enabled=self.rate_limit_default,
+            clock=clock)
         self._methods = self._collect_methods()
-        super().__init__()
+        super().__init__(clock)
+
+    def now_iso(self):
+        "Portal time as Bitrix prints it: ISO 8601 with the offset"
+        return self.clock.now(MSK).replace(microsecond=0).isoformat()
 
     def _collect_methods(self):
-        methods = {}
-        for attr in dir(type(self)):
-            func = getattr(type(self), attr, None)
-            name = getattr(func, '_rest_name', None)
-            if name:
-                methods[name] = getattr(self, attr)
-        return methods
+        return {name: getattr(self, attr)
+            for attr, name in self._marked('_rest_name')}
 
     def init_rest_state(self):
         "Reset the incoming webhook (call from init_state)"
@@ -346,11 +345,6 @@ class BitrixRest(Simulator):
         self.bucket.configure(enabled, rate, burst)
         return self.bucket.as_dict()
 
-    def register_rest(self, app):
-        @app.route('/rest/<path:tail>', methods=['GET', 'POST'])
-        def rest_call(tail):
-            return self._rest_call(tail)
-
     def fault_response(self, kind, status, rule):
         if kind == 'rate_limit':
             error = RestError('QUERY_LIMIT_EXCEEDED', 'Too many requests',
@@ -361,8 +355,9 @@ class BitrixRest(Simulator):
         return jsonify(error.body()), error.status
 
     # -- dispatch ----------------------------------------------------------------
+    @route('/rest/<path:tail>', methods=['GET', 'POST'])
     def _rest_call(self, tail):
-        started = time.time()
+        started = self.clock.time()
         fmt = 'xml' if tail.endswith('.xml') else 'json'
         tail = re.sub(r'\.(json|xml)$', '', tail)
         try:
@@ -384,7 +379,8 @@ class BitrixRest(Simulator):
                     and secrets.compare_digest(code, self.webhook_code)):
                 raise RestError('NO_AUTH_FOUND', 'Wrong authorization data',
                     401)
-            if self.webhook_expires and time.time() > self.webhook_expires:
+            if self.webhook_expires and (
+                    self.clock.time() > self.webhook_expires):
                 raise RestError('NO_AUTH_FOUND', 'Wrong authorization data',
                     401)
             return {'type': 'webhook', 'user_id': self.webhook_user}, method
@@ -407,9 +403,8 @@ class BitrixRest(Simulator):
             return func(Params(params, func._rest_strict), context)
 
     # -- envelope ------------------------------------------------------------------
-    @staticmethod
-    def time_block(started):
-        finish = time.time()
+    def time_block(self, started):
+        finish = self.clock.time()
         return {'start': round(started, 5), 'finish': round(finish, 5),
             'duration': round(finish - started, 5),
             'processing': round(finish - started, 5),
@@ -451,7 +446,7 @@ class BitrixRest(Simulator):
         out = {'result': {}, 'result_error': {}, 'result_total': {},
             'result_next': {}, 'result_time': {}}
         for key, command in commands.items():
-            started = time.time()
+            started = self.clock.time()
             try:
                 result = self._batch_command(command, out['result'], context)
             except RestError as exc:
@@ -719,14 +714,21 @@ def compute_row(raw, row_id, deal_id, sort):
 
 class Bitrix24Simulator(BitrixRest):
     name = 'bitrix24'
+    title = 'Битрикс24 REST (симулятор)'
     oauth_enabled = True
 
-    def register(self, app):
-        self.register_rest(app)
+    @route('/oauth/token/')
+    def _oauth_token_route(self):
+        return self._oauth_token(request.args)
 
-        @app.get('/oauth/token/')
-        def oauth_token():
-            return self._oauth_token(request.args)
+    def page_summary(self):
+        return [('Портал', self.domain), ('Сделок', len(self.deals)),
+            ('Сделки по стадиям', counts(d.get('STAGE_ID')
+                    for d in self.deals.values()) or '—'),
+            ('Контактов', len(self.contacts)),
+            ('Подписок на события', len(self.bindings)),
+            ('Входящий вебхук', f'/rest/{self.webhook_user}/'
+                f'{self.webhook_code}/')]
 
     def init_state(self):
         self.init_rest_state()
@@ -783,7 +785,7 @@ class Bitrix24Simulator(BitrixRest):
                 ('event_handler_id', str(binding['id']))]
             payload += [(f'data[FIELDS][{k}]', str(v)) for k, v in
                 fields.items()]
-            payload.append(('ts', str(int(time.time()))))
+            payload.append(('ts', str(int(self.clock.time()))))
             payload += self._event_auth(binding, by_user)
             self.webhooks.send(binding['handler'], payload, form=True,
                 event=event)
@@ -845,7 +847,7 @@ class Bitrix24Simulator(BitrixRest):
                 deal[key] = money(value)
             else:
                 deal[key] = to_bitrix(value)
-        now = now_iso()
+        now = self.now_iso()
         if stage_id != deal.get('STAGE_ID'):
             deal['MOVED_BY_ID'], deal['MOVED_TIME'] = str(user_id), now
         deal['CATEGORY_ID'] = str(category)
@@ -856,7 +858,7 @@ class Bitrix24Simulator(BitrixRest):
 
     def _new_deal(self, fields, user_id):
         deal_id = self._next('deal')
-        now = now_iso()
+        now = self.now_iso()
         deal = {'ID': str(deal_id), 'TITLE': f'Сделка #{deal_id}',
             'TYPE_ID': 'SALE', 'CATEGORY_ID': '0', 'STAGE_ID': None,
             'STAGE_SEMANTIC_ID': None, 'IS_NEW': 'Y', 'PROBABILITY': None,
@@ -967,7 +969,8 @@ class Bitrix24Simulator(BitrixRest):
         if deal['IS_MANUAL_OPPORTUNITY'] != 'Y':
             deal['OPPORTUNITY'] = money(sum(r['PRICE'] * r['QUANTITY']
                 for r in rows))
-        deal['DATE_MODIFY'], deal['MODIFY_BY_ID'] = now_iso(), str(ctx['user_id'])
+        deal['DATE_MODIFY'] = self.now_iso()
+        deal['MODIFY_BY_ID'] = str(ctx['user_id'])
         self._changed('deal', 'UPDATE', deal_id)
         return True
 
@@ -1034,7 +1037,8 @@ class Bitrix24Simulator(BitrixRest):
             elif key in CONTACT_FIELDS and key not in READ_ONLY \
                     or key.startswith('UF_CRM_'):
                 contact[key] = to_bitrix(value)
-        contact['MODIFY_BY_ID'], contact['DATE_MODIFY'] = str(user_id), now_iso()
+        contact['MODIFY_BY_ID'] = str(user_id)
+        contact['DATE_MODIFY'] = self.now_iso()
 
     def _new_contact(self, fields, user_id):
         contact_id = self._next('contact')
@@ -1042,7 +1046,7 @@ class Bitrix24Simulator(BitrixRest):
         contact.update({'ID': str(contact_id), 'TYPE_ID': 'CLIENT',
             'OPENED': 'Y', 'EXPORT': 'Y', 'HAS_PHONE': 'N', 'HAS_EMAIL': 'N',
             'HAS_IMOL': 'N', 'ASSIGNED_BY_ID': str(user_id),
-            'CREATED_BY_ID': str(user_id), 'DATE_CREATE': now_iso()})
+            'CREATED_BY_ID': str(user_id), 'DATE_CREATE': self.now_iso()})
         self._write_contact(contact, fields, user_id, appending=False)
         self.contacts[contact_id] = contact
         return contact_id
@@ -1124,7 +1128,7 @@ class Bitrix24Simulator(BitrixRest):
         comment_id = self._next('comment')
         self.comments[comment_id] = {'ID': str(comment_id),
             'ENTITY_ID': entity_id, 'ENTITY_TYPE': entity_type,
-            'CREATED': now_iso(), 'COMMENT': str(fields['COMMENT']),
+            'CREATED': self.now_iso(), 'COMMENT': str(fields['COMMENT']),
             'AUTHOR_ID': str(ctx['user_id'])}
         return comment_id
 
@@ -1181,14 +1185,15 @@ class Bitrix24Simulator(BitrixRest):
         app = self.oauth_app
         if not app or not token or token != app['access_token']:
             raise RestError('NO_AUTH_FOUND', 'Wrong authorization data', 401)
-        if time.time() >= app['expires']:
+        if self.clock.time() >= app['expires']:
             raise RestError('expired_token',
                 'The access token provided has expired', 401)
         return {'type': 'app', 'user_id': 1}
 
     def _issue_tokens(self):
         self.oauth_app.update(access_token=secrets.token_hex(35),
-            refresh_token=secrets.token_hex(35), expires=time.time() + 3600)
+            refresh_token=secrets.token_hex(35),
+            expires=self.clock.time() + 3600)
 
     def _oauth_token(self, args):
         app = self.oauth_app
@@ -1226,7 +1231,7 @@ class Bitrix24Simulator(BitrixRest):
             if code is not None:
                 self.webhook_code = str(code)
             if expires_in is not None:
-                self.webhook_expires = time.time() + float(expires_in)
+                self.webhook_expires = self.clock.time() + float(expires_in)
             url = f'{self.base_url}/rest/{self.webhook_user}/{self.webhook_code}/'
             return {'user_id': self.webhook_user, 'code': self.webhook_code,
                 'url': url}
@@ -1248,7 +1253,7 @@ class Bitrix24Simulator(BitrixRest):
         "Make the app's access token expire now (next call: expired_token)"
         with self.lock:
             if self.oauth_app:
-                self.oauth_app['expires'] = time.time() - 1
+                self.oauth_app['expires'] = self.clock.time() - 1
         return {}
 
     @control('outgoing_webhook')

@@ -6,10 +6,11 @@ the ``sale.*`` REST methods of the site's ``rest`` module, and cart rules with
 coupons kept in state (priced by :func:`price_basket`).
 """
 import copy
+import fnmatch
 import hashlib
 import io
+import random
 import secrets
-import time
 import zipfile
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
@@ -18,9 +19,12 @@ from flask import Response, jsonify, request
 
 from .bitrix24 import (MSK, BitrixRest, RestError, apply_filter,
     apply_order, as_list, paginate, rest)
-from .core import control
+from . import page
+from .core import control, route
+from .demo import random_order
 
 EXCHANGE_PATH = '/bitrix/admin/1c_exchange.php'
+BOM = '\ufeff'.encode('utf-8')
 CML_NS = 'urn:1C.ru:commerceml_2'
 SCRIPT_EXTENSIONS = ('.php', '.phtml', '.php3', '.php4', '.php5', '.phar',
     '.pl', '.py', '.cgi', '.asp', '.aspx', '.shtml', '.htaccess')
@@ -51,6 +55,8 @@ ORDER_PROPERTIES = [  # (id, code, name) for person type 1 "Физическое
     (10, 'PROMO_CODE', 'Промокод'),
     ]
 CATALOG_XML_ID = 'bd72d8f9-55bc-11d9-848a-00112f43529a'
+BASE_PRICE_TYPE = 'bd72d90c-55bc-11d9-848a-00112f43529a'
+SEED_STORE = 'c7e3a2b1-0001-11ee-9a2a-0242ac120002'
 SEED_SECTIONS = {
     'a1f0c1e2-0001-11ee-8c90-0242ac120002': 'Кофемашины',
     'a1f0c1e2-0002-11ee-8c90-0242ac120002': 'Кофе в зёрнах',
@@ -74,10 +80,6 @@ SEED_PRODUCTS = [  # (xml id, article, name, section, price, stock)
     ]
 
 
-def now():
-    return datetime.now(MSK).replace(microsecond=0)
-
-
 def iso(dt):
     return dt.isoformat() if dt else None
 
@@ -91,16 +93,38 @@ def parse_dt(value):
     return dt if dt.tzinfo else dt.replace(tzinfo=MSK)
 
 
+def catalog_product(xml_id, article, name, section):
+    "A catalogue element as the site keeps it"
+    return {'xml_id': xml_id, 'article': article, 'name': name,
+        'barcode': None, 'sections': [section], 'description': '',
+        'unit': '796', 'vat_rate': 20, 'properties': {},
+        'requisites': {'ВидНоменклатуры': 'Товар'}, 'active': True,
+        'touched': 0}
+
+
+def catalog_offer(xml_id, name, price, quantity, stores=None):
+    "An offer (trade offer of a product or of its size) at the BASE price"
+    return {'xml_id': xml_id, 'name': name,
+        'prices': {BASE_PRICE_TYPE: {'price': price, 'currency': 'RUB'}},
+        'quantity': quantity, 'stores': stores or {}}
+
+
+def rest_id(value):
+    """An id as the site's sale REST answers it: a JSON string ("255"), the
+    way PHP hands database integers over (bitrix_site notes, unconfirmed
+    point 21)"""
+    return None if value is None else str(value)
+
+
 def money(value):
     return round(float(value) + 1e-9, 2)
 
 
 # -- cart rules ("Правила работы с корзиной") ------------------------------------
 
-def seed_rules(today=None):
+def seed_rules(today):
     """Realistic cart rules and coupons, in b_sale_discount /
     b_sale_discount_coupon terms; dates are relative to today."""
-    today = today or now()
     day = timedelta(days=1)
     rules = [
         {'ID': 1, 'XML_ID': 'spring10', 'LID': 's1', 'ACTIVE': 'Y',
@@ -213,14 +237,13 @@ def _rule_discounts(rule, lines, single_row):
     return {i: amount * lines[i]['price'] / total for i in matching} if total else {}
 
 
-def price_basket(items, rules, coupons, coupon=None, user=None, moment=None):
+def price_basket(items, rules, coupons, coupon=None, user=None, *, moment):
     """Apply cart rules to a basket; pure (state is passed in, not changed).
 
     items: [{product_xml_id, name, price, quantity, section_xml_ids}];
     returns priced lines (base_price, discount, price, sum), the discounts
     applied and the coupon's status.
     """
-    moment = moment or now()
     rules = {r['ID']: r for r in rules}
     lines = [{**item, 'base_price': money(item['price']),
         'price': float(item['price']), 'quantity': float(item['quantity']),
@@ -501,36 +524,36 @@ def fmt4(value):
     return '%.4f' % value
 
 
-def cp1251_xml(root):
-    "Serialise as the site does: windows-1251 with a double-quoted declaration"
+def cml_xml(root, encoding='windows-1251'):
+    """Serialise as the site does: windows-1251 (or the encoding given) with
+    a double-quoted declaration"""
     body = ET.tostring(root, encoding='unicode')
-    return ('<?xml version="1.0" encoding="windows-1251"?>\n' + body).encode(
-        'cp1251', 'xmlcharrefreplace')
+    return (f'<?xml version="1.0" encoding="{encoding}"?>\n' + body).encode(
+        encoding, 'xmlcharrefreplace')
 
 
 class BitrixSiteSimulator(BitrixRest):
     name = 'bitrix_site'
+    title = '1С-Битрикс: интернет-магазин (симулятор)'
+    page_buttons = (('place_random_order', 'Разместить заказ'),)
     # box: the REST load is "configured on the server side"; off by default
     rate_limit_default = False
 
-    def register(self, app):
-        self.register_rest(app)
+    @route(EXCHANGE_PATH, methods=['GET', 'POST'])
+    def _exchange_route(self):
+        with self.lock:
+            return self._exchange(request.args.get('type'),
+                request.args.get('mode'))
 
-        @app.route(EXCHANGE_PATH, methods=['GET', 'POST'])
-        def exchange():
-            with self.lock:
-                return self._exchange(request.args.get('type'),
-                    request.args.get('mode'))
-
-        @app.route(PRICE_PATH, methods=['GET', 'POST', 'PUT', 'DELETE'])
-        def basket_price():
-            with self.lock:
-                try:
-                    response = jsonify(self._price_request())
-                except PriceApiError as exc:
-                    response = self._price_error(exc)
-                response.headers['Cache-Control'] = 'no-store'
-                return response
+    @route(PRICE_PATH, methods=['GET', 'POST', 'PUT', 'DELETE'])
+    def _price_route(self):
+        with self.lock:
+            try:
+                response = jsonify(self._price_request())
+            except PriceApiError as exc:
+                response = self._price_error(exc)
+            response.headers['Cache-Control'] = 'no-store'
+            return response
 
     def fault_response(self, kind, status, rule):
         if request.path == PRICE_PATH:
@@ -547,12 +570,19 @@ class BitrixSiteSimulator(BitrixRest):
                 content_type='text/html')
         return super().fault_response(kind, status, rule)
 
+    def now(self):
+        "The site's time (Moscow), to the second"
+        return self.clock.now(MSK).replace(microsecond=0)
+
     def init_state(self):
         self.init_rest_state()
         self.login, self.password = 'exchange_1c', secrets.token_urlsafe(9)
         self.settings = {'zip': True, 'file_limit': 204800, 'import_steps': 2,
             'change_status_from_1c': True, 'query_zip': False,
             'element_action': 'A'}
+        # how answers are serialised: see answer_encoding
+        self.answers = {'bom': False, 'encoding': 'windows-1251',
+            'bom_paths': '*'}
         self.sessions = {}
         self.strict = {'catalog': False, 'sale': False}
         self.uploads = {'catalog': {}, 'sale': {}}
@@ -562,14 +592,16 @@ class BitrixSiteSimulator(BitrixRest):
         self.users = {}
         self.orders = {}
         self.last_export = None
-        self.rules, self.coupons = seed_rules()
+        self.rules, self.coupons = seed_rules(self.now())
+        self.random = random.Random()
         self._order_ids = 1000   # site order numbers continue an old shop
         self._basket_ids = 5000
 
     # -- exchange: protocol ------------------------------------------------------------
     def _answer(self, *lines, status=200):
-        return Response('\n'.join(lines).encode('cp1251', 'replace'), status,
-            content_type='text/html; charset=windows-1251')
+        encoding = self.answers['encoding']
+        return Response('\n'.join(lines).encode(encoding, 'replace'), status,
+            content_type=f'text/html; charset={encoding}')
 
     def _xml_answer(self, data):
         if self.settings['query_zip']:
@@ -578,7 +610,8 @@ class BitrixSiteSimulator(BitrixRest):
                 zf.writestr('orders.xml', data)
             data = buffer.getvalue()
             return Response(data, content_type='application/zip')
-        return Response(data, content_type='application/xml; charset=windows-1251',
+        return Response(data, content_type='application/xml; charset='
+            + self.answers['encoding'],
             headers={'Content-Length': str(len(data))})
 
     def _basic_ok(self):
@@ -614,10 +647,10 @@ class BitrixSiteSimulator(BitrixRest):
         sid = secrets.token_hex(13)
         sessid = secrets.token_hex(16)
         self.sessions[sid] = {'sessid': sessid, 'type': type_,
-            'created': time.time(), 'new_version': False, 'query': None}
+            'created': self.clock.time(), 'new_version': False, 'query': None}
         lines = ['success', 'PHPSESSID', sid, f'sessid={sessid}']
         if type_ == 'catalog':
-            lines.append(f'timestamp={int(time.time())}')
+            lines.append(f'timestamp={int(self.clock.time())}')
         response = self._answer(*lines)
         response.set_cookie('PHPSESSID', sid, path='/', httponly=True)
         return response
@@ -729,7 +762,8 @@ class BitrixSiteSimulator(BitrixRest):
             if o['updated1c'] == 'N' and o['external_order'] == 'N']
         if session is not None:
             session['query'] = {o['id']: o['version'] for o in orders}
-        return self._xml_answer(cp1251_xml(self._orders_document(orders)))
+        return self._xml_answer(cml_xml(self._orders_document(orders),
+                self.answers['encoding']))
 
     def _success(self, type_, session):
         if session is None or session.get('query') is None:
@@ -740,7 +774,7 @@ class BitrixSiteSimulator(BitrixRest):
             if order and order['version'] == version:
                 order['updated1c'] = 'Y'
         session['query'] = None
-        self.last_export = now()
+        self.last_export = self.now()
         return self._answer('success')
 
     def _info(self, type_, session):
@@ -754,7 +788,7 @@ class BitrixSiteSimulator(BitrixRest):
                 el = sub(box, 'Элемент')
                 sub(el, 'Ид', item_id)
                 sub(el, 'Название', name)
-        return self._xml_answer(cp1251_xml(root))
+        return self._xml_answer(cml_xml(root, self.answers['encoding']))
 
     # -- exchange: catalog import ----------------------------------------------------------
     def _seed_catalog(self):
@@ -762,21 +796,14 @@ class BitrixSiteSimulator(BitrixRest):
             'sections': {k: {'name': v, 'parent': None}
                 for k, v in SEED_SECTIONS.items()},
             'properties': {}, 'products': {}, 'offers': {},
-            'price_types': {'bd72d90c-55bc-11d9-848a-00112f43529a':
-                {'name': 'BASE', 'currency': 'RUB'}},
-            'stores': {'c7e3a2b1-0001-11ee-9a2a-0242ac120002':
-                'Склад Москва'}}
+            'price_types': {BASE_PRICE_TYPE: {'name': 'BASE',
+                    'currency': 'RUB'}},
+            'stores': {SEED_STORE: 'Склад Москва'}}
         for xml_id, article, name, section, price, stock in SEED_PRODUCTS:
-            catalog['products'][xml_id] = {'xml_id': xml_id, 'article': article,
-                'name': name, 'barcode': None, 'sections': [section],
-                'description': '', 'unit': '796', 'vat_rate': 20,
-                'properties': {}, 'requisites': {'ВидНоменклатуры': 'Товар'},
-                'active': True, 'touched': 0}
-            catalog['offers'][xml_id] = {'xml_id': xml_id, 'name': name,
-                'prices': {'bd72d90c-55bc-11d9-848a-00112f43529a':
-                    {'price': price, 'currency': 'RUB'}},
-                'quantity': stock, 'stores':
-                    {'c7e3a2b1-0001-11ee-9a2a-0242ac120002': stock}}
+            catalog['products'][xml_id] = catalog_product(xml_id, article,
+                name, section)
+            catalog['offers'][xml_id] = catalog_offer(xml_id, name, price,
+                stock, {SEED_STORE: stock})
         return catalog
 
     def _import_catalog_file(self, data):
@@ -814,7 +841,7 @@ class BitrixSiteSimulator(BitrixRest):
                 'type': text(prop, 'ТипЗначений'), 'values': values}
 
     def _import_products(self, catalog):
-        stamp = time.time()
+        stamp = self.clock.time()
         # an attribute in CML 2.07+, a child element in older files
         changes_only = catalog.get('СодержитТолькоИзменения') or \
             text(catalog, 'СодержитТолькоИзменения', 'false')
@@ -888,7 +915,7 @@ class BitrixSiteSimulator(BitrixRest):
 
     # -- exchange: order XML (site -> 1C) -----------------------------------------------------
     def _orders_document(self, orders):
-        stamp = now()
+        stamp = self.now()
         root = ET.Element('КоммерческаяИнформация', {'ВерсияСхемы': '2.05',
             'ДатаФормирования': stamp.strftime('%Y-%m-%dT%H:%M:%S'),
             'ФорматДаты': 'ДФ=yyyy-MM-dd; ДЛФ=DT',
@@ -1098,28 +1125,28 @@ class BitrixSiteSimulator(BitrixRest):
         if status and self.settings['change_status_from_1c'] and \
                 status in {s[0] for s in STATUSES}:
             self._set_status(order, status)
-        order['date_update'] = iso(now())
+        order['date_update'] = iso(self.now())
         order['updated1c'] = 'Y'    # the change came from 1C: no re-export
 
     # -- orders ------------------------------------------------------------------------------------
     def _touch(self, order):
         "A change made on the site: the order is exported to 1C again"
         order['version'] += 1
-        order['date_update'] = iso(now())
+        order['date_update'] = iso(self.now())
         order['updated1c'] = 'N'
 
     def _set_status(self, order, status):
         if order['status_id'] != status:
-            order['status_id'], order['date_status'] = status, iso(now())
+            order['status_id'], order['date_status'] = status, iso(self.now())
 
     def _cancel(self, order, reason):
         order.update(canceled='Y', reason_canceled=reason,
-            date_canceled=iso(now()))
+            date_canceled=iso(self.now()))
 
     def _mark_paid(self, order, number=None, date=None):
         for payment in order['payments']:
             if payment['paid'] != 'Y':
-                payment.update(paid='Y', date_paid=iso(now()),
+                payment.update(paid='Y', date_paid=iso(self.now()),
                     pay_voucher_num=number or payment['pay_voucher_num'])
         order['payed'] = 'Y'
 
@@ -1159,13 +1186,14 @@ class BitrixSiteSimulator(BitrixRest):
         "Price lines ({product_xml_id, quantity[, price, name]}) with the rules"
         with self.lock:
             basket = [self._basket_item(i) for i in items]
-            return price_basket(basket, self.rules, self.coupons, coupon, user)
+            return price_basket(basket, self.rules, self.coupons, coupon, user,
+                moment=self.now())
 
     def _use_coupon(self, code):
         coupon = next(c for c in self.coupons
             if c['COUPON'].lower() == code.lower())
         coupon['USE_COUNT'] += 1
-        coupon['DATE_APPLY'] = iso(now())
+        coupon['DATE_APPLY'] = iso(self.now())
         if coupon['TYPE'] in (1, 2):   # one-time coupons are spent
             coupon['ACTIVE'] = 'N'
 
@@ -1190,9 +1218,9 @@ class BitrixSiteSimulator(BitrixRest):
         order = self._price_order(req['order_number'])
         user = self._price_customer(req['customer'], order)
         coupons = self._coupons_for(order)
-        moment = now()
+        moment = self.now()
         priced = price_basket(self._price_items(req['items']), self.rules,
-            coupons, req['coupon'], user, moment)
+            coupons, req['coupon'], user, moment=moment)
         verdict = req['coupon'] and coupon_verdict(req['coupon'], priced,
             coupons, self.rules, moment)
         customer = user and {'user_id': user['id'], 'login': user['login']}
@@ -1261,12 +1289,14 @@ class BitrixSiteSimulator(BitrixRest):
 
     @staticmethod
     def order_fields(o):
-        return {'id': o['id'], 'accountNumber': o['account_number'],
-            'lid': 's1', 'personTypeId': 1, 'statusId': o['status_id'],
+        return {'id': rest_id(o['id']),
+            'accountNumber': o['account_number'], 'lid': 's1',
+            'personTypeId': '1', 'statusId': o['status_id'],
             'dateInsert': o['date_insert'], 'dateUpdate': o['date_update'],
             'dateStatus': o['date_status'], 'price': o['price'],
             'discountValue': o['discount_value'], 'taxValue': 0.0,
-            'currency': 'RUB', 'userId': o['user']['id'], 'responsibleId': None,
+            'currency': 'RUB', 'userId': rest_id(o['user']['id']),
+            'responsibleId': None,
             'userDescription': o['user_description'], 'comments': o['comments'],
             'payed': o['payed'], 'deducted': o['deducted'],
             'canceled': o['canceled'], 'reasonCanceled': o['reason_canceled'],
@@ -1276,8 +1306,8 @@ class BitrixSiteSimulator(BitrixRest):
 
     @staticmethod
     def basket_fields(o, line):
-        return {'id': line['basket_id'], 'orderId': o['id'],
-            'productId': line['product_id'], 'name': line['name'],
+        return {'id': rest_id(line['basket_id']), 'orderId': rest_id(o['id']),
+            'productId': rest_id(line['product_id']), 'name': line['name'],
             'price': line['price'], 'basePrice': line['base_price'],
             'discountPrice': line['discount'], 'quantity': line['quantity'],
             'currency': 'RUB',
@@ -1293,8 +1323,8 @@ class BitrixSiteSimulator(BitrixRest):
 
     @staticmethod
     def payment_fields(o, p):
-        return {'id': p['id'], 'orderId': o['id'],
-            'paySystemId': p['pay_system_id'],
+        return {'id': rest_id(p['id']), 'orderId': rest_id(o['id']),
+            'paySystemId': rest_id(p['pay_system_id']),
             'paySystemName': PAY_SYSTEMS[p['pay_system_id']], 'sum': p['sum'],
             'currency': 'RUB', 'paid': p['paid'], 'datePaid': p['date_paid'],
             'payVoucherNum': p['pay_voucher_num'], 'psStatus': None,
@@ -1303,19 +1333,20 @@ class BitrixSiteSimulator(BitrixRest):
     @staticmethod
     def shipment_fields(o):
         d = o['delivery']
-        return {'id': d['shipment_id'], 'orderId': o['id'],
-            'deliveryId': d['id'], 'deliveryName': d['name'],
+        return {'id': rest_id(d['shipment_id']), 'orderId': rest_id(o['id']),
+            'deliveryId': rest_id(d['id']), 'deliveryName': d['name'],
             'allowDelivery': d['allow_delivery'], 'deducted': d['deducted'],
             'statusId': 'DF' if d['deducted'] == 'Y' else 'DN',
             'priceDelivery': d['price'], 'basePriceDelivery': d['price'],
             'currency': 'RUB', 'trackingNumber': d['tracking_number'],
-            'shipmentItems': [{'basketId': l['basket_id'],
+            'shipmentItems': [{'basketId': rest_id(l['basket_id']),
                 'quantity': l['quantity']} for l in o['lines']]}
 
     @staticmethod
     def property_values(o):
-        return [{'id': o['id'] * 100 + p['id'], 'orderId': o['id'],
-            'orderPropsId': p['id'], 'code': p['code'], 'name': p['name'],
+        return [{'id': rest_id(o['id'] * 100 + p['id']),
+            'orderId': rest_id(o['id']), 'orderPropsId': rest_id(p['id']),
+            'code': p['code'], 'name': p['name'],
             'value': p['value']} for p in o['properties']]
 
     def _list(self, rows, p, wrap, default_order='id'):
@@ -1505,7 +1536,7 @@ class BitrixSiteSimulator(BitrixRest):
         o, pay = self._payment(p.get('id'))
         fields = p.fields()
         if fields.get('paid') == 'Y' and pay['paid'] != 'Y':
-            pay.update(paid='Y', date_paid=iso(now()))
+            pay.update(paid='Y', date_paid=iso(self.now()))
         elif fields.get('paid') == 'N':
             pay.update(paid='N', date_paid=None)
         if 'payVoucherNum' in fields:
@@ -1567,6 +1598,31 @@ class BitrixSiteSimulator(BitrixRest):
                 'rest_url': f'{self.base_url}/rest/{self.webhook_user}/'
                     f'{self.webhook_code}/'}
 
+    @control('answer_encoding')
+    def answer_encoding(self, bom=None, encoding=None, bom_paths=None):
+        """bom: answers start with a UTF-8 byte-order mark, as when a PHP
+        file of the site was saved with one (bom_paths: a glob of the paths
+        that get it, default every one: exchange, REST, pricing);
+        encoding: of the CommerceML exchange's answers, text and XML —
+        windows-1251 (default, as the real exchange) or utf-8"""
+        with self.lock:
+            if encoding is not None:
+                if encoding.lower() not in ('windows-1251', 'utf-8'):
+                    raise ValueError('encoding must be windows-1251 or utf-8')
+                self.answers['encoding'] = encoding.lower()
+            if bom is not None:
+                self.answers['bom'] = bool(bom)
+            if bom_paths is not None:
+                self.answers['bom_paths'] = bom_paths
+            return dict(self.answers)
+
+    def after_route(self, response):
+        if self.answers['bom'] and fnmatch.fnmatchcase(request.path,
+                self.answers['bom_paths']):
+            response.direct_passthrough = False
+            response.set_data(BOM + response.get_data())
+        return response
+
     @control('exchange_settings')
     def exchange_settings(self, **settings):
         """zip, file_limit, import_steps, change_status_from_1c, query_zip,
@@ -1583,7 +1639,7 @@ class BitrixSiteSimulator(BitrixRest):
         "Replace the cart rules and coupons (default: the realistic seed set)"
         with self.lock:
             if rules is None and coupons is None:
-                self.rules, self.coupons = seed_rules()
+                self.rules, self.coupons = seed_rules(self.now())
             else:
                 self.rules, self.coupons = list(rules or []), list(coupons or [])
             return {'rules': self.rules, 'coupons': self.coupons}
@@ -1618,7 +1674,7 @@ class BitrixSiteSimulator(BitrixRest):
                 raise ValueError('unknown delivery_id or pay_system_id')
             user = self._user(login, name, last_name, second_name, email, phone)
             priced = price_basket([self._basket_item(l) for l in lines],
-                self.rules, self.coupons, promo_code, user)
+                self.rules, self.coupons, promo_code, user, moment=self.now())
             if promo_code and priced['coupon']['status'] == 'applied':
                 self._use_coupon(promo_code)
             order = self._new_order(user, priced, {
@@ -1633,7 +1689,7 @@ class BitrixSiteSimulator(BitrixRest):
 
     def _new_order(self, user, priced, args):
         self._order_ids += 1
-        moment = iso(now())
+        moment = iso(self.now())
         order_id = self._order_ids
         coupon_rules = {d['rule_id'] for d in priced['discounts'] if d['coupon']}
         lines = []
@@ -1722,6 +1778,103 @@ class BitrixSiteSimulator(BitrixRest):
                 self._cancel(order, reason)
             self._touch(order)
             return self.order_fields(order)
+
+    @control('load_catalog')
+    def load_catalog(self, sections=None, products=(), replace=True):
+        """Put a catalogue on the site as 1C's upload would.
+
+        sections: {xml_id: {name, parent}}; products: [{xml_id, article,
+        name, section, price, quantity, offers: [{xml_id, name[, price,
+        quantity]}]}] (no offers: the product is its own offer); replace:
+        the old catalogue goes"""
+        with self.lock:
+            catalog = self.catalog
+            if replace:
+                for part in ('sections', 'products', 'offers'):
+                    catalog[part].clear()
+            catalog['sections'].update(sections or {})
+            for product in products:
+                self._load_product(product)
+            return {part: len(catalog[part])
+                for part in ('sections', 'products', 'offers')}
+
+    def _load_product(self, product):
+        catalog = self.catalog
+        catalog['products'][product['xml_id']] = catalog_product(
+            product['xml_id'], product.get('article'), product['name'],
+            product.get('section'))
+        for offer in product.get('offers') or [product]:
+            catalog['offers'][offer['xml_id']] = catalog_offer(
+                offer['xml_id'], offer.get('name', product['name']),
+                offer.get('price', product['price']),
+                offer.get('quantity', product.get('quantity', 10)))
+
+    @control('place_random_order')
+    def place_random_order(self, seed=None):
+        """A random customer orders 1–3 offers of the catalogue (Russian
+        names, phones, e-mails, the demo's cities, various deliveries and
+        payments, now and then a promo code or bonuses); seed makes it
+        repeatable"""
+        rng = random.Random(seed) if seed is not None else self.random
+        with self.lock:
+            args = random_order(rng, self._offers_for_sale(),
+                self._usable_coupons())
+            code = args['promo_code']
+            if code and self.price_basket(args['lines'], code)['coupon'][
+                    'status'] != 'applied':
+                args['promo_code'] = None   # a site keeps only applied ones
+            return self.place_order(**args)
+
+    def _offers_for_sale(self):
+        products = self.catalog['products']
+        return sorted(xml_id for xml_id, offer in self.catalog[
+                'offers'].items() if offer['prices'] and products.get(
+                xml_id.split('#')[0], {}).get('active'))
+
+    def _usable_coupons(self):
+        rules = {r['ID']: r for r in self.rules}
+        return [c['COUPON'] for c in self.coupons if coupon_status(
+                c, rules, None, self.now()) == 'entered']
+
+    def start_demo(self, interval=60):
+        "Place a random order every interval seconds until stop()"
+        self.repeat(interval, self.place_random_order)
+
+    # -- control page ---------------------------------------------------------------------------
+    def page_summary(self):
+        return [('Заказов', len(self.orders)),
+            ('Товаров в каталоге', len(self.catalog['products'])),
+            ('Торговых предложений', len(self.catalog['offers'])),
+            ('Новых и изменённых заказов для 1С', sum(
+                    o['updated1c'] == 'N' for o in self.orders.values())),
+            ('Последняя выгрузка заказов', iso(self.last_export) or '—'),
+            ('Логин обмена', self.login)]
+
+    def page_sections(self):
+        sections = super().page_sections()
+        return sections[:1] + [('Заказы (новые сверху)',
+                page.table(('№', 'Создан', 'Покупатель', 'Город', 'Доставка',
+                        'Оплата', 'Статус', 'Оплачен', 'Отменён',
+                        'Корзина: товар × кол-во по цене (скидка)',
+                        'Промокод', 'Сумма'), [self._page_order(o)
+                        for o in sorted(self.orders.values(),
+                            key=lambda o: -o['id'])[:50]]))] + sections[1:]
+
+    @staticmethod
+    def _page_order(order):
+        statuses = {s[0]: s[1] for s in STATUSES}
+        rows = '; '.join(f"{l['name']} × {l['quantity']:g} по {l['price']:g}"
+            + (f" (−{l['discount']:g})" if l['discount'] else '')
+            for l in order['lines'])
+        user = order['user']
+        return (order['account_number'], order['date_insert'][:16].replace(
+                'T', ' '), f"{user['last_name']} {user['name']}",
+            order['delivery']['city'], order['delivery']['name'],
+            PAY_SYSTEMS[order['payments'][-1]['pay_system_id']],
+            statuses.get(order['status_id'], order['status_id']),
+            'да' if order['payed'] == 'Y' else 'нет',
+            'да' if order['canceled'] == 'Y' else '', rows,
+            order['coupon'] or '', order['price'])
 
     @control('orders')
     def orders_state(self):

@@ -11,14 +11,13 @@ import itertools
 import json
 import math
 import secrets
-import threading
-import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from flask import jsonify, request
 
-from .core import Simulator, control
+from .core import Simulator, control, error_page, route
+from .page import counts
 
 # CDEK's public test account (cdek.md §1)
 TEST_CLIENT_ID = 'wqGwiQx0gg8mLtiEKsUinjVSICCjtTEP'
@@ -190,10 +189,6 @@ def error(code, message):
     return {'code': code, 'message': message}
 
 
-def now():
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
 def api_time(moment):
     "Order info style: 2026-03-05T21:47:22+00:00"
     return moment.isoformat()
@@ -204,9 +199,9 @@ def webhook_time(moment):
     return moment.strftime('%Y-%m-%dT%H:%M:%S%z')
 
 
-def request_record(request_type, state, errors=(), warnings=()):
+def request_record(request_type, state, moment, errors=(), warnings=()):
     return {'request_uuid': str(uuid.uuid4()), 'type': request_type,
-        'state': state, 'date_time': api_time(now()),
+        'state': state, 'date_time': api_time(moment),
         'errors': list(errors), 'warnings': list(warnings)}
 
 
@@ -373,7 +368,7 @@ def page(items, args):
     return items[number * size:(number + 1) * size]
 
 
-def quote(tariff_code, origin, destination, packages, services=()):
+def quote(tariff_code, origin, destination, packages, today, services=()):
     "The simulated price and terms of one tariff on a route"
     name, mode, base, per_kg, extra_days = TARIFFS[tariff_code]
     weight = calc_weight(packages)
@@ -384,7 +379,6 @@ def quote(tariff_code, origin, destination, packages, services=()):
     period_max = period_min + 2
     calendar_min = period_min + 2 * (period_min // 5)
     calendar_max = period_max + 2 * math.ceil(period_max / 5)
-    today = now().date()
     priced = [service_cost(s) for s in services]
     return {
         'delivery_sum': delivery_sum,
@@ -639,6 +633,21 @@ def tariff_place_errors(body, mode, points):
 
 class CdekSimulator(Simulator):
     name = 'cdek'
+    title = 'СДЭК API v2 (симулятор)'
+
+    def now(self):
+        "CDEK's time (UTC), to the second"
+        return self.clock.now().replace(microsecond=0)
+
+    def page_summary(self):
+        return [('Заказов', len(self.orders)),
+            ('По последнему статусу', counts(o['statuses'][-1]['code']
+                    for o in self.orders.values()
+                    if o['statuses']) or '—'),
+            ('Подписок на вебхуки', len(self.subscriptions)),
+            ('Пунктов выдачи', len(self.points)),
+            ('Обработка запросов, с', self.processing_delay),
+            ('Вебхуков отправлено', len(self.webhooks.deliveries))]
 
     def init_state(self):
         with self.lock:
@@ -657,25 +666,6 @@ class CdekSimulator(Simulator):
             self._cdek_numbers = itertools.count(1107009111)
 
     # -- HTTP ----------------------------------------------------------------
-    def register(self, app):
-        app.before_request(self._authenticate)
-        app.register_error_handler(CdekError, self._render_error)
-        app.post(TOKEN_PATH)(self._token)
-        app.post('/v2/orders')(self._create_order)
-        app.patch('/v2/orders')(self._update_order)
-        app.get('/v2/orders')(self._find_order)
-        app.get('/v2/orders/<order_uuid>')(self._get_order)
-        app.delete('/v2/orders/<order_uuid>')(self._delete_order)
-        app.post('/v2/orders/<order_uuid>/refusal')(self._refuse_order)
-        app.post('/v2/webhooks')(self._subscribe)
-        app.get('/v2/webhooks')(self._subscriptions)
-        app.get('/v2/webhooks/<sub_uuid>')(self._subscription)
-        app.delete('/v2/webhooks/<sub_uuid>')(self._unsubscribe)
-        app.get('/v2/deliverypoints')(self._delivery_points)
-        app.get('/v2/location/cities')(self._cities)
-        app.post('/v2/calculator/tariff')(self._calc_tariff)
-        app.post('/v2/calculator/tarifflist')(self._calc_tarifflist)
-
     def fault_response(self, kind, status, rule):
         if kind == 'rate_limit':
             errors = [error('v2_too_many_requests', 'Too many requests')]
@@ -690,13 +680,14 @@ class CdekSimulator(Simulator):
         return {'POST': 'CREATE', 'PATCH': 'UPDATE', 'DELETE': 'DELETE'}.get(
             request.method, 'GET')
 
+    @error_page(CdekError)
     def _render_error(self, exc):
         if not exc.envelope:
             return jsonify({'errors': exc.errors}), exc.status
         return jsonify(envelope(requests=[request_record(exc.request_type,
-                        'INVALID', exc.errors)])), exc.status
+                        'INVALID', self.now(), exc.errors)])), exc.status
 
-    def _authenticate(self):
+    def before_route(self):
         if not request.path.startswith(API_PREFIX) or (
                 request.path == TOKEN_PATH):
             return
@@ -705,11 +696,12 @@ class CdekSimulator(Simulator):
         with self.lock:
             expiry = self.tokens.get(token.strip())
         if scheme.lower() != 'bearer' or expiry is None or (
-                expiry <= time.time()):
+                expiry <= self.clock.time()):
             # real clients re-authenticate on this code (cdek.md §11)
             raise CdekError(401, [error('v2_token_expired',
                         'Token is expired or invalid')], 'AUTH')
 
+    @route(TOKEN_PATH, methods=['POST'])
     def _token(self):
         params = {**request.args.to_dict(), **request.form.to_dict()}
         grant = params.get('grant_type')
@@ -729,7 +721,7 @@ class CdekSimulator(Simulator):
 
     def _issue_token(self):
         jti = str(uuid.uuid4())
-        issued = int(time.time())
+        issued = int(self.clock.time())
         token = make_jwt({'scope': ['order:all', 'payment:all'],
                 'exp': issued + self.token_ttl, 'authorities': [
                     'SHARDING_ID:1', 'CONTRAGENT_UUID:' + str(
@@ -750,6 +742,7 @@ class CdekSimulator(Simulator):
         return body
 
     # -- orders --------------------------------------------------------------
+    @route('/v2/orders', methods=['POST'])
     def _create_order(self):
         body = self._json_body('CREATE')
         errors = OrderChecker().check(body)
@@ -765,7 +758,7 @@ class CdekSimulator(Simulator):
         order_uuid = str(uuid.uuid4())
         tariff = TARIFFS.get(body['tariff_code'])
         order = {'uuid': order_uuid, 'data': copy.deepcopy(body),
-            'number': body.get('number') or order_uuid, 'created': now(),
+            'number': body.get('number') or order_uuid, 'created': self.now(),
             'cdek_number': None, 'mode': tariff[1] if tariff else None,
             'statuses': [], 'requests': [], 'origin': None,
             'destination': None, 'quote': None, 'delivery_detail': None,
@@ -781,7 +774,7 @@ class CdekSimulator(Simulator):
             raise CdekError(400, [error('v2_similar_request_still_processed',
                         'A request of this type is still processed')],
                 request_type)
-        record = request_record(request_type, 'ACCEPTED')
+        record = request_record(request_type, 'ACCEPTED', self.now())
         order['requests'].append(record)
         self._schedule(processor, order['uuid'], record['request_uuid'])
         return record
@@ -791,7 +784,7 @@ class CdekSimulator(Simulator):
             if record['request_uuid'] == request_uuid:
                 record['state'] = 'INVALID' if errors else 'SUCCESSFUL'
                 record['errors'] = list(errors)
-                record['date_time'] = api_time(now())
+                record['date_time'] = api_time(self.now())
 
     def _process_create(self, order_uuid, request_uuid):
         order = self.orders.get(order_uuid)
@@ -806,7 +799,7 @@ class CdekSimulator(Simulator):
         order.update(origin=origin, destination=destination,
             cdek_number=str(next(self._cdek_numbers)),
             quote=quote(order['data']['tariff_code'], origin, destination,
-                order['data']['packages'],
+                order['data']['packages'], self.now().date(),
                 order['data'].get('services') or []))
         self._add_status(order, 'CREATED')
 
@@ -844,10 +837,12 @@ class CdekSimulator(Simulator):
             order['number'] = changes['number']
         self._finish_request(order, request_uuid)
 
+    @route('/v2/orders/<order_uuid>')
     def _get_order(self, order_uuid):
         with self.lock:
             return jsonify(self._render(self._order(order_uuid)))
 
+    @route('/v2/orders')
     def _find_order(self):
         cdek_number = request.args.get('cdek_number')
         im_number = request.args.get('im_number')
@@ -864,6 +859,7 @@ class CdekSimulator(Simulator):
             # the most recently created wins (cdek.md §5)
             return jsonify(self._render(found[-1]))
 
+    @route('/v2/orders/<order_uuid>', methods=['DELETE'])
     def _delete_order(self, order_uuid):
         with self.lock:
             order = self._order(order_uuid, 'DELETE')
@@ -871,6 +867,7 @@ class CdekSimulator(Simulator):
                 self._process_delete)
         return jsonify(envelope({'uuid': order_uuid}, [record])), 202
 
+    @route('/v2/orders/<order_uuid>/refusal', methods=['POST'])
     def _refuse_order(self, order_uuid):
         with self.lock:
             order = self._order(order_uuid, 'CREATE_REFUSAL')
@@ -878,6 +875,7 @@ class CdekSimulator(Simulator):
                 self._process_refusal)
         return jsonify(envelope({'uuid': order_uuid}, [record])), 202
 
+    @route('/v2/orders', methods=['PATCH'])
     def _update_order(self):
         body = self._json_body('UPDATE')
         if not isinstance(body, dict) or not (body.get('uuid')
@@ -971,22 +969,20 @@ class CdekSimulator(Simulator):
         self._notify(order, status)
         return status
 
-    @staticmethod
-    def _next_status_time(order):
+    def _next_status_time(self, order):
         "Strictly later than the previous status, so the history stays ordered"
-        moment = now()
+        moment = self.now()
         if order['statuses'] and moment <= order['statuses'][-1]['date_time']:
             moment = order['statuses'][-1]['date_time'] + timedelta(seconds=1)
         return moment
 
     def _apply_status_effects(self, order, code):
         if code in ('ACCEPTED_AT_PICK_UP_POINT', 'POSTOMAT_POSTED'):
-            order['keep_free_until'] = now() + timedelta(days=7)
+            order['keep_free_until'] = self.now() + timedelta(days=7)
         if code in ('DELIVERED', 'POSTOMAT_RECEIVED'):
             order['delivery_detail'] = self._delivery_detail(order)
 
-    @staticmethod
-    def _delivery_detail(order):
+    def _delivery_detail(self, order):
         data = order['data']
         payment_sum = sum((item.get('payment') or {}).get('value', 0)
             * item.get('amount', 1) for package in data['packages']
@@ -994,7 +990,7 @@ class CdekSimulator(Simulator):
         payment_sum += (data.get('delivery_recipient_cost') or {}).get(
             'value', 0)
         delivery_sum = order['quote']['total_sum'] if order['quote'] else 0
-        return {'date': now().date().isoformat(),
+        return {'date': self.now().date().isoformat(),
             'recipient_name': data['recipient'].get('name'),
             'payment_sum': payment_sum, 'delivery_sum': delivery_sum,
             'total_sum': delivery_sum,
@@ -1031,10 +1027,8 @@ class CdekSimulator(Simulator):
         job_id = next(self._job_ids)
         jobs = self._jobs
         jobs[job_id] = (func, args)
-        timer = threading.Timer(self.processing_delay, self._run_job,
-            (jobs, job_id))
-        timer.daemon = True
-        timer.start()
+        self.clock.call_later(self.processing_delay, self._run_job, jobs,
+            job_id)
 
     def _run_job(self, jobs, job_id):
         with self.lock:
@@ -1049,6 +1043,7 @@ class CdekSimulator(Simulator):
                     self._run_job(self._jobs, job_id)
 
     # -- webhook subscriptions ----------------------------------------------
+    @route('/v2/webhooks', methods=['POST'])
     def _subscribe(self):
         body = self._json_body('CREATE')
         body = body if isinstance(body, dict) else {}
@@ -1072,8 +1067,9 @@ class CdekSimulator(Simulator):
             # a second subscription of a type is added, not merged (§8.1)
             self.subscriptions[sub['uuid']] = sub
         return jsonify(envelope({'uuid': sub['uuid']},
-                [request_record('CREATE', 'ACCEPTED')]))
+                [request_record('CREATE', 'ACCEPTED', self.now())]))
 
+    @route('/v2/webhooks')
     def _subscriptions(self):
         with self.lock:
             return jsonify(list(self.subscriptions.values()))
@@ -1085,20 +1081,23 @@ class CdekSimulator(Simulator):
                         f'Webhook {sub_uuid} is not found')], request_type)
         return sub
 
+    @route('/v2/webhooks/<sub_uuid>')
     def _subscription(self, sub_uuid):
         with self.lock:
             sub = self._subscription_or_404(sub_uuid, 'GET')
             return jsonify(envelope(dict(sub),
-                    [request_record('GET', 'SUCCESSFUL')]))
+                    [request_record('GET', 'SUCCESSFUL', self.now())]))
 
+    @route('/v2/webhooks/<sub_uuid>', methods=['DELETE'])
     def _unsubscribe(self, sub_uuid):
         with self.lock:
             self._subscription_or_404(sub_uuid, 'DELETE')
             del self.subscriptions[sub_uuid]
         return jsonify(envelope({'uuid': sub_uuid},
-                [request_record('DELETE', 'ACCEPTED')]))
+                [request_record('DELETE', 'ACCEPTED', self.now())]))
 
     # -- reference data ------------------------------------------------------
+    @route('/v2/deliverypoints')
     def _delivery_points(self):
         args = request.args.to_dict()
         with self.lock:
@@ -1106,6 +1105,7 @@ class CdekSimulator(Simulator):
                 if point_matches(p, args)]
         return jsonify(page(points, args))
 
+    @route('/v2/location/cities')
     def _cities(self):
         args = request.args
         wanted_countries = set(filter(None, args.get('country_codes', ''
@@ -1160,16 +1160,20 @@ class CdekSimulator(Simulator):
             raise CdekError(400, checker.errors, envelope=False)
         return body, cities[0], cities[1]
 
+    @route('/v2/calculator/tariff', methods=['POST'])
     def _calc_tariff(self):
         body, origin, destination = self._calc_body(with_tariff=True)
         return jsonify(quote(body['tariff_code'], origin, destination,
-                body['packages'], body.get('services') or []))
+                body['packages'], self.now().date(),
+                body.get('services') or []))
 
+    @route('/v2/calculator/tarifflist', methods=['POST'])
     def _calc_tarifflist(self):
         body, origin, destination = self._calc_body(with_tariff=False)
         codes = []
         for code, (name, mode, *_) in sorted(TARIFFS.items()):
-            offer = quote(code, origin, destination, body['packages'])
+            offer = quote(code, origin, destination, body['packages'],
+                self.now().date())
             codes.append({'tariff_code': code, 'tariff_name': name,
                     'tariff_description': name, 'delivery_mode': mode,
                     **{k: offer[k] for k in ('delivery_sum', 'period_min',

@@ -15,6 +15,7 @@ See sandbox/notes/chestny_znak.md.
 import base64
 import binascii
 import copy
+import functools
 import hashlib
 import hmac
 import json
@@ -22,13 +23,14 @@ import random
 import re
 import secrets
 import string
-import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import Response, request
 
-from sandbox.core import Simulator, control
+from .clock import MSK
+from .core import Simulator, control, error_page, route
+from .page import counts
 
 V3 = '/api/v3/true-api'
 V4 = '/api/v4/true-api'
@@ -205,11 +207,43 @@ def normalize_code(code):
     return code.split(GS, 1)[0]
 
 
+def api(secured=False):
+    """A route of the True API: 406 when the Accept header rules out every
+    answer, the simulator's lock, the session of the bearer token when
+    secured (passed as ``session``), due documents processed first, and
+    API errors as answers"""
+    def decorator(handler):
+        @functools.wraps(handler)
+        def view(self, **kwargs):
+            if not self._acceptable():
+                return Response(status=406)
+            with self.lock:
+                try:
+                    if secured:
+                        kwargs['session'] = self._session()
+                    self._process_due()
+                    return handler(self, **kwargs)
+                except (ApiError, Unauthorized) as exc:
+                    return exc.response()
+        return view
+    return decorator
+
+
 class ChestnyZnakSimulator(Simulator):
     name = 'chestny_znak'
+    title = 'Честный знак, True API (симулятор)'
     default_port = 8104
 
     # -- state -------------------------------------------------------------
+    def page_summary(self):
+        return [('ИНН участника', self.participant['inn']),
+            ('Кодов маркировки', len(self.codes)),
+            ('Коды по статусам', counts(c['status']
+                    for c in self.codes.values()) or '—'),
+            ('Документов', len(self.documents)),
+            ('Документы по статусам', counts(d['status']
+                    for d in self.documents.values()) or '—')]
+
     def init_state(self):
         self.participant = {'inn': '7701234567',
             'name': 'ООО "Тестовый магазин"',
@@ -236,42 +270,14 @@ class ChestnyZnakSimulator(Simulator):
         return response
 
     # -- routes ------------------------------------------------------------
-    def register(self, app):
-        routes = (
-            ('GET', V3 + '/auth/key', self._auth_key, False),
-            ('POST', V3 + '/auth/simpleSignIn', self._sign_in, False),
-            ('POST', V3 + '/cises/info', self._cises_info, True),
-            ('POST', V3 + '/lk/documents/create', self._create_document,
-                True),
-            ('GET', V4 + '/doc/<doc_id>/info', self._document_info, True),
-            ('GET', V4 + '/doc/list', self._document_list, True),
-            )
-        for method, path, handler, secured in routes:
-            app.add_url_rule(path, handler.__name__,
-                self._endpoint(handler, secured), methods=[method])
+    @error_page(404)
+    def _no_route(self, exc):
+        return json_response({'error_message': 'Not Found'}, 404)
 
-        @app.errorhandler(404)
-        def _no_route(exc):
-            return json_response({'error_message': 'Not Found'}, 404)
-
-        @app.errorhandler(405)
-        def _bad_method(exc):
-            return json_response({'error_message':
-                    'Request method not supported'}, 405)
-
-    def _endpoint(self, handler, secured):
-        def view(**kwargs):
-            if not self._acceptable():
-                return Response(status=406)
-            with self.lock:
-                try:
-                    if secured:
-                        kwargs['session'] = self._session()
-                    self._process_due()
-                    return handler(**kwargs)
-                except (ApiError, Unauthorized) as exc:
-                    return exc.response()
-        return view
+    @error_page(405)
+    def _bad_method(self, exc):
+        return json_response({'error_message':
+                'Request method not supported'}, 405)
 
     @staticmethod
     def _acceptable():
@@ -287,7 +293,7 @@ class ChestnyZnakSimulator(Simulator):
         if not header.startswith('Bearer ') or not header[7:].strip():
             raise Unauthorized()
         session = self.tokens.get(header[7:].strip())
-        if session is None or session['expires'] <= time.monotonic():
+        if session is None or session['expires'] <= self.clock.monotonic():
             raise Unauthorized(CREATE_UNAUTHORIZED if request.path.endswith(
                     '/lk/documents/create') else TOKEN_INVALID)
         return session
@@ -302,13 +308,17 @@ class ChestnyZnakSimulator(Simulator):
             raise ApiError(400, f'JSON parse error: {exc}')
 
     # -- authentication ----------------------------------------------------
+    @route(V3 + '/auth/key')
+    @api()
     def _auth_key(self):
         key = str(uuid.uuid4())
         data = ''.join(secrets.choice(string.ascii_uppercase)
             for _ in range(30))
-        self.challenges[key] = (data, time.monotonic() + self.key_ttl)
+        self.challenges[key] = (data, self.clock.monotonic() + self.key_ttl)
         return json_response({'uuid': key, 'data': data})
 
+    @route(V3 + '/auth/simpleSignIn', methods=['POST'])
+    @api()
     def _sign_in(self):
         body = self._json()
         if not body:
@@ -326,7 +336,7 @@ class ChestnyZnakSimulator(Simulator):
             raise ApiError(400, 'В параметре inn должен быть передан ИНН '
                 'организации, под которой планируется авторизация от МЧД')
         challenge = self.challenges.get(key)
-        if challenge is None or challenge[1] <= time.monotonic():
+        if challenge is None or challenge[1] <= self.clock.monotonic():
             self.challenges.pop(key, None)
             raise ApiError(400, f'UUID не найден в хранилище ключей. UUID = '
                 f'{key}')
@@ -354,7 +364,7 @@ class ChestnyZnakSimulator(Simulator):
 
     def _issue_token(self, united):
         "A JWT-looking opaque token; a UUID one too when unitedToken"
-        issued = datetime.now(timezone.utc)
+        issued = self.clock.now()
         expires = issued + timedelta(seconds=self.token_ttl)
         header = {'alg': 'HS256', 'typ': 'JWT'}
         claims = {'inn': self.participant['inn'], 'jti': str(uuid.uuid4()),
@@ -366,7 +376,7 @@ class ChestnyZnakSimulator(Simulator):
                 hashlib.sha256).digest()).rstrip(b'=')
         token = (signing + b'.' + mac).decode()
         session = {'inn': self.participant['inn'],
-            'expires': time.monotonic() + self.token_ttl}
+            'expires': self.clock.monotonic() + self.token_ttl}
         self.tokens[token] = session
         answer = {'token': token}
         if united:
@@ -386,6 +396,8 @@ class ChestnyZnakSimulator(Simulator):
                 return record
         return None
 
+    @route(V3 + '/cises/info', methods=['POST'])
+    @api(secured=True)
     def _cises_info(self, session):
         pg = request.args.get('pg')
         if pg is not None and pg not in PRODUCT_GROUPS:
@@ -442,7 +454,7 @@ class ChestnyZnakSimulator(Simulator):
         else:
             full = (f'{cis}{GS}91{self._serial(4, string.ascii_uppercase)}'
                 f'{GS}92{self._serial(44, string.ascii_letters + "+/=")}')
-        moment = iso(datetime.now(timezone.utc) - timedelta(days=30))
+        moment = iso(self.clock.now() - timedelta(days=30))
         owner = owner_inn or self.participant['inn']
         record = {
             'cis': cis, 'gtin': gtin, 'tnVedEaes': '6403990000',
@@ -496,6 +508,8 @@ class ChestnyZnakSimulator(Simulator):
         self._new_code('shoes', gtin='04650117240408', serial='1dmfcZNcM"4')
 
     # -- documents ---------------------------------------------------------
+    @route(V3 + '/lk/documents/create', methods=['POST'])
+    @api(secured=True)
     def _create_document(self, session):
         pg = request.args.get('pg')
         if not pg:
@@ -520,14 +534,14 @@ class ChestnyZnakSimulator(Simulator):
         if len(codes) > MAX_DOCUMENT_CODES:
             raise bad_param('products')
         doc_id = str(uuid.uuid4())
-        received = datetime.now(timezone.utc)
+        received = self.clock.now()
         self.documents[doc_id] = {
             'number': doc_id, 'docDate': iso(received),
             'receivedAt': iso(received), 'type': doc_type,
             'status': 'IN_PROGRESS', 'senderInn': session['inn'],
             'senderName': self.participant['name'], 'productGroup': pg,
             'body': document, 'errors': [],
-            '_due': time.monotonic() + self.processing_delay,
+            '_due': self.clock.monotonic() + self.processing_delay,
             }
         # the real service answers the id as plain text, not JSON
         return Response(doc_id, 200, content_type='text/plain;charset=UTF-8')
@@ -572,7 +586,7 @@ class ChestnyZnakSimulator(Simulator):
         if action not in WITHDRAWAL_ACTIONS:
             raise bad_param('action')
         action_date = parse_date(doc.get('action_date'))
-        today = date.today()
+        today = self.clock.now(MSK).date()
         if action_date is None or not (
                 today - timedelta(days=5 * 365 + 1) <= action_date <= today):
             raise bad_param('action_date')
@@ -665,7 +679,7 @@ class ChestnyZnakSimulator(Simulator):
 
     # -- asynchronous processing ---------------------------------------------
     def _process_due(self, force=False):
-        moment = time.monotonic()
+        moment = self.clock.monotonic()
         for document in self.documents.values():
             if document['status'] == 'IN_PROGRESS' and (
                     force or document['_due'] <= moment):
@@ -740,6 +754,8 @@ class ChestnyZnakSimulator(Simulator):
             view.pop('body')
         return view
 
+    @route(V4 + '/doc/<doc_id>/info')
+    @api(secured=True)
     def _document_info(self, session, doc_id):
         document = self.documents.get(doc_id)
         if document is None or document['senderInn'] != session['inn']:
@@ -749,6 +765,8 @@ class ChestnyZnakSimulator(Simulator):
             raise ApiError(404, f'Документ {doc_id} не найден')
         return json_response([self._document_view(document)])
 
+    @route(V4 + '/doc/list')
+    @api(secured=True)
     def _document_list(self, session):
         docs = [d for d in reversed(list(self.documents.values()))
             if d['senderInn'] == session['inn']]

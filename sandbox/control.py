@@ -37,6 +37,14 @@ class SandboxControl:
     def flush_webhooks(self):
         self._call('POST', '/webhooks/flush')
 
+    def clock(self):
+        "{now, fake}: the simulator's time"
+        return self._call('GET', '/clock')
+
+    def advance(self, seconds):
+        "Move the simulator's fake clock on (timers due meanwhile run)"
+        return self._call('POST', '/clock', json={'advance': seconds})
+
     def action(self, name, **kwargs):
         "Run a simulator-specific control action (seed data, move a parcel…)"
         return self._call('POST', f'/{name}', json=kwargs)

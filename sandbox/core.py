@@ -17,8 +17,11 @@ import uuid
 from collections import deque
 
 import requests
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+from . import page
+from .clock import Clock
 
 log = logging.getLogger('sandbox')
 
@@ -42,15 +45,16 @@ class FaultRule:
 
     def __init__(self, kind, endpoint='*', method=None, count=None,
             seconds=None, status=None, delay=None, body=None,
-            retry_after=None):
+            retry_after=None, clock=None):
         if kind not in REQUEST_FAULTS | WEBHOOK_FAULTS:
             raise ValueError(f'unknown fault kind {kind!r}')
+        self.clock = clock or Clock()
         self.id = next(self._ids)
         self.kind = kind
         self.endpoint = endpoint or '*'
         self.method = method.upper() if method else None
         self.remaining = count
-        self.until = time.monotonic() + seconds if seconds else None
+        self.until = self.clock.monotonic() + seconds if seconds else None
         self.status = status
         self.delay = delay
         self.body = body
@@ -60,7 +64,7 @@ class FaultRule:
     def active(self):
         if self.remaining is not None and self.remaining <= 0:
             return False
-        return self.until is None or time.monotonic() < self.until
+        return self.until is None or self.clock.monotonic() < self.until
 
     def matches(self, kind, method, path):
         return (self.kind == kind and self.active()
@@ -83,12 +87,13 @@ class FaultRule:
 
 
 class Faults:
-    def __init__(self):
+    def __init__(self, clock=None):
+        self.clock = clock or Clock()
         self._rules = []
         self._lock = threading.Lock()
 
     def add(self, **kwargs):
-        rule = FaultRule(**kwargs)
+        rule = FaultRule(**kwargs, clock=self.clock)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -135,7 +140,8 @@ class _Handler(WSGIRequestHandler):
 class Journal:
     "Every request a simulator received, newest last"
 
-    def __init__(self, maxlen=5000):
+    def __init__(self, maxlen=5000, clock=None):
+        self.clock = clock or Clock()
         self._entries = deque(maxlen=maxlen)
         self._lock = threading.Lock()
 
@@ -144,7 +150,7 @@ class Journal:
             self._entries.append(entry)
 
     def record_dropped(self, method, full_path):
-        self.record({'time': time.time(), 'method': method,
+        self.record({'time': self.clock.time(), 'method': method,
                 'path': full_path.split('?', 1)[0], 'status': None,
                 'fault': 'down'})
 
@@ -168,8 +174,9 @@ class Webhooks:
     ``webhook_reorder`` holds ``count`` deliveries and sends them newest first.
     """
 
-    def __init__(self, faults, timeout=5):
+    def __init__(self, faults, timeout=5, clock=None):
         self.faults = faults
+        self.clock = clock or faults.clock
         self.timeout = timeout
         self.deliveries = []
         self._held = []
@@ -200,7 +207,7 @@ class Webhooks:
             return
         rule = self.faults.take('webhook_delay', 'POST', path)
         if rule:
-            item['not_before'] = time.monotonic() + (rule.delay or 1)
+            item['not_before'] = self.clock.monotonic() + (rule.delay or 1)
         copies = 2 if self.faults.take('webhook_duplicate', 'POST', path) else 1
         rule = self.faults.take('webhook_reorder', 'POST', path)
         with self._cond:
@@ -221,7 +228,8 @@ class Webhooks:
             self._cond.notify_all()
 
     def wait_idle(self, timeout=10):
-        "Block until every queued delivery was attempted"
+        """Block until every queued delivery was attempted (timeout in real
+        seconds: this waits for the delivering thread, not for the clock)"""
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._queue and time.monotonic() < deadline:
@@ -236,14 +244,27 @@ class Webhooks:
                 if self._stop:
                     return
                 item = self._queue[0]
-                wait = item['not_before'] - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(min(wait, 0.2))
+                if not self._due(item):
+                    self._cond.wait()
                     continue
             self._deliver(item)
             with self._cond:
                 self._queue.popleft()
                 self._cond.notify_all()
+
+    def _due(self, item):
+        "Whether item may go now; if not, the clock wakes the thread then"
+        wait = item['not_before'] - self.clock.monotonic()
+        if wait <= 0:
+            return True
+        if not item.get('alarm'):
+            item['alarm'] = self.clock.call_later(wait, self._wake, item)
+        return False
+
+    def _wake(self, item):
+        with self._cond:
+            item['alarm'] = None    # a timer early by a hair sets another
+            self._cond.notify_all()
 
     def _deliver(self, item):
         kwargs = {'headers': item['headers'], 'timeout': self.timeout}
@@ -262,7 +283,7 @@ class Webhooks:
 
     def _log(self, item, status, outcome):
         # list.append is atomic under the GIL; readers copy the list
-        self.deliveries.append({'time': time.time(), 'url': item['url'],
+        self.deliveries.append({'time': self.clock.time(), 'url': item['url'],
                 'event': item['event'], 'payload': item['payload'],
                 'status': status, 'outcome': outcome})
 
@@ -275,21 +296,49 @@ def control(name):
     return decorator
 
 
+def route(rule, methods=('GET',), defaults=None):
+    """Serve a simulator method at ``rule`` (Flask's rule syntax).
+
+    Stack it for several rules; the rule's variables and ``defaults`` are
+    the method's keyword arguments.  The one way simulators add routes."""
+    def decorator(func):
+        func.__dict__.setdefault('_routes', []).insert(
+            0, (rule, tuple(methods), defaults))
+        return func
+    return decorator
+
+
+def error_page(*codes):
+    "Answer the HTTP errors ``codes`` (404, 405…) with a simulator method"
+    def decorator(func):
+        func._error_codes = codes
+        return func
+    return decorator
+
+
 class Simulator:
     """Base of every simulator.
 
-    Subclasses set ``name``, define routes in ``register(app)``, build their
-    initial state in ``init_state()`` and may override ``fault_response`` so
-    that injected errors carry the system's own error body.
+    Subclasses set ``name``, serve their API with methods marked
+    :func:`route` (and :func:`error_page`), offer control actions marked
+    :func:`control`, build their initial state in ``init_state()`` and may
+    override ``before_route`` (authentication in front of every route) and
+    ``fault_response`` (injected errors in the system's own error body).
     """
     name = None
     default_port = None
+    title = None            # of the control page; the name if not set
+    # (action, label) of control actions without arguments that the
+    # control page offers as buttons
+    page_buttons = ()
 
-    def __init__(self):
+    def __init__(self, clock=None):
+        self.clock = clock or Clock()
         self.lock = threading.RLock()
-        self.faults = Faults()
-        self.journal = Journal()
+        self.faults = Faults(self.clock)
+        self.journal = Journal(clock=self.clock)
         self.webhooks = Webhooks(self.faults)
+        self._repeats = []
         self.base_url = None
         self._server = None
         self._thread = None
@@ -298,16 +347,29 @@ class Simulator:
         self.app.json.sort_keys = False
         self.app.before_request(self._before)
         self.app.after_request(self._after)
-        self._register_control()
+        self._register_routes()
         self.register(self.app)
         self.init_state()
 
     # -- to override -------------------------------------------------------
     def register(self, app):
-        raise NotImplementedError
+        "Flask-level set-up for ad-hoc test simulators; routes use @route"
 
     def init_state(self):
         pass
+
+    def before_route(self):
+        """Runs before every route but the control API, after the injected
+        faults; a response returned here is the answer"""
+
+    def start_demo(self):
+        """Demo activity (``python -m sandbox --demo``): timers on the
+        clock, through :meth:`repeat`, that stop with the simulator"""
+
+    def after_route(self, response):
+        """Every answer but the control API's passes here last (a system's
+        quirks of serialisation); returns the response to send"""
+        return response
 
     def fault_response(self, kind, status, rule):
         "Response for an injected 'error' or 'rate_limit' fault"
@@ -328,7 +390,16 @@ class Simulator:
         self.webhooks.start()
         return self.base_url
 
+    def repeat(self, interval, func):
+        "Call func every interval seconds of the clock until stop()"
+        handle = self.clock.repeat(interval, func)
+        self._repeats.append(handle)
+        return handle
+
     def stop(self):
+        for handle in self._repeats:
+            handle.cancel()
+        self._repeats.clear()
         self.webhooks.stop()
         if self._server:
             self._server.shutdown()
@@ -350,7 +421,7 @@ class Simulator:
         method, path = request.method, request.path
         rule = self.faults.take('slow', method, path)
         if rule:
-            time.sleep(rule.delay or 5)
+            self.clock.sleep(rule.delay or 5)
         for kind in ('rate_limit', 'error'):
             rule = self.faults.take(kind, method, path)
             if rule:
@@ -365,12 +436,14 @@ class Simulator:
                 if rule.retry_after is not None:
                     response.headers['Retry-After'] = str(rule.retry_after)
                 return response
+        return self.before_route()
 
     def _after(self, response):
         if not request.path.startswith(CONTROL_PREFIX):
+            response = self.after_route(response)
             body = request.get_data(cache=True, as_text=True)
             self.journal.record({
-                    'time': time.time(), 'method': request.method,
+                    'time': self.clock.time(), 'method': request.method,
                     'path': request.path, 'query': request.args.to_dict(flat=False),
                     'headers': dict(request.headers), 'body': body,
                     'status': response.status_code,
@@ -378,68 +451,149 @@ class Simulator:
                     })
         return response
 
-    # -- control API -------------------------------------------------------
-    def _register_control(self):
-        app, p = self.app, CONTROL_PREFIX
+    # -- routes ------------------------------------------------------------
+    def _marked(self, mark):
+        "(attribute, mark) of every method of the class carrying mark"
+        cls = type(self)
+        for attr in dir(cls):
+            value = getattr(getattr(cls, attr, None), mark, None)
+            if value:
+                yield attr, value
 
-        @app.get(p + '/requests')
-        def _requests():
-            return jsonify(self.journal.list(request.args.get('path'),
-                    request.args.get('method')))
+    def _register_routes(self):
+        for attr, rules in self._marked('_routes'):
+            view = getattr(self, attr)
+            for n, (rule, methods, defaults) in enumerate(rules):
+                self.app.add_url_rule(rule, f'{attr}#{n}', view,
+                    methods=list(methods), defaults=defaults)
+        for attr, codes in self._marked('_error_codes'):
+            for code in codes:
+                self.app.register_error_handler(code, getattr(self, attr))
 
-        @app.delete(p + '/requests')
-        def _clear_requests():
-            self.journal.clear()
-            return '', 204
+    # -- control API (named _control_*: a subclass's own names hide them) --
+    @route(CONTROL_PREFIX + '/')
+    def _control_page(self):
+        done = dict(self.page_buttons).get(request.args.get('done'))
+        return self._page_response(done and f'Выполнено: {done}')
 
-        @app.get(p + '/faults')
-        def _faults():
-            return jsonify(self.faults.list())
+    def _page_response(self, note=None, status=200):
+        with self.lock:
+            sections = self.page_sections()
+        html = page.render(self.title or self.name, sections, done=note)
+        return Response(html, status,
+            content_type='text/html; charset=utf-8')
 
-        @app.post(p + '/faults')
-        def _add_fault():
-            try:
-                rule = self.faults.add(**(request.get_json() or {}))
-            except (TypeError, ValueError) as exc:
-                return jsonify({'error': str(exc)}), 400
-            return jsonify(rule.as_dict()), 201
+    @route(CONTROL_PREFIX + '/', methods=['POST'])
+    def _control_page_button(self):
+        "A button of the control page: its action, then the page again"
+        action = request.form.get('action')
+        if action not in dict(self.page_buttons):
+            return jsonify({'error': f'no button {action}'}), 404
+        try:
+            self.control_actions()[action]()
+        except (TypeError, ValueError, KeyError) as exc:
+            return self._page_response(f'Не выполнено: {exc}', 400)
+        return redirect(f'{CONTROL_PREFIX}/?done={action}', 303)
 
-        @app.delete(p + '/faults')
-        def _clear_faults():
-            self.faults.clear()
-            return '', 204
+    def page_sections(self):
+        """(title, html) of the control page: what the simulator holds,
+        then what every simulator shows (recent requests, faults, actions)"""
+        return [('Состояние', page.pairs(self.page_summary())),
+            *self._common_sections()]
 
-        @app.post(p + '/reset')
-        def _reset():
-            self.reset()
-            return '', 204
+    def page_summary(self):
+        "(label, value) pairs of the simulator's state, for its page"
+        return []
 
-        @app.get(p + '/webhooks')
-        def _webhooks():
-            self.webhooks.wait_idle(float(request.args.get('wait', 0)))
-            return jsonify(self.webhooks.deliveries)
+    def _common_sections(self):
+        recent = self.journal.list()[-15:][::-1]
+        buttons = [('Кнопки', page.buttons(self.page_buttons))
+            ] if self.page_buttons else []
+        return buttons + [
+            ('Последние запросы', page.table(('Время', 'Метод', 'Путь',
+                        'Ответ', 'Сбой'), [(page.moment(e['time']),
+                            e['method'], e['path'], e['status'], e['fault'])
+                        for e in recent])),
+            ('Включённые сбои', page.table(('Вид', 'Путь', 'Осталось',
+                        'Срабатываний'), [(f['kind'], f['endpoint'],
+                            f['remaining'], f['hits'])
+                        for f in self.faults.list() if f['active']])),
+            ('Управляющие действия', page.actions_list(
+                    self.control_actions())),
+            ]
 
-        @app.post(p + '/webhooks/flush')
-        def _flush():
-            self.webhooks.flush_held()
-            return '', 204
+    @route(CONTROL_PREFIX + '/requests')
+    def _control_requests(self):
+        return jsonify(self.journal.list(request.args.get('path'),
+                request.args.get('method')))
 
-        @app.post(p + '/<action>')
-        def _action(action):
-            method = self.control_actions().get(action)
-            if method is None:
-                return jsonify({'error': f'unknown action {action}'}), 404
-            try:
-                result = method(**(request.get_json(silent=True) or {}))
-            except (TypeError, ValueError, KeyError) as exc:
-                return jsonify({'error': str(exc)}), 400
-            return jsonify(result if result is not None else {})
+    @route(CONTROL_PREFIX + '/requests', methods=['DELETE'])
+    def _control_clear_requests(self):
+        self.journal.clear()
+        return '', 204
+
+    @route(CONTROL_PREFIX + '/faults')
+    def _control_faults(self):
+        return jsonify(self.faults.list())
+
+    @route(CONTROL_PREFIX + '/faults', methods=['POST'])
+    def _control_add_fault(self):
+        try:
+            rule = self.faults.add(**(request.get_json() or {}))
+        except (TypeError, ValueError) as exc:
+            return jsonify({'error': str(exc)}), 400
+        return jsonify(rule.as_dict()), 201
+
+    @route(CONTROL_PREFIX + '/faults', methods=['DELETE'])
+    def _control_clear_faults(self):
+        self.faults.clear()
+        return '', 204
+
+    @route(CONTROL_PREFIX + '/reset', methods=['POST'])
+    def _control_reset(self):
+        self.reset()
+        return '', 204
+
+    @route(CONTROL_PREFIX + '/webhooks')
+    def _control_webhooks(self):
+        self.webhooks.wait_idle(float(request.args.get('wait', 0)))
+        return jsonify(self.webhooks.deliveries)
+
+    @route(CONTROL_PREFIX + '/webhooks/flush', methods=['POST'])
+    def _control_flush(self):
+        self.webhooks.flush_held()
+        return '', 204
+
+    @route(CONTROL_PREFIX + '/clock')
+    def _control_clock(self):
+        return jsonify(self._clock_state())
+
+    @route(CONTROL_PREFIX + '/clock', methods=['POST'])
+    def _control_advance(self):
+        'Move a fake clock on by {"advance": seconds}'
+        if not self.clock.fake:
+            return jsonify({'error': 'the simulator runs on real time'}), 400
+        try:
+            seconds = float((request.get_json(silent=True) or {})['advance'])
+        except (KeyError, TypeError, ValueError):
+            return jsonify({'error': 'give {"advance": seconds}'}), 400
+        self.clock.advance(seconds)
+        return jsonify(self._clock_state())
+
+    def _clock_state(self):
+        return {'now': self.clock.now().isoformat(), 'fake': self.clock.fake}
+
+    @route(CONTROL_PREFIX + '/<action>', methods=['POST'])
+    def _control_action(self, action):
+        method = self.control_actions().get(action)
+        if method is None:
+            return jsonify({'error': f'unknown action {action}'}), 404
+        try:
+            result = method(**(request.get_json(silent=True) or {}))
+        except (TypeError, ValueError, KeyError) as exc:
+            return jsonify({'error': str(exc)}), 400
+        return jsonify(result if result is not None else {})
 
     def control_actions(self):
-        actions = {}
-        for attr in dir(type(self)):
-            func = getattr(type(self), attr, None)
-            name = getattr(func, '_control_name', None)
-            if name:
-                actions[name] = getattr(self, attr)
-        return actions
+        return {name: getattr(self, attr)
+            for attr, name in self._marked('_control_name')}

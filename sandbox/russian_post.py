@@ -12,14 +12,13 @@ the same base URL:
 import base64
 import itertools
 import re
-import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 
 from flask import Response, jsonify, request
 from lxml import etree
 
-from .core import Simulator, control
+from .core import Simulator, control, route
 
 WSDL_DIR = Path(__file__).with_name('wsdl')
 WSDL_FILES = {('rtm34', 'wsdl'): 'rtm34.wsdl',
@@ -108,10 +107,6 @@ MAIL_CATEGORIES = {'ORDERED': (1, 'Заказное'),
         'С объявленной ценностью и наложенным платежом')}
 
 
-def now():
-    return datetime.now(timezone.utc)
-
-
 def place_of(index):
     index = str(index or '')
     for prefix, city, offset, sorting_centre in PLACES:
@@ -131,9 +126,9 @@ def valid_barcode(barcode):
     return bool(re.fullmatch(r'\d{14}|[A-Z]{2}\d{9}[A-Z]{2}', barcode or ''))
 
 
-def make_barcode(index, serial):
+def make_barcode(index, serial, month):
     "Domestic ШПИ: index, month, item number, check digit"
-    body = f'{index}{date.today().month:02d}{serial:05d}'
+    body = f'{index}{month:02d}{serial:05d}'
     odd = sum(int(d) for d in body[0::2])
     even = sum(int(d) for d in body[1::2])
     return body + str((10 - (odd * 3 + even) % 10) % 10)
@@ -471,15 +466,26 @@ def backlog_view(order):
     return view
 
 
-def spring_error(status, error, message):
-    "Spring Boot style error body (the real schema is unconfirmed)"
-    return jsonify({'timestamp': now().isoformat(timespec='milliseconds'),
-            'status': status, 'error': error, 'message': message,
-            'path': request.path}), status
-
-
 class RussianPostSimulator(Simulator):
     name = 'russian_post'
+    title = 'Почта России: трекинг и Отправка (симулятор)'
+
+    def now(self, tz=timezone.utc):
+        return self.clock.now(tz)
+
+    def spring_error(self, status, error, message):
+        "Spring Boot style error body (the real schema is unconfirmed)"
+        return jsonify({'timestamp': self.now().isoformat(
+                    timespec='milliseconds'), 'status': status,
+                'error': error, 'message': message, 'path': request.path
+                }), status
+
+    def page_summary(self):
+        return [('Отправлений в трекинге', len(self.parcels)),
+            ('Заказов в Отправке', len(self.backlog)),
+            ('Партий', len(self.batches)),
+            ('Пакетных запросов (тикетов)', len(self.tickets)),
+            ('Логин трекинга', self.creds.get('login'))]
 
     def init_state(self):
         with self.lock:
@@ -497,29 +503,6 @@ class RussianPostSimulator(Simulator):
             self._batch_names = itertools.count(1)
             self._serials = itertools.count(1)
 
-    def register(self, app):
-        app.before_request(self._otpravka_auth)
-        routes = [
-            ('/rtm34', 'GET', 'rtm34_wsdl', lambda: self._wsdl('rtm34')),
-            ('/rtm34', 'POST', 'rtm34', self._rtm34),
-            ('/fc', 'GET', 'fc_wsdl', lambda: self._wsdl('fc')),
-            ('/fc', 'POST', 'fc', self._fc),
-            ('/1.0/user/backlog', 'PUT', 'backlog_v1',
-                lambda: self._create_orders(1)),
-            ('/2.0/user/backlog', 'PUT', 'backlog_v2',
-                lambda: self._create_orders(2)),
-            ('/1.0/backlog/<int:order_id>', 'GET', 'order', self._get_order),
-            ('/1.0/backlog/search', 'GET', 'search', self._search_orders),
-            ('/1.0/backlog', 'DELETE', 'delete', self._delete_orders),
-            ('/1.0/user/shipment', 'POST', 'batch_new', self._create_batch),
-            ('/1.0/batch/<name>', 'GET', 'batch', self._get_batch),
-            ('/1.0/shipment/search', 'GET', 'shipments',
-                self._search_shipments),
-            ('/1.0/tariff', 'POST', 'tariff', self._tariff),
-            ]
-        for path, method, endpoint, view in routes:
-            app.add_url_rule(path, endpoint, view, methods=[method])
-
     def fault_response(self, kind, status, rule):
         status = status or (429 if kind == 'rate_limit' else 500)
         reason = ('Too many requests' if kind == 'rate_limit'
@@ -528,9 +511,11 @@ class RussianPostSimulator(Simulator):
             return soap12_fault('Receiver', reason, status=status)
         if request.path == '/fc':
             return soap11_fault('Server', reason, status=status)
-        return spring_error(status, 'Too Many Requests' if status == 429
+        return self.spring_error(status, 'Too Many Requests' if status == 429
             else 'Internal Server Error', reason)
 
+    @route('/rtm34', defaults={'service': 'rtm34'})
+    @route('/fc', defaults={'service': 'fc'})
     def _wsdl(self, service):
         key = next(iter(request.args), None)
         name = WSDL_FILES.get((service, request.args.get('xsd', key)))
@@ -543,6 +528,7 @@ class RussianPostSimulator(Simulator):
             content_type='text/xml; charset=utf-8')
 
     # -- single-access tracking (SOAP 1.2) -----------------------------------
+    @route('/rtm34', methods=['POST'])
     def _rtm34(self):
         try:
             operation = parse_envelope(request.get_data(), SOAP12)
@@ -588,7 +574,7 @@ class RussianPostSimulator(Simulator):
                 raise SoapError('Receiver', 'Authorization error',
                     ('AuthorizationFaultReason',
                         'Ошибка авторизации: неверный логин или пароль'))
-            today = date.today()
+            today = self.now(MOSCOW).date()
             self.tracking_calls[today] = self.tracking_calls.get(today, 0) + 1
             limit = self.tracking_daily_limit
             if limit is not None and self.tracking_calls[today] > limit:
@@ -597,6 +583,7 @@ class RussianPostSimulator(Simulator):
                         'Превышен лимит количества запросов'))
 
     # -- batch tracking (SOAP 1.1) -------------------------------------------
+    @route('/fc', methods=['POST'])
     def _fc(self):
         try:
             operation = parse_envelope(request.get_data(), SOAP11)
@@ -647,11 +634,11 @@ class RussianPostSimulator(Simulator):
             if problem:
                 self._batch_error(response, *problem)
                 return
-            issued = datetime.now(MOSCOW)
+            issued = self.now(MOSCOW)
             ticket = issued.strftime('%Y%m%d%H%M%S') + (
                 f'{issued.microsecond // 1000:03d}'
                 + self.creds['tracking_login'].upper())
-            self.tickets[ticket] = {'issued': time.time(),
+            self.tickets[ticket] = {'issued': self.clock.time(),
                 'barcodes': barcodes}
         etree.SubElement(response, 'value').text = ticket
 
@@ -660,7 +647,7 @@ class RussianPostSimulator(Simulator):
         with self.lock:
             ticket = self.tickets.get(text_of(operation, (None, 'ticket'))
                 or '')
-            age = time.time() - ticket['issued'] if ticket else None
+            age = self.clock.time() - ticket['issued'] if ticket else None
             if not self._batch_login_ok(operation):
                 self._batch_error(response, 3, 'Ошибка авторизации')
             elif ticket is None or age > TICKET_LIFETIME:
@@ -675,7 +662,7 @@ class RussianPostSimulator(Simulator):
         value = etree.SubElement(response, 'value')
         for name, attr in (('FileName', 'tracking'), ('FileTypeID', '1'),
                 ('FileNumber', '1'), ('RecipientID', '1'),
-                ('DatePreparation', datetime.now(MOSCOW).strftime(
+                ('DatePreparation', self.now(MOSCOW).strftime(
                         '%d.%m.%Y %H:%M:%S'))):
             value.set(name, attr)
         for barcode in ticket['barcodes']:
@@ -698,7 +685,8 @@ class RussianPostSimulator(Simulator):
                     element.set(name, str(attr))
 
     # -- Otpravka REST -------------------------------------------------------
-    def _otpravka_auth(self):
+    def before_route(self):
+        "Otpravka's two headers (the SOAP services authenticate in the body)"
         if not request.path.startswith(OTPRAVKA_PREFIXES):
             return
         with self.lock:
@@ -707,10 +695,10 @@ class RussianPostSimulator(Simulator):
                 f"{self.creds['login']}:{self.creds['password']}".encode()
                 ).decode()
         if request.headers.get('Authorization') != token:
-            return spring_error(401, 'Unauthorized',
+            return self.spring_error(401, 'Unauthorized',
                 'Authorization: AccessToken is missing or invalid')
         if request.headers.get('X-User-Authorization') != user:
-            return spring_error(401, 'Unauthorized',
+            return self.spring_error(401, 'Unauthorized',
                 'X-User-Authorization: wrong login or password')
 
     def _json_list(self):
@@ -720,8 +708,10 @@ class RussianPostSimulator(Simulator):
         return body
 
     def _bad_json(self, exc):
-        return spring_error(400, 'Bad Request', str(exc))
+        return self.spring_error(400, 'Bad Request', str(exc))
 
+    @route('/1.0/user/backlog', methods=['PUT'], defaults={'version': 1})
+    @route('/2.0/user/backlog', methods=['PUT'], defaults={'version': 2})
     def _create_orders(self, version):
         try:
             orders = self._json_list()
@@ -763,7 +753,8 @@ class RussianPostSimulator(Simulator):
 
     def _assign_barcode(self, order):
         office = order.get('postoffice-code') or self.shipping_points[0]
-        order['barcode'] = make_barcode(office, next(self._serials))
+        order['barcode'] = make_barcode(office, next(self._serials),
+            self.now(MOSCOW).month)
         index_to = order.get('index-to') or (order.get('ecom-data') or {}
             ).get('delivery-point-index') or order.get('str-index-to')
         self.parcels[order['barcode']] = new_parcel(order['barcode'], office,
@@ -773,20 +764,23 @@ class RussianPostSimulator(Simulator):
             payment=order.get('payment') or 0,
             value=order.get('insr-value') or 0)
 
+    @route('/1.0/backlog/<int:order_id>')
     def _get_order(self, order_id):
         with self.lock:
             order = self.backlog.get(order_id)
             if order is None or order.get('_batch'):
-                return spring_error(404, 'Not Found',
+                return self.spring_error(404, 'Not Found',
                     f'Order {order_id} is not found')
             return jsonify(backlog_view(order))
 
+    @route('/1.0/backlog/search')
     def _search_orders(self):
         query = request.args.get('query', '')
         with self.lock:
             return jsonify([backlog_view(o) for o in self.backlog.values()
                     if o['order-num'] == query and not o.get('_batch')])
 
+    @route('/1.0/backlog', methods=['DELETE'])
     def _delete_orders(self):
         try:
             ids = self._json_list()
@@ -806,12 +800,14 @@ class RussianPostSimulator(Simulator):
         return jsonify({'result-ids': deleted, **(
                     {'errors': errors} if errors else {})})
 
+    @route('/1.0/user/shipment', methods=['POST'])
     def _create_batch(self):
         try:
             ids = self._json_list()
         except JsonTypeError as exc:
             return self._bad_json(exc)
-        sending = request.args.get('sending-date') or date.today().isoformat()
+        sending = (request.args.get('sending-date')
+            or self.now(MOSCOW).date().isoformat())
         groups, errors = {}, []
         with self.lock:
             for position, order_id in enumerate(ids):
@@ -840,7 +836,7 @@ class RussianPostSimulator(Simulator):
             order['_batch'] = name
         first = orders[0]
         batch = {'batch-name': name, 'batch-status': 'CREATED',
-            'batch-status-date': now().isoformat(timespec='seconds'),
+            'batch-status-date': self.now().isoformat(timespec='seconds'),
             'mail-type': first['mail-type'],
             'mail-category': first['mail-category'],
             'list-number-date': sending,
@@ -851,13 +847,16 @@ class RussianPostSimulator(Simulator):
         self.batches[name] = batch
         return batch
 
+    @route('/1.0/batch/<name>')
     def _get_batch(self, name):
         with self.lock:
             batch = self.batches.get(name)
         if batch is None:
-            return spring_error(404, 'Not Found', f'Batch {name} is not found')
+            return self.spring_error(404, 'Not Found',
+                f'Batch {name} is not found')
         return jsonify(batch)
 
+    @route('/1.0/shipment/search')
     def _search_shipments(self):
         query = request.args.get('query', '')
         with self.lock:
@@ -866,6 +865,7 @@ class RussianPostSimulator(Simulator):
             return jsonify([{**backlog_view(o), 'batch-name': o['_batch']}
                     for o in found])
 
+    @route('/1.0/tariff', methods=['POST'])
     def _tariff(self):
         body = request.get_json(silent=True)
         try:
@@ -878,7 +878,7 @@ class RussianPostSimulator(Simulator):
         missing = [k for k in ('mail-type', 'mail-category', 'mass',
                 'index-from') if body.get(k) is None]
         if missing or not index_to:
-            return spring_error(400, 'Bad Request', 'Required fields are '
+            return self.spring_error(400, 'Bad Request', 'Required fields are '
                 f"missing: {', '.join(missing or ['index-to'])}")
         price = tariff(body['mass'], body['index-from'], index_to,
             body.get('fragile', False), body.get('declared-value') or 0)
@@ -937,7 +937,8 @@ class RussianPostSimulator(Simulator):
         if barcode is not None and not valid_barcode(barcode):
             raise ValueError(f'{barcode!r} is not a valid barcode')
         with self.lock:
-            barcode = barcode or make_barcode(index_from, next(self._serials))
+            barcode = barcode or make_barcode(index_from,
+                next(self._serials), self.now(MOSCOW).month)
             self.parcels[barcode] = new_parcel(barcode, index_from, index_to,
                 mass, MAIL_TYPES.get(mail_type),
                 MAIL_CATEGORIES.get(mail_category), sender, recipient,
@@ -999,11 +1000,10 @@ class RussianPostSimulator(Simulator):
         operations = parcel['operations']
         return operations[-1]['index'] if operations else parcel['index_from']
 
-    @staticmethod
-    def _add_operation(parcel, oper_type, attr, index, description,
+    def _add_operation(self, parcel, oper_type, attr, index, description,
             type_name=None, attr_name=None):
         names = OPERATIONS.get((oper_type, attr), (str(oper_type), ''))
-        moment = now()
+        moment = self.now()
         if parcel['operations'] and moment <= parcel['operations'][-1]['date']:
             moment = parcel['operations'][-1]['date'] + timedelta(
                 milliseconds=1)
@@ -1023,5 +1023,5 @@ class RussianPostSimulator(Simulator):
         with self.lock:
             for ticket in self.tickets.values():
                 ticket['issued'] = min(ticket['issued'],
-                    time.time() - self.ticket_delay)
+                    self.clock.time() - self.ticket_delay)
             return {'tickets': len(self.tickets)}

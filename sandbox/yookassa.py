@@ -14,18 +14,19 @@ See sandbox/notes/yookassa.md.
 import base64
 import binascii
 import copy
+import functools
 import hashlib
 import json
 import re
-import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from html import escape
 
 from flask import Response, redirect, request
 
-from sandbox.core import Simulator, control
+from .core import Simulator, control, error_page, route
+from .page import counts
 
 CENT = Decimal('0.01')
 CURRENCIES = {'RUB'}
@@ -123,10 +124,6 @@ def json_response(body, status=200):
 
 
 # -- values -------------------------------------------------------------------
-def now():
-    return datetime.now(timezone.utc)
-
-
 def iso(moment):
     "ISO-8601 UTC with milliseconds, as YooKassa writes timestamps"
     return moment.strftime('%Y-%m-%dT%H:%M:%S.') + (
@@ -436,11 +433,36 @@ def filter_created(objects, args):
     return objects
 
 
+def api(write=False):
+    """A route of the API: authenticated, what time did applied first; a
+    write (POST) also honours the Idempotence-Key and gets the JSON body as
+    its first argument"""
+    def decorator(handler):
+        @functools.wraps(handler)
+        def view(self, **kwargs):
+            run = self._post if write else self._get
+            return run(functools.partial(handler, self), **kwargs)
+        return view
+    return decorator
+
+
 class YooKassaSimulator(Simulator):
     name = 'yookassa'
+    title = 'ЮKassa API v3 (симулятор)'
     default_port = 8103
 
     # -- state -------------------------------------------------------------
+    def now(self):
+        return self.clock.now()
+
+    def page_summary(self):
+        return [('Магазин (shopId)', self.shop_id),
+            ('Платежей', len(self.payments)),
+            ('По статусам', counts(p['status']
+                    for p in self.payments.values()) or '—'),
+            ('Возвратов', len(self.refunds)), ('Чеков', len(self.receipts)),
+            ('Адрес уведомлений', self.notification_url or '—')]
+
     def init_state(self):
         self.shop_id = '100500'
         self.secret_key = 'test_sandbox_secret_key'
@@ -476,42 +498,16 @@ class YooKassaSimulator(Simulator):
                 'Internal server error', retry_after=1800), status)
 
     # -- routes ------------------------------------------------------------
-    def register(self, app):
-        app.add_url_rule('/v3/payments', 'payments_create',
-            lambda: self._post(self._create_payment), methods=['POST'])
-        app.add_url_rule('/v3/payments', 'payments_list',
-            lambda: self._get(self._list_payments), methods=['GET'])
-        app.add_url_rule('/v3/payments/<pid>', 'payments_get',
-            lambda pid: self._get(self._get_payment, pid), methods=['GET'])
-        app.add_url_rule('/v3/payments/<pid>/capture', 'payments_capture',
-            lambda pid: self._post(self._capture, pid), methods=['POST'])
-        app.add_url_rule('/v3/payments/<pid>/cancel', 'payments_cancel',
-            lambda pid: self._post(self._cancel, pid), methods=['POST'])
-        app.add_url_rule('/v3/refunds', 'refunds_create',
-            lambda: self._post(self._create_refund), methods=['POST'])
-        app.add_url_rule('/v3/refunds', 'refunds_list',
-            lambda: self._get(self._list_refunds), methods=['GET'])
-        app.add_url_rule('/v3/refunds/<rid>', 'refunds_get',
-            lambda rid: self._get(self._get_refund, rid), methods=['GET'])
-        app.add_url_rule('/v3/receipts', 'receipts_create',
-            lambda: self._post(self._create_receipt), methods=['POST'])
-        app.add_url_rule('/v3/receipts', 'receipts_list',
-            lambda: self._get(self._list_receipts), methods=['GET'])
-        app.add_url_rule('/v3/receipts/<rid>', 'receipts_get',
-            lambda rid: self._get(self._get_receipt, rid), methods=['GET'])
-        app.add_url_rule('/api-pages/v2/payment-confirm/epl', 'checkout',
-            self._checkout, methods=['GET', 'POST'])
+    @error_page(404)
+    def _no_route(self, exc):
+        return json_response(error_body('not_found',
+                'Requested resource is not found'), 404)
 
-        @app.errorhandler(404)
-        def _no_route(exc):
-            return json_response(error_body('not_found',
-                    'Requested resource is not found'), 404)
-
-        @app.errorhandler(405)
-        def _bad_method(exc):
-            # the real API answers 405 without an error code
-            return json_response({'type': 'error', 'id': str(uuid.uuid4()),
-                    'description': 'Method not allowed'}, 405)
+    @error_page(405)
+    def _bad_method(self, exc):
+        # the real API answers 405 without an error code
+        return json_response({'type': 'error', 'id': str(uuid.uuid4()),
+                'description': 'Method not allowed'}, 405)
 
     # -- request plumbing --------------------------------------------------
     def _authenticate(self):
@@ -523,16 +519,16 @@ class YooKassaSimulator(Simulator):
                 'Authentication by given credentials failed. Check shopId '
                 'and secret key', 'Authorization')
 
-    def _get(self, handler, *args):
+    def _get(self, handler, **kwargs):
         with self.lock:
             try:
                 self._authenticate()
                 self._advance()
-                return json_response(handler(*args))
+                return json_response(handler(**kwargs))
             except ApiError as exc:
                 return json_response(exc.body, exc.status)
 
-    def _post(self, handler, *args):
+    def _post(self, handler, **kwargs):
         """Authenticate, honour the Idempotence-Key, run handler.
 
         The answer (success or 4xx) is stored under the key for
@@ -557,12 +553,12 @@ class YooKassaSimulator(Simulator):
                         400)
                 return json_response(stored['body'], stored['status'])
             try:
-                status, answer = 200, handler(body, *args)
+                status, answer = 200, handler(body, **kwargs)
             except ApiError as exc:
                 status, answer = exc.status, exc.body
             self.idempotence[(self.shop_id, key)] = {
                 'fingerprint': fingerprint, 'status': status,
-                'body': copy.deepcopy(answer), 'at': time.monotonic()}
+                'body': copy.deepcopy(answer), 'at': self.clock.monotonic()}
             if self.lost_responses > 0:
                 # the operation happened but the client never learns it
                 self.lost_responses -= 1
@@ -595,7 +591,7 @@ class YooKassaSimulator(Simulator):
 
     def _stored_answer(self, key):
         stored = self.idempotence.get((self.shop_id, key))
-        if stored and time.monotonic() - stored['at'] > self.idempotence_ttl:
+        if stored and self.clock.monotonic() - stored['at'] > self.idempotence_ttl:
             del self.idempotence[(self.shop_id, key)]
             return None
         return stored
@@ -603,18 +599,20 @@ class YooKassaSimulator(Simulator):
     # -- time-driven changes -----------------------------------------------
     def _advance(self):
         "Apply what time has done since the last request"
-        moment = now()
+        moment = self.now()
         for payment in list(self.payments.values()):
             if payment['status'] == 'waiting_for_capture' and (
                     parse_iso(payment['expires_at'], 'expires_at') <= moment):
                 self._cancel_payment(payment, 'yoo_money',
                     'expired_on_capture')
         due = [rid for rid, at in self.receipt_due.items()
-            if at <= time.monotonic()]
+            if at <= self.clock.monotonic()]
         for rid in due:
             self._register_receipt(rid)
 
     # -- payments ----------------------------------------------------------
+    @route('/v3/payments', methods=['POST'])
+    @api(write=True)
     def _create_payment(self, data):
         if 'amount' not in data:
             raise invalid('Parameter amount is missing', 'amount')
@@ -633,7 +631,7 @@ class YooKassaSimulator(Simulator):
             'id': pid, 'status': 'pending', 'paid': False,
             'amount': money(value, currency),
             'confirmation': self._confirmation(data.get('confirmation'), pid),
-            'created_at': iso(now()), 'description': description,
+            'created_at': iso(self.now()), 'description': description,
             'metadata': metadata_of(data) or {},
             'recipient': {'account_id': self.shop_id,
                 'gateway_id': self.gateway_id},
@@ -691,9 +689,13 @@ class YooKassaSimulator(Simulator):
             raise not_found('Payment', 'payment_id')
         return payment
 
+    @route('/v3/payments/<pid>')
+    @api()
     def _get_payment(self, pid):
         return copy.deepcopy(self._payment(pid))
 
+    @route('/v3/payments')
+    @api()
     def _list_payments(self):
         items = list(self.payments.values())[::-1]  # newest first
         if request.args.get('status'):
@@ -701,6 +703,8 @@ class YooKassaSimulator(Simulator):
         items = filter_created(items, request.args)
         return paginate(copy.deepcopy(items), request.args)
 
+    @route('/v3/payments/<pid>/capture', methods=['POST'])
+    @api(write=True)
     def _capture(self, data, pid):
         payment = self._payment(pid)
         if payment['status'] != 'waiting_for_capture':
@@ -726,6 +730,8 @@ class YooKassaSimulator(Simulator):
         self._succeed(payment)
         return copy.deepcopy(payment)
 
+    @route('/v3/payments/<pid>/cancel', methods=['POST'])
+    @api(write=True)
     def _cancel(self, data, pid):
         payment = self._payment(pid)
         if payment['status'] != 'waiting_for_capture':
@@ -736,13 +742,13 @@ class YooKassaSimulator(Simulator):
 
     def _hold(self, payment):
         payment.update(status='waiting_for_capture', paid=True,
-            expires_at=iso(now() + self.capture_hold))
+            expires_at=iso(self.now() + self.capture_hold))
         self._notify('payment.waiting_for_capture', payment)
 
     def _succeed(self, payment):
         value = Decimal(payment['amount']['value'])
         payment.update(status='succeeded', paid=True, refundable=True,
-            captured_at=iso(now()),
+            captured_at=iso(self.now()),
             income_amount=money(value * (1 - self.fee_rate),
                 payment['amount']['currency']),
             refunded_amount=money(0, payment['amount']['currency']))
@@ -790,6 +796,8 @@ class YooKassaSimulator(Simulator):
         return method
 
     # -- refunds -----------------------------------------------------------
+    @route('/v3/refunds', methods=['POST'])
+    @api(write=True)
     def _create_refund(self, data):
         pid = data.get('payment_id')
         if not pid:
@@ -819,7 +827,7 @@ class YooKassaSimulator(Simulator):
                 or len(description) > 250):
             raise invalid('Invalid description', 'description')
         refund = {'id': object_id('0015'), 'payment_id': pid,
-            'status': 'succeeded', 'created_at': iso(now()),
+            'status': 'succeeded', 'created_at': iso(self.now()),
             'amount': money(value, currency)}
         if description:
             refund['description'] = description
@@ -838,12 +846,16 @@ class YooKassaSimulator(Simulator):
         self._notify('refund.succeeded', refund)
         return copy.deepcopy(refund)
 
+    @route('/v3/refunds/<rid>')
+    @api()
     def _get_refund(self, rid):
         refund = self.refunds.get(rid)
         if refund is None:
             raise not_found('Refund', 'refund_id')
         return copy.deepcopy(refund)
 
+    @route('/v3/refunds')
+    @api()
     def _list_refunds(self):
         items = list(self.refunds.values())[::-1]  # newest first
         for field in ('payment_id', 'status'):
@@ -853,6 +865,8 @@ class YooKassaSimulator(Simulator):
         return paginate(copy.deepcopy(items), request.args)
 
     # -- receipts ----------------------------------------------------------
+    @route('/v3/receipts', methods=['POST'])
+    @api(write=True)
     def _create_receipt(self, data):
         "POST /v3/receipts: payment-first receipts and the second receipt"
         kind = data.get('type')
@@ -902,9 +916,9 @@ class YooKassaSimulator(Simulator):
         if data.get('tax_system_code') is not None:
             receipt['tax_system_code'] = data['tax_system_code']
         receipt.update(data.get('extra', {}))
-        receipt['created_at'] = iso(now())
+        receipt['created_at'] = iso(self.now())
         self.receipts[receipt['id']] = receipt
-        self.receipt_due[receipt['id']] = time.monotonic() + self.receipt_delay
+        self.receipt_due[receipt['id']] = self.clock.monotonic() + self.receipt_delay
         return copy.deepcopy(receipt)
 
     def _register_receipt(self, rid):
@@ -919,7 +933,7 @@ class YooKassaSimulator(Simulator):
             fiscal_storage_number='9999078900005419',
             fiscal_attribute=str(int(hashlib.sha1(rid.encode()).hexdigest(),
                     16) % 10 ** 10),
-            registered_at=iso(now()), fiscal_provider_id='sandbox-atol')
+            registered_at=iso(self.now()), fiscal_provider_id='sandbox-atol')
         owner = self.refunds.get(receipt.get('refund_id')) if (
             receipt['type'] == 'refund') else self.payments.get(
             receipt.get('payment_id'))
@@ -927,12 +941,16 @@ class YooKassaSimulator(Simulator):
                 'pending'):
             owner['receipt_registration'] = 'succeeded'
 
+    @route('/v3/receipts/<rid>')
+    @api()
     def _get_receipt(self, rid):
         receipt = self.receipts.get(rid)
         if receipt is None:
             raise not_found('Receipt', 'receipt_id')
         return copy.deepcopy(receipt)
 
+    @route('/v3/receipts')
+    @api()
     def _list_receipts(self):
         items = list(self.receipts.values())[::-1]  # newest first
         for field in ('payment_id', 'refund_id', 'status'):
@@ -950,6 +968,7 @@ class YooKassaSimulator(Simulator):
                 event=event)
 
     # -- buyer's payment page ----------------------------------------------
+    @route('/api-pages/v2/payment-confirm/epl', methods=['GET', 'POST'])
     def _checkout(self):
         "The page behind confirmation_url: the buyer pays or gives up"
         pid = request.args.get('orderId', '')

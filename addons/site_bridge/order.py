@@ -156,12 +156,12 @@ class Order(metaclass=PoolMeta):
                 adds.append((line, line.get_site_new_item(
                             self.site_order_id, wanted)))
                 continue
-            kept.add(item['id'])
+            kept.add(str(item['id']))
             changed = {k: wanted[k] for k in BASKET_UPDATE_FIELDS
                 if not same_number(item.get(k), wanted[k])}
             if changed:
                 updates.append((item['id'], changed))
-        deletes = [i['id'] for i in items if i['id'] not in kept]
+        deletes = [i['id'] for i in items if str(i['id']) not in kept]
         return adds, updates, deletes
 
     # -- the outbox handler ----------------------------------------------
@@ -244,7 +244,8 @@ class OrderLine(metaclass=PoolMeta):
 
     def find_site_item(self, items, xml_id):
         for item in items:
-            if (item['id'] == self.site_basket_id
+            # the site answers ids as JSON strings ("255")
+            if (str(item['id']) == str(self.site_basket_id)
                     or item.get('xmlId') == self.site_item_key) and (
                     item.get('productXmlId') == xml_id):
                 return item

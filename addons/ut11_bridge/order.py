@@ -55,8 +55,10 @@ class Order(metaclass=PoolMeta):
         super().cancel(orders)
         # an order whose first push may still be waiting counts too: the
         # push closes what 1C holds, or finds that 1C holds nothing
-        cls.ut11_enqueue([o for o in orders
-                if o.ut11_ref or o.reservations])
+        with Transaction().set_context(active_test=False):
+            orders = cls.browse(orders)     # released reservations too
+            cls.ut11_enqueue([o for o in orders
+                    if o.ut11_ref or o.reservations])
 
     @classmethod
     def ut11_enqueue(cls, orders):

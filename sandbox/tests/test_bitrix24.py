@@ -7,19 +7,19 @@ import requests
 from flask import request
 
 from sandbox.bitrix24 import Bitrix24Simulator
+from sandbox.clock import FakeClock
 from sandbox.control import SandboxControl
-from sandbox.core import Simulator
+from sandbox.core import Simulator, route
 
 
 class Receiver(Simulator):
     "Collects the form-encoded event POSTs"
     name = 'receiver'
 
-    def register(self, app):
-        @app.post('/b24/<path:name>')
-        def hook(name):
-            self.received.append((name, request.form.to_dict()))
-            return '', 200
+    @route('/b24/<path:name>', methods=['POST'])
+    def hook(self, name):
+        self.received.append((name, request.form.to_dict()))
+        return '', 200
 
     def init_state(self):
         self.received = []
@@ -32,7 +32,7 @@ def setUpModule():
     # one server per module, reset before each test: starting and stopping
     # a werkzeug server costs ~0.5 s
     global SIM, RECEIVER
-    SIM, RECEIVER = Bitrix24Simulator(), Receiver()
+    SIM, RECEIVER = Bitrix24Simulator(clock=FakeClock()), Receiver()
     SIM.start()
     RECEIVER.start()
 
@@ -417,7 +417,7 @@ class LimitsTest(Bitrix24Case):
         body = self.call('crm.deal.list', status=503)
         self.assertEqual(body, {'error': 'QUERY_LIMIT_EXCEEDED',
             'error_description': 'Too many requests'})
-        time.sleep(0.6)  # drains 2 per second
+        SIM.clock.advance(0.5)  # drains 2 per second: room for one
         self.call('batch', {'cmd': {str(i): 'crm.deal.list'
             for i in range(10)}})  # a batch counts once
         self.control.action('set_rate_limit', enabled=False)

@@ -3,13 +3,14 @@ import io
 import unittest
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
 import requests
 
-from sandbox.bitrix_site import (PRICE_PATH, BitrixSiteSimulator, now,
+from sandbox.bitrix_site import (PRICE_PATH, BitrixSiteSimulator,
     price_basket, seed_rules)
+from sandbox.clock import MSK
 from sandbox.control import SandboxControl
 
 NS = 'urn:1C.ru:commerceml_2'
@@ -379,6 +380,60 @@ class OrderExchangeTest(SiteCase):
         self.assertTrue(root.findall('ПлатежныеСистемы/Элемент'))
 
 
+class AnswerEncodingTest(SiteCase):
+    "The answer_encoding action: byte-order marks and the exchange's charset"
+    BOM = b'\xef\xbb\xbf'
+    place = OrderExchangeTest.place
+
+    def test_bom_on_every_answer(self):
+        self.control.action('answer_encoding', bom=True)
+        sale = self.exchange('sale')
+        raw = sale.get('checkauth').content
+        self.assertTrue(raw.startswith(self.BOM + b'success\n'), raw)
+        rest = requests.post(self.creds['rest_url'] + 'sale.status.list',
+            timeout=5)
+        self.assertTrue(rest.content.startswith(self.BOM + b'{'))
+        self.assertEqual(rest.headers['Content-Length'],
+            str(len(rest.content)))
+        self.control.action('answer_encoding', bom=False)
+        self.assertTrue(sale.get('checkauth').content.startswith(b'success'))
+
+    def test_bom_on_some_paths(self):
+        self.control.action('answer_encoding', bom=True, bom_paths='/rest/*')
+        self.assertTrue(self.exchange('sale').get('checkauth').content
+            .startswith(b'success'))
+        self.assertTrue(requests.post(self.creds['rest_url']
+                + 'sale.status.list', timeout=5).content.startswith(self.BOM))
+
+    def test_bom_before_the_orders_document(self):
+        self.place()
+        sale = self.exchange('sale')
+        sale.handshake()
+        self.control.action('answer_encoding', bom=True)
+        raw = sale.get('query').content
+        self.assertTrue(raw.startswith(self.BOM + b'<?xml version="1.0" '
+            b'encoding="windows-1251"?>'))
+        self.assertIn('Иванова'.encode('cp1251'), raw)
+
+    def test_utf8_exchange(self):
+        self.place()
+        answer = self.control.action('answer_encoding', encoding='UTF-8')
+        self.assertEqual(answer['encoding'], 'utf-8')
+        sale = self.exchange('sale')
+        response = sale.get('checkauth')
+        self.assertEqual(response.headers['Content-Type'],
+            'text/html; charset=utf-8')
+        sale.handshake()
+        response = sale.get('query')
+        self.assertEqual(response.headers['Content-Type'],
+            'application/xml; charset=utf-8')
+        self.assertTrue(response.content.startswith(
+            b'<?xml version="1.0" encoding="utf-8"?>'))
+        self.assertIn('Иванова'.encode('utf-8'), response.content)
+        with self.assertRaises(requests.HTTPError):
+            self.control.action('answer_encoding', encoding='koi8-r')
+
+
 class RestTest(SiteCase):
     def call(self, method, payload=None, status=200):
         response = requests.post(self.creds['rest_url'] + method, timeout=5,
@@ -393,12 +448,14 @@ class RestTest(SiteCase):
         body = self.call('sale.order.list', {'filter': {'statusId': 'N'},
             'select': ['id', 'accountNumber', 'price', 'updated1c']})
         self.assertEqual(body['total'], 1)
-        self.assertEqual(body['result']['orders'], [{'id': placed['id'],
+        # ids come as JSON strings, as the real site's REST sends them
+        self.assertEqual(body['result']['orders'], [{'id': str(placed['id']),
             'accountNumber': placed['account_number'],
             'price': placed['price'], 'updated1c': 'N'}])
         order = self.call('sale.order.get', {'id': placed['id']})['result']['order']
         self.assertEqual(order['basketItems'][0]['productXmlId'], LAVAZZA)
-        self.assertEqual([p['paySystemId'] for p in order['payments']], [3, 4])
+        self.assertEqual([p['paySystemId'] for p in order['payments']],
+            ['3', '4'])
         self.assertEqual(order['payments'][0]['paid'], 'Y')   # bonuses
         codes = {v['code']: v['value'] for v in order['propertyValues']}
         self.assertEqual(codes['LOYALTY_LEVEL'], 'Серебряный')
@@ -429,6 +486,8 @@ class RestTest(SiteCase):
             'basePrice': 100, 'price': 90, 'discountPrice': 10,
             'xmlId': 'hub-line-7', 'productXmlId': MACHINE}})
         self.assertEqual(added['result']['basketItem']['xmlId'], 'hub-line-7')
+        self.assertEqual(item['id'], str(coffee))
+        self.assertIsInstance(added['result']['basketItem']['id'], str)
         self.assertIs(self.call('sale.basketitem.delete',
             {'id': descaler})['result'], True)
         order = self.call('sale.order.get', {'id': placed['id']})['result']['order']
@@ -460,8 +519,11 @@ class RestTest(SiteCase):
 
 
 class CartRulesTest(unittest.TestCase):
+    "The pure pricing function, on a fixed day"
+    today = datetime(2026, 3, 2, 10, tzinfo=MSK)
+
     def setUp(self):
-        self.rules, self.coupons = seed_rules()
+        self.rules, self.coupons = seed_rules(self.today)
         self.basket = [
             {'product_xml_id': MACHINE, 'name': 'Кофемашина', 'price': 42990,
                 'quantity': 1,
@@ -470,9 +532,9 @@ class CartRulesTest(unittest.TestCase):
                 'quantity': 2,
                 'section_xml_ids': ['a1f0c1e2-0002-11ee-8c90-0242ac120002']}]
 
-    def price(self, basket=None, coupon=None, **kwargs):
+    def price(self, basket=None, coupon=None, moment=None, **kwargs):
         return price_basket(basket or self.basket, self.rules, self.coupons,
-            coupon, **kwargs)
+            coupon, moment=moment or self.today, **kwargs)
 
     def test_section_rule_without_coupon(self):
         priced = self.price()
@@ -503,7 +565,7 @@ class CartRulesTest(unittest.TestCase):
             'freeze')   # MAX_USE reached
         self.assertEqual(self.price(coupon='NOPE')['coupon']['status'],
             'not_found')
-        later = now() + timedelta(days=40)
+        later = self.today + timedelta(days=40)
         self.assertEqual(self.price(coupon='SL-7QK2-M9XD', moment=later)
             ['coupon']['status'], 'freeze')
 

@@ -1,25 +1,24 @@
 """CDEK API v2 simulator, driven through requests like a real client."""
 import re
-import time
 import unittest
 
 import requests
 from flask import request
 
 from sandbox.cdek import TEST_CLIENT_ID, TEST_CLIENT_SECRET, CdekSimulator
+from sandbox.clock import FakeClock
 from sandbox.control import SandboxControl
-from sandbox.core import Simulator
+from sandbox.core import Simulator, route
 
 
 class HookReceiver(Simulator):
     "Stands in for the hub's webhook endpoint"
     name = 'hook-receiver'
 
-    def register(self, app):
-        @app.post('/cdek/hook')
-        def hook():
-            self.received.append(request.get_json())
-            return '', 200
+    @route('/cdek/hook', methods=['POST'])
+    def hook(self):
+        self.received.append(request.get_json())
+        return '', 200
 
     def init_state(self):
         self.received = []
@@ -46,7 +45,8 @@ class CdekTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.sim = CdekSimulator()
+        cls.clock = FakeClock()
+        cls.sim = CdekSimulator(clock=cls.clock)
         cls.url = cls.sim.start() + '/v2'
         cls.control = SandboxControl(cls.sim.base_url)
 
@@ -56,7 +56,6 @@ class CdekTestCase(unittest.TestCase):
 
     def setUp(self):
         self.control.reset()
-        self.control.action('processing', delay=0.05)
         self.session = requests.Session()
         self.session.headers['Authorization'] = 'Bearer ' + self.get_token()
 
@@ -78,14 +77,14 @@ class CdekTestCase(unittest.TestCase):
         return response.json()['entity']['uuid']
 
     def wait_processed(self, order_uuid, request_type='CREATE'):
-        for _ in range(100):
-            body = self.call('GET', f'/orders/{order_uuid}').json()
-            states = [r['state'] for r in body['requests']
-                if r['type'] == request_type]
-            if states and states[-1] != 'ACCEPTED':
-                return body
-            time.sleep(0.02)
-        self.fail(f'{request_type} request of {order_uuid} never finished')
+        "Let the processing delay pass; the order as it is then"
+        self.clock.advance(self.sim.processing_delay)
+        body = self.call('GET', f'/orders/{order_uuid}').json()
+        states = [r['state'] for r in body['requests']
+            if r['type'] == request_type]
+        self.assertTrue(states and states[-1] != 'ACCEPTED',
+            f'{request_type} request of {order_uuid} not processed')
+        return body
 
     def error_codes(self, response):
         body = response.json()
@@ -141,10 +140,16 @@ class AuthTest(CdekTestCase):
         response = self.call('GET', '/deliverypoints')
         self.assertEqual(response.status_code, 401)
 
+    def test_token_expires_after_its_lifetime(self):
+        # expires_in says 3599 s: a second of slack for the client
+        self.clock.advance(3599)
+        self.assertEqual(self.call('GET', '/deliverypoints').status_code, 200)
+        self.clock.advance(1)
+        self.assertEqual(self.call('GET', '/deliverypoints').status_code, 401)
+
 
 class OrderTest(CdekTestCase):
     def test_create_is_accepted_then_successful(self):
-        self.control.action('processing', delay=0.3)
         response = self.call('POST', '/orders', json=order_body())
         self.assertEqual(response.status_code, 202)
         body = response.json()

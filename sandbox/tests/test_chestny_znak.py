@@ -1,14 +1,13 @@
 """Chestny Znak True API simulator, driven with requests."""
 import base64
 import json
-import time
 import unittest
-from datetime import date
 
 import requests
 
 from sandbox.chestny_znak import (ChestnyZnakSimulator, sign_attached,
     sign_detached)
+from sandbox.clock import MSK, FakeClock
 from sandbox.control import SandboxControl
 
 
@@ -16,7 +15,8 @@ class ChestnyZnakTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # one server for the class: stopping one costs ~0.5 s of polling
-        cls.sim = ChestnyZnakSimulator()
+        cls.clock = FakeClock()
+        cls.sim = ChestnyZnakSimulator(clock=cls.clock)
         cls.url = cls.sim.start()
         cls.addClassCleanup(cls.sim.stop)
         cls.control = SandboxControl(cls.url)
@@ -61,7 +61,7 @@ class ChestnyZnakTest(unittest.TestCase):
 
     def withdrawal(self, codes, action='DISTANCE'):
         return {'inn': self.creds['inn'], 'action': action,
-            'action_date': date.today().isoformat(),
+            'action_date': self.clock.now(MSK).date().isoformat(),
             'products': [{'cis': c, 'product_cost': 499000} for c in codes]}
 
     def doc_status(self, doc_id):
@@ -213,11 +213,13 @@ class ChestnyZnakTest(unittest.TestCase):
         self.assertEqual(self.status_of(code['code']), 'INTRODUCED')
 
     def test_processing_is_asynchronous(self):
-        self.control.action('configure', processing_delay=0.1)
+        self.control.action('configure', processing_delay=5)
         code = self.codes()[0]
         doc_id = self.create('LK_RECEIPT', self.withdrawal([code['cis']])).text
         self.assertEqual(self.doc_status(doc_id)['status'], 'IN_PROGRESS')
-        time.sleep(0.15)
+        self.clock.advance(4)
+        self.assertEqual(self.doc_status(doc_id)['status'], 'IN_PROGRESS')
+        self.clock.advance(1)
         self.assertEqual(self.doc_status(doc_id)['status'], 'CHECKED_OK')
 
     def test_withdrawing_twice_is_rejected(self):

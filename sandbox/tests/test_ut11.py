@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import requests
 
+from sandbox.clock import FakeClock
 from sandbox.control import SandboxControl
 from sandbox.ut11 import UT11Simulator
 
@@ -13,7 +14,7 @@ EMPTY = '00000000-0000-0000-0000-000000000000'
 class UT11TestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sim = UT11Simulator()
+        cls.sim = UT11Simulator(clock=FakeClock())
         cls.url = cls.sim.start()
         cls.base = cls.url + '/ut/odata/standard.odata/'
         cls.control = SandboxControl(cls.url)

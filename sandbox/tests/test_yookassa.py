@@ -9,8 +9,9 @@ from yookassa import Configuration, Payment, Receipt, Refund
 from yookassa.domain.exceptions import (BadRequestError, InternalServerError,
     NotFoundError, UnauthorizedError)
 
+from sandbox.clock import FakeClock
 from sandbox.control import SandboxControl
-from sandbox.core import Simulator
+from sandbox.core import Simulator, route
 from sandbox.yookassa import YooKassaSimulator
 
 # a Chestny Znak DataMatrix code as text, GS = \x1d
@@ -21,11 +22,10 @@ class Receiver(Simulator):
     "Plays the hub's notification endpoint"
     name = 'receiver'
 
-    def register(self, app):
-        @app.post('/yookassa/notify')
-        def notify():
-            self.received.append(request.get_json())
-            return '', self.answer
+    @route('/yookassa/notify', methods=['POST'])
+    def notify(self):
+        self.received.append(request.get_json())
+        return '', self.answer
 
     def init_state(self):
         self.received = []
@@ -51,7 +51,8 @@ class YooKassaTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # servers are started once: stopping one costs ~0.5 s of polling
-        cls.sim = YooKassaSimulator()
+        cls.clock = FakeClock()
+        cls.sim = YooKassaSimulator(clock=cls.clock)
         cls.url = cls.sim.start()
         cls.addClassCleanup(cls.sim.stop)
         cls.control = SandboxControl(cls.url)
@@ -123,9 +124,12 @@ class YooKassaTest(unittest.TestCase):
                 'Idempotence key duplicated', 'Idempotence-Key'))
 
     def test_key_expires(self):
-        self.control.action('configure', idempotence_ttl=0.1)
+        self.control.action('configure', idempotence_ttl=3600)
         first = self.post('/payments', payment_params(), key='k1')
-        time.sleep(0.15)
+        self.clock.advance(3600)
+        again = self.post('/payments', payment_params(), key='k1')
+        self.assertEqual(first.json()['id'], again.json()['id'])
+        self.clock.advance(1)
         second = self.post('/payments', payment_params(), key='k1')
         self.assertNotEqual(first.json()['id'], second.json()['id'])
 
@@ -221,9 +225,12 @@ class YooKassaTest(unittest.TestCase):
         self.assertEqual(self.events(1), ['payment.canceled'])
 
     def test_hold_expires(self):
-        self.control.action('configure', capture_hold_seconds=0.05)
+        self.control.action('configure', capture_hold_seconds=3600)
         payment = self.paid(capture=False)
-        time.sleep(0.1)
+        self.clock.advance(3599)
+        self.assertEqual(Payment.find_one(payment.id).status,
+            'waiting_for_capture')
+        self.clock.advance(1)
         payment = Payment.find_one(payment.id)
         self.assertEqual(payment.cancellation_details.reason,
             'expired_on_capture')

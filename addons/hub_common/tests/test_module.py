@@ -22,3 +22,6 @@ class HubCommonTestCase(ModuleTestCase):
             self.assertFalse(is_whole_positive(bad), bad)
 
 
+
+
+del ModuleTestCase

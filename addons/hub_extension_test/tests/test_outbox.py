@@ -156,8 +156,8 @@ class OutboxTestCase(HubTestCase):
         self.process(message)
         self.assertEqual(self.read(message)[0], 'done')
 
-    def test_attempt_limit_flags_and_keeps(self):
-        "After max attempts the message stays pending, flagged"
+    def test_attempt_limit_gives_up(self):
+        "After the connection's attempts the message fails, flagged"
         with self.transaction():
             System = self.pool.get('hub_sync.system')
             System.write([System(self.system)], {'max_attempts': 2})
@@ -169,9 +169,10 @@ class OutboxTestCase(HubTestCase):
         self.process(message)
         state, attempts, next_try, _, _, attention, journal = self.read(
             message)
-        self.assertEqual((state, attempts, attention), ('pending', 2, True))
+        # nothing is retried forever: given up, for a person to replay
+        self.assertEqual((state, attempts, attention), ('failed', 2, True))
         self.assertEqual([j[0] for j in journal], ['retry', 'attention'])
-        self.assertIsNotNone(next_try)
+        self.assertIsNone(next_try)
 
     def _reset_max_attempts(self):
         with self.transaction():
@@ -193,11 +194,23 @@ class OutboxTestCase(HubTestCase):
             entry, = ActionLog.search(
                 [('order', '=', order), ('kind', '=', 'exchange')])
             self.assertEqual(entry.description,
-                "Система «Тестовый магазин» отклонила обмен "
-                "«test_push_order»: Не указан телефон покупателя. "
+                "Обмен «отправка заказа в тестовый магазин» с системой "
+                "«Тестовый магазин» не выполнен: Не указан телефон "
+                "покупателя. "
                 "Исправьте заказ — исправление уйдёт снова само; при "
                 "необходимости администратор отправит его повторно.")
             self.assertEqual(entry.source, 'system')
+
+    def test_business_rule_refusal_is_permanent(self):
+        "A UserError of our rules: failed at once, told on the order"
+        message = self.enqueue(self.new_order(), operation='test_check_order')
+        self.process(message)
+        state, attempts, next_try, _, _, attention, journal = self.read(
+            message)
+        self.assertEqual((state, attempts, next_try, attention),
+            ('failed', 1, None, False))
+        self.assertEqual(journal[0][0], 'refused')
+        self.assertIn("не указан телефон", journal[0][2])
 
     def test_replay_refused_message(self):
         "Replay: pending and due now, queued, then done with the same key"
@@ -369,3 +382,6 @@ class OutboxTestCase(HubTestCase):
         self.assertEqual((state, attempts, result), ('done', 1, 'succeeded'))
         self.assertEqual([j[0] for j in journal], ['ok', 'ok'])
         self.assertEqual(APPLIED['evt-1'], 'succeeded')
+
+
+del HubTestCase

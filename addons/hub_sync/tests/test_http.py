@@ -65,4 +65,3 @@ class HttpClientTestCase(unittest.TestCase):
         self.assertEqual(backoff(1, retry_after=120, rand=lambda: 0), 120)
 
 
-del HubTestCase

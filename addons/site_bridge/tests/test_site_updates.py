@@ -148,6 +148,20 @@ class SiteUpdatesTestCase(SiteScenario):
         # the other size is a new row, added once
         self.assertEqual(len(self.site_calls('sale.basketitem.add')), 1)
 
+    def test_unchanged_basket_is_left_alone(self):
+        "The site's basket ids are JSON strings (\"255\"): rows still match"
+        placed, order_id = self.new_order()
+        rows = [l['basket_id'] for l in placed['lines']]
+        self.site.journal.clear()
+        self.call(order_id, 'pay')
+        self.assertEqual(self.push(order_id), ['done'])
+        self.assertEqual(self.site_calls('sale.order.update')[0]['status'], 200)
+        for method in ('sale.basketitem.delete', 'sale.basketitem.add',
+                'sale.basketitem.update'):
+            self.assertEqual(self.site_calls(method), [], method)
+        self.assertEqual([l['basket_id']
+                for l in self.site_order(placed['id'])['lines']], rows)
+
     def test_site_down_then_back_delivers_once(self):
         placed, order_id = self.new_order()
         self.site.journal.clear()

@@ -2,9 +2,7 @@
 the 1C-Bitrix site) over real HTTP, the site connection with its exchange
 user and REST webhook, pricing by the site, and the committed steps the
 scenarios are made of."""
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 from trytond.modules.order_hub.tests.tools import (
     HubTestCase, setup_company)
@@ -12,7 +10,6 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.bitrix_site import BitrixSiteSimulator  # noqa: E402
 from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
 from trytond.modules.ut11_bridge.tests.tools import (  # noqa: E402

@@ -1,15 +1,12 @@
 """The catalogue from 1C UT11 over real HTTP (the sandbox simulator):
 products with sizes, groups, barcodes, marking and prices in; later loads
 write only what changed in 1C; loads run as records with their progress."""
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import requests
 
 from trytond.pool import Pool
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.ut11 import stable_ref  # noqa: E402
 
 from .tools import UT11SimulatorTestCase, committed_step  # noqa: E402

@@ -4,16 +4,12 @@ No Tryton database: the client and the payload builders are plain Python.
 """
 import datetime as dt
 import os
-import sys
 import unittest
 from decimal import Decimal
 
 import trytond.modules
 
 ADDONS = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-ROOT = os.path.dirname(ADDONS)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 try:
     import trytond.modules.hub_sync  # noqa: F401
 except ImportError:

@@ -1,17 +1,14 @@
 """Free stock from 1C UT11 kept fresh between full loads, over real HTTP
 (the sandbox simulator): every minute the hub reads what moved in 1C and
 rewrites the stock of those products only."""
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import requests
 
 from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.ut11 import stable_ref  # noqa: E402
 
 from ..client import UT11Client  # noqa: E402

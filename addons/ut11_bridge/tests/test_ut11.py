@@ -3,14 +3,13 @@ catalogue and stock come in, a reserved order goes out with its reservation
 per warehouse, and nothing is lost or doubled when 1C is down or refuses.
 
 Each step is committed, as the queue and the web client would."""
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 from trytond.pool import Pool
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.ut11 import stable_ref  # noqa: E402
+
+from trytond.modules.ut11_bridge import payloads  # noqa: E402
 
 from .tools import UT11SimulatorTestCase  # noqa: E402
 
@@ -180,6 +179,76 @@ class UT11BridgeTestCase(UT11SimulatorTestCase):
         self.process(messages)  # a second run changes nothing
         self.assertEqual(self.read(state)[0], 'done')
         self.assertEqual(len(self.orders_in_1c()), before + 1)
+
+    def cancel(self, order_id):
+        "Cancel; returns the pending outbox messages of the order"
+        def cancel():
+            pool = Pool()
+            Order = pool.get('order_hub.order')
+            Outbox = pool.get('hub_sync.outbox')
+            Order.cancel([Order(order_id)])
+            return [m.id for m in Outbox.search([
+                        ('record', '=', f'order_hub.order,{order_id}'),
+                        ('state', '=', 'pending')])]
+        return self.step(cancel)
+
+    def test_cancel_closes_the_order_in_1c_and_releases_its_reserve(self):
+        "UT11's way: lines kept, cancelled with a reason; the reserve goes"
+        order_id = self.new_paid_order(2)
+        self.process(self.reserve(order_id))
+        reserved = self._reserved_in_1c()
+        messages = self.cancel(order_id)
+        self.assertEqual(len(messages), 1)
+        self.process(messages)
+
+        def check():
+            pool = Pool()
+            Order = pool.get('order_hub.order')
+            Outbox = pool.get('hub_sync.outbox')
+            order = Order(order_id)
+            client = pool.get('hub_sync.system').get('ut11').ut11_client()
+            document = client.get(payloads.ORDER, order.ut11_ref)
+            logs = [(e.description, e.actor) for e in order.action_logs
+                if e.kind == 'exchange']
+            return (Outbox(messages[0]).state, document, logs,
+                [r.in_mirror for r in order.reservations],
+                client.order_reserves(order.ut11_ref, {SNEAKERS}))
+        state, document, logs, in_mirror, reserves = self.read(check)
+        self.assertEqual(state, 'done')
+        self.assertEqual(document['Статус'], 'Закрыт')
+        self.assertTrue(document['Товары'])
+        for row in document['Товары']:
+            self.assertTrue(row['Отменено'])
+            self.assertEqual(row['ПричинаОтмены_Key'],
+                stable_ref('cancel', 'Отказ клиента'))
+        self.assertEqual(sum(document['Товары'][i]['Количество']
+                for i in range(len(document['Товары']))), 2)
+        self.assertFalse(any(reserves.values()))
+        self.assertFalse(any(in_mirror))
+        self.assertLessEqual(self._reserved_in_1c(), reserved - 2
+            if reserved >= 2 else 0)
+        self.assertIn(("Заказ закрыт в 1С УТ11: заказ клиента "
+                f"{document['Number']}, строки отменены, резерв снят.",
+                "Система (1С УТ11)"), logs)
+
+    def test_cancel_while_the_first_push_waits_creates_nothing_in_1c(self):
+        "1C down, the order cancelled meanwhile: no empty closed document"
+        order_id = self.new_paid_order(1)
+        messages = self.reserve(order_id)
+        before = len(self.orders_in_1c())
+        self.sim.faults.add(kind='down', endpoint='*', count=1)
+        self.process(messages)
+        self.assertEqual(self.cancel(order_id), messages)
+        self.process(messages)
+
+        def state():
+            Outbox = Pool().get('hub_sync.outbox')
+            message = Outbox(messages[0])
+            return message.state, message.result
+        self.assertEqual(self.read(state),
+            ('done', "В 1С УТ11 нет документа этого заказа — закрывать "
+                "нечего."))
+        self.assertEqual(len(self.orders_in_1c()), before)
 
     def test_1c_refusal_reaches_the_manager(self):
         order_id = self.new_paid_order(1)

@@ -3,13 +3,10 @@
 their numbers and states come back, nothing is lost or doubled.
 
 Each step is committed, as the queue, the cron and the web client would."""
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 from trytond.pool import Pool
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from sandbox.ut11 import stable_ref  # noqa: E402
 
 from ..client import UT11Client  # noqa: E402
