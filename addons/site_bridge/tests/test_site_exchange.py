@@ -205,6 +205,41 @@ class SiteExchangeTestCase(SiteScenario):
         self.assertEqual(outcome, 'retry')
         self.assertIn('Не удалось соединиться', summary)
 
+    def test_site_answering_behind_a_bom(self):
+        """The simulator's BOM before every answer (exchange, pricing,
+        REST), its exchange in windows-1251 and in UTF-8"""
+        self.addCleanup(self.site.answer_encoding, bom=False,
+            encoding='windows-1251')
+        for encoding in ('windows-1251', 'utf-8'):
+            with self.subTest(encoding=encoding):
+                self.setUp()    # the other pass's orders were fetched
+                self.site.answer_encoding(bom=True, encoding=encoding)
+                placed, order_id = self.new_order(comment='Позвонить заранее')
+                self.assertEqual(self.read(order_id, 'customer_name',
+                        'comment'), ('Иванова Мария Сергеевна',
+                        'Позвонить заранее'))
+
+                def edit():     # priced by the site
+                    Line = Pool().get('order_hub.order.line')
+                    Order = Pool().get('order_hub.order')
+                    Line.write([Order(order_id).lines[1]], {'quantity': 3})
+                    Order.pay([Order(order_id)])
+                self.step(edit)
+
+                def messages():
+                    Outbox = Pool().get('hub_sync.outbox')
+                    return [(m.id, m.state, m.last_error) for m in
+                        Outbox.search([('system', '=', 'site'), ('record',
+                                    '=', f'order_hub.order,{order_id}')])]
+                # sent over REST
+                self.step(lambda: Pool().get('hub_sync.outbox').process(
+                        [m for m, _, _ in messages()]))
+                self.assertEqual([m[1:] for m in self.step(messages)],
+                    [('done', None)])
+                with self.site.lock:
+                    self.assertEqual(self.site.orders[placed['id']][
+                            'status_id'], 'P')
+
     # -- defect 7: older over newer ------------------------------------------
     def test_older_delivery_applied_after_a_newer_one_is_skipped(self):
         placed = self.place()
