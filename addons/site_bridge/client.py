@@ -25,7 +25,9 @@ from trytond.modules.hub_sync.errors import ConfigurationError, PermanentError
 from trytond.modules.hub_sync.http import HttpClient
 
 from .commerceml import (
-    order_update_xml, parse_answer, parse_orders, update_filename)
+    Unreadable, content_charset, decode, order_update_xml, parse_answer,
+    read_orders, strip_bom, update_filename)
+from .limits import MAX_FILE_BYTES
 
 PRICE_PATH = '/local/api/hub/basket/price/'
 REST_PATH = '/rest/{webhook}/{method}.json'
@@ -33,6 +35,7 @@ PRICE_API_VERSION = '1'
 EXCHANGE_PATH = '/bitrix/admin/1c_exchange.php'
 MSG_HTTP = 'Сайт ответил ошибкой HTTP {status}.'
 MSG_BAD_ANSWER = 'Сайт ответил не по протоколу: {detail}'
+MSG_TOO_BIG = 'Ответ сайта больше {limit} МБ: обмен прерван.'
 
 
 class PricingRefused(PermanentError):
@@ -100,10 +103,34 @@ class ExchangeSession:
 
 @dataclass(frozen=True)
 class OrderBatch:
-    "A mode=query answer: confirm it only after the orders are saved"
+    """A mode=query answer: confirm it only after the orders are saved
+    (the unreadable ones too, quarantined: the site would re-send them)"""
     orders: list
     raw: bytes
     session: ExchangeSession
+    unreadable: list = field(default_factory=list)
+    exported_at: dt.datetime = None
+
+
+def answer_json(response):
+    """The JSON of an answer, whatever byte-order mark or charset it has
+    (requests' .json() refuses a BOM when the charset is declared)"""
+    charset = content_charset(response.headers.get('Content-Type'))
+    return json.loads(decode(response.content, charset))
+
+
+def read_body(response, limit=None):
+    "A streamed answer's bytes, refused beyond limit"
+    limit = limit or MAX_FILE_BYTES
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise PermanentError(MSG_TOO_BIG.format(limit=f'{limit / 2**20:g}'),
+                status=response.status_code)
+        chunks.append(chunk)
+    return b''.join(chunks)
 
 
 def price_payload(items, coupon=None, customer=None, order_number=None,
@@ -161,7 +188,7 @@ def parse_price_answer(data, keys=()):
 def remote_error(response):
     "The {code, message, details} of a JSON error answer, or None"
     try:
-        error = json.loads(response.text)['error']
+        error = answer_json(response)['error']
         return error if error.get('message') else None
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -203,7 +230,7 @@ class SiteClient(HttpClient):
         response = self.request('POST', PRICE_PATH, json=payload,
             headers={'Accept': 'application/json'})
         try:
-            return parse_price_answer(response.json(),
+            return parse_price_answer(answer_json(response),
                 [i['key'] for i in items])
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             raise PermanentError(MSG_BAD_ANSWER.format(detail=exc),
@@ -215,13 +242,21 @@ class SiteClient(HttpClient):
         "checkauth, init, query: new and changed site orders (OrderBatch)"
         session = self.checkauth()
         self._exchange(session, 'init')
-        response = self._exchange_get(session, 'query')
-        body = response.content
-        if not body.lstrip().startswith((b'<?xml', b'PK')):
-            self._check_answer(body)
+        response = self._exchange_get(session, 'query', stream=True)
+        body = read_body(response)
+        charset = content_charset(response.headers.get('Content-Type'))
+        if not strip_bom(body).startswith((b'<?xml', b'PK')):
+            self._check_answer(body, charset=charset)
             raise PermanentError(MSG_BAD_ANSWER.format(detail=body[:200]),
                 status=response.status_code)
-        return OrderBatch(parse_orders(body), body, session)
+        try:
+            read = read_orders(body, charset)
+        except Unreadable as error:
+            raise PermanentError(MSG_BAD_ANSWER.format(detail=error),
+                status=response.status_code, detail=body[:2000].decode(
+                    'utf-8', 'replace'))
+        return OrderBatch(read.orders, body, session, read.unreadable,
+            read.exported_at)
 
     def confirm_orders(self, batch):
         "mode=success: the site stops re-sending the batch's orders"
@@ -241,7 +276,8 @@ class SiteClient(HttpClient):
 
     def checkauth(self):
         response = self._exchange_get(None, 'checkauth')
-        messages = self._check_answer(response.content)
+        messages = self._check_answer(response.content,
+            charset=content_charset(response.headers.get('Content-Type')))
         if len(messages) < 3:
             raise PermanentError(MSG_BAD_ANSWER.format(detail=messages))
         sessid = messages[2].removeprefix('sessid=')
@@ -250,23 +286,25 @@ class SiteClient(HttpClient):
     def _exchange(self, session, mode, method='GET', refusals=False,
             **params):
         response = self._exchange_get(session, mode, method, **params)
-        return self._check_answer(response.content, refusals)
+        return self._check_answer(response.content, refusals,
+            content_charset(response.headers.get('Content-Type')))
 
-    def _exchange_get(self, session, mode, method='GET', data=None, **params):
+    def _exchange_get(self, session, mode, method='GET', data=None,
+            stream=False, **params):
         params = {'type': 'sale', 'mode': mode, **params}
         headers = {}
         if session:
             params['sessid'] = session.sessid
             headers['Cookie'] = session.cookie
         return self.request(method, EXCHANGE_PATH, params=params, data=data,
-            headers=headers)
+            headers=headers, stream=stream)
 
     @staticmethod
-    def _check_answer(body, refusals=False):
+    def _check_answer(body, refusals=False, charset=None):
         """success/progress → the messages; failure → an error.  With
         refusals, text after 'success' is one too: the old-protocol sale
         endpoint appends the orders it refused to its mode=file answer."""
-        head, messages = parse_answer(body)
+        head, messages = parse_answer(body, charset)
         detail = '\n'.join([head] + messages)
         if head == 'failure' and any('авторизац' in m for m in messages):
             raise ConfigurationError('Сайт отклонил логин или пароль '
@@ -283,7 +321,7 @@ class SiteClient(HttpClient):
 def rest_error(response):
     "(code, description) of a REST error answer, or None"
     try:
-        data = json.loads(response.text)
+        data = answer_json(response)
         return str(data['error']), data.get('error_description') or ''
     except (ValueError, KeyError, TypeError):
         return None
@@ -326,7 +364,7 @@ class SiteRestClient(HttpClient):
                 webhook=self.webhook, method=method), json=params,
             headers={'Accept': 'application/json'})
         try:
-            return response.json()['result']
+            return answer_json(response)['result']
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentError(MSG_BAD_ANSWER.format(detail=exc),
                 status=response.status_code, body=response.text,

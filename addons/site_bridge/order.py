@@ -9,11 +9,12 @@ sends the latest state once.  Changes made by the importer (context
 from decimal import Decimal
 
 from trytond.i18n import gettext
-from trytond.model import Unique, fields
+from trytond.model import ModelView, Unique, fields
 from trytond.modules.hub_sync.errors import PermanentError
 from trytond.modules.order_hub.pricing import format_money
 from trytond.modules.order_hub.promotion_rules import round_money
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 
@@ -45,7 +46,8 @@ SYNCED_LINE_FIELDS = {'product', 'quantity', 'unit_price', 'discount'}
 # sale.basketitem.update fields the hub sets (b24restdocs)
 BASKET_UPDATE_FIELDS = ('quantity', 'basePrice', 'price', 'discountPrice')
 # bookkeeping of the exchange, written in any state of the order
-SITE_FIELDS = {'site_order_id', 'site_snapshot'}
+SITE_FIELDS = {'site_order_id', 'site_snapshot', 'site_unmapped',
+    'site_version', 'site_changed', 'site_exported'}
 
 
 def same_number(a, b):
@@ -62,6 +64,15 @@ class Order(metaclass=PoolMeta):
     site_snapshot = fields.Text("Website Data", readonly=True,
         help="The website's customer, delivery and payment data as last "
         "received.")
+    site_unmapped = fields.Char("Needs Mapping", readonly=True,
+        help="The website's delivery service or payment system the hub has "
+        "no mapping for, as the website named it. Have it added to the "
+        "website connection (Exchange → Connections), then press \"Apply "
+        "Mapping\".")
+    site_version = fields.Integer("Website Version", readonly=True,
+        help="The website's version of the order the hub holds.")
+    site_changed = fields.DateTime("Changed on the Website", readonly=True)
+    site_exported = fields.DateTime("Exported by the Website", readonly=True)
 
     @classmethod
     def __setup__(cls):
@@ -75,11 +86,23 @@ class Order(metaclass=PoolMeta):
                 'site_bridge.msg_site_order_unique'),
             ]
         cls._system_fields |= SITE_FIELDS
+        cls._buttons.update({
+                'site_apply_mapping': {
+                    'invisible': ~Eval('site_unmapped'),
+                    'depends': ['site_unmapped'],
+                    },
+                })
 
     @classmethod
     def copy(cls, orders, default=None):
-        default = dict(default or {}, site_order_id=None, site_snapshot=None)
+        default = dict(default or {}, **dict.fromkeys(SITE_FIELDS))
         return super().copy(orders, default=default)
+
+    @classmethod
+    @ModelView.button
+    def site_apply_mapping(cls, orders):
+        "The website's delivery and payment mapped again, now it can be"
+        Pool().get('site_bridge.importer').apply_mapping(orders)
 
     @classmethod
     def on_modification(cls, mode, orders, field_names=None):

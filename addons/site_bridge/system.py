@@ -1,11 +1,20 @@
 "The 1C-Bitrix site connection"
+from trytond.model import fields
 from trytond.pool import PoolMeta
+from trytond.pyson import Eval
 
 from .client import SiteClient, SiteRestClient
 
 
 class System(metaclass=PoolMeta):
     __name__ = 'hub_sync.system'
+
+    site_mappings = fields.One2Many('site_bridge.mapping', 'system',
+        "Delivery and Payment Mapping",
+        states={'invisible': Eval('code') != 'site'},
+        help="The website's delivery services and payment systems as the "
+        "hub's. An order with a value not listed here comes in flagged "
+        "\"Needs Mapping\".")
 
     @classmethod
     def __setup__(cls):

@@ -47,6 +47,8 @@ class SiteScenario(HubTestCase):
                         'password': cls.site.password, 'timeout': 3,
                         'token': f'{cls.site.webhook_user}/'
                         f'{cls.site.webhook_code}'}])
+            # the simulator's delivery services and payment systems
+            Pool().get('site_bridge.mapping').create_sandbox_mappings()
             transaction.commit()
         cls.step(lambda: Pool().get('ut11_bridge.loader').load())
         cls.xml_ids = cls.step(lambda: {key: cls._xml_id(*key)
