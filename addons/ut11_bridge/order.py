@@ -45,6 +45,14 @@ class Order(metaclass=PoolMeta):
         return super().copy(orders, default=default)
 
     @classmethod
+    def on_paid(cls, orders):
+        """A paid order goes to 1C with its goods reserved nearest the
+        customer (the spec's step 2); one without a city waits for the
+        manager's «Зарезервировать»"""
+        super().on_paid(orders)
+        cls.reserve([o for o in orders if o.reservation_city])
+
+    @classmethod
     def reserve(cls, orders):
         super().reserve(orders)
         cls.ut11_enqueue([o for o in orders
