@@ -8,7 +8,7 @@ from trytond.model import fields
 from trytond.modules.order_hub.action_log import format_number
 from trytond.modules.hub_sync.errors import PermanentError
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from . import payloads
 
@@ -47,10 +47,14 @@ class Order(metaclass=PoolMeta):
     @classmethod
     def on_paid(cls, orders):
         """A paid order goes to 1C with its goods reserved nearest the
-        customer (the spec's step 2); one without a city waits for the
-        manager's «Зарезервировать»"""
+        customer (the spec's step 2), when the connection says so; one
+        without a city waits for the manager's «Зарезервировать»"""
         super().on_paid(orders)
-        cls.reserve([o for o in orders if o.reservation_city])
+        System = Pool().get('hub_sync.system')
+        with without_check_access():
+            systems = System.search([('code', '=', 'ut11')], limit=1)
+        if systems and systems[0].ut11_reserve_on_payment:
+            cls.reserve([o for o in orders if o.reservation_city])
 
     @classmethod
     def reserve(cls, orders):

@@ -31,6 +31,10 @@ class System(metaclass=PoolMeta):
         "Price Type GUID", states=_ut11,
         help="Вид цены whose prices are the hub's list prices.")
     ut11_vat_rate = fields.Char("VAT Rate GUID", states=_ut11)
+    ut11_reserve_on_payment = fields.Boolean("Reserve on Payment",
+        states=_ut11,
+        help="Reserve a paid order nearest the customer at once, which "
+        "sends it to 1C; otherwise the manager presses «Reserve».")
     ut11_cancel_reason = fields.Char("Cancel Reason GUID", states=_ut11,
         help="ПричиныОтменыЗаказовКлиентов: the reason on the lines of an "
         "order the hub cancels in 1C.")
@@ -50,6 +54,10 @@ class System(metaclass=PoolMeta):
     @classmethod
     def default_ut11_version(cls):
         return '11.5'
+
+    @classmethod
+    def default_ut11_reserve_on_payment(cls):
+        return True
 
     @classmethod
     def default_ut11_timezone(cls):

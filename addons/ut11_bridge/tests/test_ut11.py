@@ -250,6 +250,29 @@ class UT11BridgeTestCase(UT11SimulatorTestCase):
                 "нечего."))
         self.assertEqual(len(self.orders_in_1c()), before)
 
+    def test_paid_order_reserved_and_sent_at_once(self):
+        "With «Резервировать при оплате», paying is enough"
+        def switch(value):
+            System = Pool().get('hub_sync.system')
+            System.write(System.search([('code', '=', 'ut11')]),
+                {'ut11_reserve_on_payment': value})
+        self.step(lambda: switch(True))
+        self.addCleanup(self.step, lambda: switch(False))
+        order_id = self.new_paid_order(1)
+
+        def pending():
+            Outbox = Pool().get('hub_sync.outbox')
+            order = Pool().get('order_hub.order')(order_id)
+            return order.state, [m.id for m in Outbox.search([
+                        ('record', '=', f'order_hub.order,{order_id}'),
+                        ('state', '=', 'pending')])]
+        state, messages = self.read(pending)
+        self.assertEqual(state, 'assembling')
+        self.assertEqual(len(messages), 1)
+        self.process(messages)
+        self.assertTrue(self.read(
+                lambda: Pool().get('order_hub.order')(order_id).ut11_number))
+
     def test_1c_refusal_reaches_the_manager(self):
         order_id = self.new_paid_order(1)
         messages = self.reserve(order_id)

@@ -32,7 +32,10 @@ def ut11_system_values(sim, url, timeout=3):
         'ut11_counterparty': stable_ref('cp', 'retail'),
         'ut11_agreement': refs['agreement'], 'ut11_currency': refs['rub'],
         'ut11_price_type': refs['retail'], 'ut11_vat_rate': refs['vat20'],
-        'ut11_cancel_reason': stable_ref('cancel', 'Отказ клиента')}
+        'ut11_cancel_reason': stable_ref('cancel', 'Отказ клиента'),
+        # the tests reserve by hand, as the manager's button does;
+        # test_ut11 covers reserving on payment
+        'ut11_reserve_on_payment': False}
 
 
 def committed_step(company, func):
