@@ -288,6 +288,12 @@ def check_load(run_id):
             f"{run.error_detail}")
     Location.write([Location(ModelData.get_id('stock', 'location_warehouse'))],
         {'active': False})
+    # 1C's warehouses are matched to the hub's cities by name
+    cityless = Location.search([('type', '=', 'warehouse'),
+            ('hub_city', '=', None)])
+    if cityless:
+        raise SystemExit("Склады 1С без города хаба (добавьте город в "
+            "CITIES): " + ', '.join(w.name for w in cityless))
     return run.summary
 
 
