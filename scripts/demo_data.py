@@ -186,10 +186,10 @@ def load(database, config_file, urls):
     say("Каталог 1С на сайте…")
     upload_site_catalogue(urls['bitrix_site'])
     say("Заказы с сайта…")
-    place_orders(urls['bitrix_site'])
-    step(fetch_site_orders)
+    numbers = place_orders(urls['bitrix_site'])
+    orders = step(lambda: fetch_site_orders(numbers))
     manager = step(lambda: user_id('manager'))
-    move_orders(manager)
+    move_orders(orders, manager)
     step(finish_setup)
 
 
@@ -451,9 +451,11 @@ def upload_site_catalogue(url):
 
 
 def place_orders(url):
-    "Customers order on the site (paid online when the order is paid)"
+    """Customers order on the site (paid online when the order is paid);
+    returns the site's order numbers, in the order of ORDERS"""
     with Transaction().start(DATABASE, 0, context=CONTEXT, readonly=True):
         offers = offer_ids()
+    numbers = []
     for state, customer, lines, delivery, extra in ORDERS:
         values = {**site_customer(CUSTOMERS[customer]),
             **SITE_DELIVERIES[delivery],
@@ -466,7 +468,9 @@ def place_orders(url):
             values['address'] = f"Самовывоз: {extra}"
         elif extra:
             values['promo_code'] = extra
-        control(url, 'place_order', **values)
+        numbers.append(str(control(url, 'place_order',
+                    **values)['account_number']))
+    return numbers
 
 
 def offer_ids():
@@ -477,22 +481,27 @@ def offer_ids():
         for v in Product.search([('template.ut11_ref', '!=', None)])}
 
 
-def fetch_site_orders():
-    "The cron's exchange with the site, once"
-    events = Pool().get('site_bridge.importer').fetch()
-    failed = [e for e in events if e.state != 'done']
-    if failed:
-        raise SystemExit(f"Заказы с сайта не загрузились: "
-            f"{failed[0].last_error}")
+def fetch_site_orders(numbers):
+    """The cron's exchange with the site, once; {site number: hub order id}
+    of the orders placed (the site may hold others: they come in too)"""
+    Pool().get('site_bridge.importer').fetch()
+    Order = Pool().get('order_hub.order')
+    orders = {o.site_number: o.id for o in Order.search(
+            [('site_number', 'in', numbers)])}
+    missing = [n for n in numbers if n not in orders]
+    if missing:
+        Inbox = Pool().get('hub_sync.inbox')
+        errors = {e.last_error for e in Inbox.search(
+                [('state', '!=', 'done')]) if e.last_error}
+        raise SystemExit(f"Заказы сайта {', '.join(missing)} не пришли в "
+            f"хаб: {'; '.join(errors) or 'см. журнал обмена'}")
+    return [orders[n] for n in numbers]
 
 
 # -- the manager's work ------------------------------------------------------
-def move_orders(manager):
-    """The manager takes the orders on: pickup shops, payment, reservation
-    (the order goes to 1C), hand-over; one order cancelled"""
-    with Transaction().start(DATABASE, 0, context=CONTEXT, readonly=True):
-        Order = Pool().get('order_hub.order')
-        orders = [o.id for o in Order.search([], order=[('id', 'ASC')])]
+def move_orders(orders, manager):
+    """The manager takes the orders (hub ids, as ORDERS) on: pickup shops,
+    reservation (the order goes to 1C), hand-over; one order cancelled"""
     steps = {'paid': [], 'assembling': ['reserve'],
         'delivering': ['reserve', 'deliver'],
         'issued': ['reserve', 'deliver', 'issue'],
