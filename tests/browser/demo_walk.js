@@ -78,6 +78,13 @@ function expect(condition, message) {
   if (!condition) throw new Error(message);
 }
 
+async function eventually(check, seconds = 20) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline && !await check().catch(() => false)) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 function expectLabels(labels, expected, screen) {
   for (const text of expected) {
     if (!labels.some((t) => t.includes(text))) {
@@ -342,10 +349,17 @@ async function linesTable(page) {
     await page.waitForTimeout(500);
     await page.locator('#tabcontent button[title="Сохранить"]:visible')
       .first().click();
-    await page.waitForTimeout(2500);
+    await page.getByText('Запись сохранена').first().waitFor(
+      { timeout: 60000 });
     const saved = await shot(page, 'line-edited');
     expectLabels(saved, ['Итого к оплате'], 'edited order');
 
+    // sent after the commit: give the exchanges a moment on a busy machine
+    await eventually(async () => {
+      const order = await siteOrder();
+      return order.lines.some((l) => Number(l.quantity) === quantity + 1) &&
+        (await ut11Order(number1c)).quantity !== before.quantity;
+    });
     const priced = await fetch(
       `${siteUrl}/__sandbox__/requests?path=/local/api/hub/basket/price/*`)
       .then((r) => r.json());
@@ -413,7 +427,11 @@ async function linesTable(page) {
       { has: page.locator('textarea') }).filter(
       { hasNot: page.locator('.treeview') }).last();
     await done.waitFor({ timeout: 30000 });
-    const message = await done.locator('textarea').inputValue();
+    let message = '';
+    for (let i = 0; i < 20 && !message; i++) {
+      await page.waitForTimeout(500);
+      message = await done.locator('textarea').inputValue();
+    }
     expect(/ЗП-\d+.*Запрошено/.test(message),
       `the dialog did not end with the request sent: ${message}`);
     await shot(page, 'goods-requested');
