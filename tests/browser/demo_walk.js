@@ -152,11 +152,6 @@ async function openMenu(page, entry) {
     .dblclick();
 }
 
-async function currentTab(page) {
-  return page.locator('#tabcontent > .tab-pane.active, #tabcontent .tab-pane')
-    .filter({ has: page.locator(':visible') }).last();
-}
-
 async function button(page, text) {
   return page.locator(`#tabcontent button:visible`, { hasText: text })
     .first();
@@ -269,7 +264,6 @@ async function linesTable(page) {
 
     // 3. the order and its lines with stock per warehouse from 1C
     await row.locator('td').filter({ hasText: 'ЗК-' }).first().click();
-    await (await button(page, '')).waitFor().catch(() => {});
     await page.locator('#tabcontent button[title="Переключить"]:visible')
       .first().click();
     await page.waitForSelector('#tabcontent .form:visible',
@@ -308,7 +302,6 @@ async function linesTable(page) {
     expect((await orderState(page) || '').includes('Оплачен'),
       `the site order is «${await orderState(page)}», not paid`);
     await clickButton(page, 'Зарезервировать товар', 'Собирается');
-    await (await button(page, '')).waitFor().catch(() => {});
     await page.locator('#tabcontent button[title="Обновить/Отменить"]:visible')
       .first().click();
     await page.waitForTimeout(1500);
@@ -339,9 +332,6 @@ async function linesTable(page) {
     for (let i = 0; i < 3 && !await input.count(); i++) {
       await quantityCell.click();
       await page.waitForTimeout(700);
-    }
-    if (!await input.count()) {
-      console.log(await firstLine.innerHTML());
     }
     await input.waitFor({ timeout: 10000 });
     await input.fill(String(quantity + 1));
