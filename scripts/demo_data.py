@@ -1,22 +1,33 @@
-"""Load the demo data set into a hub database (run once, by bin/demo).
+"""Load the demo data into a hub database wired to the simulators.
 
-    python scripts/demo_data.py -c trytond.conf -d hub
+    python scripts/demo_data.py -c trytond.conf -d hub --sandbox var/sandbox.json
 
-A retailer of clothing and shoes: company in RUB, a central warehouse and
-shops in several cities, a catalogue with sizes (part of it marked goods),
-customers, promotions with promo codes, orders in every status and a user
-for each role.  Deterministic: the same data on every machine.
+scripts/demo.py runs it on a freshly activated database, with the
+simulators running (their URLs in the --sandbox file).  A retailer of
+clothing and shoes: the company in RUB and the cities of its shops and
+customers; the connections to 1C UT11 and to the site at the simulators'
+addresses; the warehouses, catalogue, prices and free stock from 1C through
+the real full load (one catalogue: the hub creates no product itself); the
+same catalogue on the site, as 1C's upload to the site puts it there; a
+user for each role, attached to 1C's warehouses by name; and orders placed
+on the site, taken in through the CommerceML exchange and moved through
+every status by the manager (those reserved are in 1C too).
 """
 import argparse
 import datetime as dt
-import random
+import json
+import time
+import urllib.request
 from decimal import Decimal
+from xml.etree import ElementTree as ET
+
+import requests
 
 from trytond.config import update_etc
 from trytond.pool import Pool
 from trytond.transaction import Transaction
+from trytond.worker import run_task
 
-D = Decimal
 PASSWORD = 'demo-2026'
 
 CITIES = [
@@ -35,162 +46,154 @@ CITIES = [
     ("Тула", "Тульская область", '54.193122', '37.617348'),
     ]
 
-WAREHOUSES = [
-    # name, code, city, street, shop
-    ("Центральный склад", 'ЦС', "Москва", "Подольское ш., 8, стр. 5", False),
-    ("Магазин на Тверской", 'М01', "Москва", "ул. Тверская, 15", True),
-    ("Магазин в ТЦ «Европейский»", 'М02', "Москва",
-        "пл. Киевского Вокзала, 2", True),
-    ("Магазин на Невском", 'М03', "Санкт-Петербург", "Невский пр., 48", True),
-    ("Магазин на Баумана", 'М04', "Казань", "ул. Баумана, 44", True),
-    ("Магазин в ТЦ «Гринвич»", 'М05', "Екатеринбург", "ул. 8 Марта, 46", True),
-    ("Магазин на Покровке", 'М06', "Нижний Новгород",
-        "ул. Большая Покровская, 20", True),
-    ("Магазин на Красном проспекте", 'М07', "Новосибирск",
-        "Красный пр., 29", True),
-    ]
-
-SHOE_SIZES = ('38', '39', '40', '41', '42', '43', '44')
-CLOTHES_SIZES = ('XS', 'S', 'M', 'L', 'XL')
-KIDS_SIZES = ('110', '116', '122', '128')
-
-# category, names, sizes, price range, marked
-CATALOGUE = [
-    ("Обувь", ["Кроссовки беговые «Темп»", "Кеды классические «Улица»",
-            "Ботинки зимние «Север»", "Полуботинки кожаные «Офис»",
-            "Сапоги женские «Вояж»", "Лоферы замшевые «Прага»",
-            "Кроссовки баскетбольные «Прыжок»", "Слипоны текстильные «Лето»",
-            "Туфли-лодочки «Вечер»", "Челси мужские «Лондон»",
-            "Мокасины «Бриз»", "Кроссовки детские «Старт»"],
-        SHOE_SIZES, (3490, 14990), True),
-    ("Верхняя одежда", ["Куртка демисезонная «Ветер»", "Пуховик «Арктика»",
-            "Парка удлинённая «Тайга»", "Плащ-тренч «Дождь»",
-            "Жилет утеплённый «Бриз»", "Ветровка спортивная «Марафон»",
-            "Пальто шерстяное «Классика»", "Бомбер «Кампус»"],
-        CLOTHES_SIZES, (4990, 24990), True),
-    ("Одежда", ["Футболка хлопковая базовая", "Поло с вышивкой",
-            "Джинсы прямые «Денвер»", "Брюки чиносы «Сити»",
-            "Рубашка оксфорд", "Свитшот с капюшоном", "Джемпер мериносовый",
-            "Платье трикотажное «Мила»", "Юбка плиссе «Аврора»",
-            "Шорты спортивные «Бег»", "Худи оверсайз «Облако»",
-            "Лонгслив полосатый", "Кардиган вязаный «Уют»",
-            "Костюм спортивный «Олимп»", "Футболка детская «Динозавр»"],
-        CLOTHES_SIZES, (990, 7990), False),
-    ("Детская одежда", ["Комбинезон зимний «Снежок»",
-            "Куртка детская «Радуга»", "Брюки детские утеплённые"],
-        KIDS_SIZES, (2490, 8990), True),
-    ("Аксессуары", ["Рюкзак городской «Метро»", "Сумка-шопер холщовая",
-            "Ремень кожаный", "Шарф шерстяной", "Шапка вязаная «Помпон»",
-            "Перчатки кожаные", "Кошелёк кожаный", "Кепка бейсбольная",
-            "Носки хлопковые, 3 пары", "Зонт складной",
-            "Очки солнцезащитные", "Палантин кашемировый"],
-        (None,), (490, 5990), False),
-    ("Парфюмерия", ["Туалетная вода «Морской бриз» 50 мл",
-            "Парфюмерная вода «Бархат» 30 мл",
-            "Туалетная вода «Цитрус» 100 мл"],
-        (None,), (1990, 6990), True),
-    ]
-
-CUSTOMERS = [
-    # name, phone, email, login, bonus, level, city
-    ("Иванова Мария Петровна", '+7 916 123-45-67', 'm.ivanova@example.ru',
-        'mivanova', '1250', "Золотой", "Москва"),
-    ("Смирнов Алексей Игоревич", '+7 921 555-12-34', 'a.smirnov@example.ru',
-        'asmirnov', '340', "Серебряный", "Санкт-Петербург"),
-    ("Гарипова Алсу Ринатовна", '+7 987 200-30-40', 'alsu.g@example.ru',
-        'alsu_g', '0', "Базовый", "Казань"),
-    ("Кузнецов Дмитрий Олегович", '+7 912 700-80-90', 'dkuz@example.ru',
-        'dkuznetsov', '5600', "Платиновый", "Екатеринбург"),
-    ("Попова Екатерина Сергеевна", '+7 930 111-22-33', 'ek.popova@example.ru',
-        'katya_p', '120', "Базовый", "Нижний Новгород"),
-    ("Волков Игорь Андреевич", '+7 913 444-55-66', 'volkov.ia@example.ru',
-        'ivolkov', '890', "Серебряный", "Новосибирск"),
-    ("Соколова Анна Викторовна", '+7 903 777-88-99', 'sokolova.a@example.ru',
-        'asokolova', '2300', "Золотой", "Тверь"),
-    ("Лебедев Павел Николаевич", '+7 927 321-65-87', 'lebedev.pn@example.ru',
-        'plebedev', '0', "Базовый", "Самара"),
-    ("Морозова Ольга Дмитриевна", '+7 910 246-80-24', 'o.morozova@example.ru',
-        'omorozova', '410', "Серебряный", "Владимир"),
-    ("Новиков Сергей Владимирович", '+7 902 135-79-13', 'novikov.s@example.ru',
-        'snovikov', '75', "Базовый", "Пермь"),
-    ("Федорова Ирина Алексеевна", '+7 918 864-20-86', 'i.fedorova@example.ru',
-        'ifedorova', '3100', "Золотой", "Краснодар"),
-    ("Орлов Максим Евгеньевич", '+7 905 975-31-97', 'orlov.me@example.ru',
-        'morlov', '0', "Базовый", "Тула"),
-    ]
-
+# login, name, group xml ids, 1C warehouse of the user (by its name in 1C)
 USERS = [
-    # login, name, group xml ids, shop code
     ('manager', "Петрова Светлана (менеджер ИМ)", ['group_manager'], None),
     ('shop.tverskaya', "Ковалёв Артём (магазин на Тверской)", ['group_shop'],
-        'М01'),
-    ('shop.nevsky', "Белова Дарья (магазин на Невском)", ['group_shop'], 'М03'),
+        "Магазин на Тверской"),
+    ('shop.nevsky', "Белова Дарья (магазин на Невском)", ['group_shop'],
+        "Магазин на Невском"),
     ('warehouse', "Захаров Николай (центральный склад)", ['group_warehouse'],
-        'ЦС'),
+        "Центральный склад"),
     ('accountant', "Громова Елена (бухгалтер)", ['group_accountant'], None),
     ('hubadmin', "Тихонов Роман (администратор)",
         ['group_admin', 'group_manager'], None),
     ]
 
-PROMOTIONS = [
-    # name, type, value, extra, codes
-    ("Осенняя распродажа −10%", 'percent', '10', {}, ['OSEN10']),
-    ("Минус 1000 ₽ на обувь от 7000 ₽", 'fixed', '1000',
-        {'min_amount': D('7000'), 'category': "Обувь"}, ['SHOES1000']),
-    ("Первый заказ −15%", 'percent', '15', {}, [('WELCOME15', 100)]),
-    ("Аксессуары −20% (без кода)", 'percent', '20',
-        {'category': "Аксессуары"}, []),
-    ("Летний промокод (истёк)", 'percent', '20',
-        {'end_date': dt.date(2026, 8, 31)}, ['LETO2026']),
+CUSTOMERS = [
+    # name, phone, email, site login, bonus, loyalty level, city, address
+    ("Иванова Мария Петровна", '+79161234567', 'm.ivanova@example.ru',
+        'mivanova', 1250, "Золотой", "Москва", "ул. Льва Толстого, д. 16, кв. 5"),
+    ("Смирнов Алексей Игоревич", '+79215551234', 'a.smirnov@example.ru',
+        'asmirnov', 340, "Серебряный", "Санкт-Петербург",
+        "ул. Рубинштейна, д. 7, кв. 12"),
+    ("Гарипова Алсу Ринатовна", '+79872003040', 'alsu.g@example.ru',
+        'alsu_g', 0, "Базовый", "Казань", "ул. Пушкина, д. 3, кв. 40"),
+    ("Кузнецов Дмитрий Олегович", '+79127008090', 'dkuz@example.ru',
+        'dkuznetsov', 5600, "Платиновый", "Екатеринбург",
+        "ул. Малышева, д. 51, кв. 8"),
+    ("Попова Екатерина Сергеевна", '+79301112233', 'ek.popova@example.ru',
+        'katya_p', 120, "Базовый", "Нижний Новгород",
+        "ул. Рождественская, д. 24, кв. 3"),
+    ("Волков Игорь Андреевич", '+79134445566', 'volkov.ia@example.ru',
+        'ivolkov', 890, "Серебряный", "Новосибирск",
+        "ул. Ленина, д. 12, кв. 77"),
+    ("Соколова Анна Викторовна", '+79037778899', 'sokolova.a@example.ru',
+        'asokolova', 2300, "Золотой", "Тверь", "ул. Советская, д. 9, кв. 2"),
+    ("Лебедев Павел Николаевич", '+79273216587', 'lebedev.pn@example.ru',
+        'plebedev', 0, "Базовый", "Самара", "ул. Куйбышева, д. 90, кв. 14"),
+    ("Морозова Ольга Дмитриевна", '+79102468024', 'o.morozova@example.ru',
+        'omorozova', 410, "Серебряный", "Владимир",
+        "ул. Большая Московская, д. 5, кв. 6"),
+    ("Новиков Сергей Владимирович", '+79021357913', 'novikov.s@example.ru',
+        'snovikov', 75, "Базовый", "Пермь", "Комсомольский пр., д. 30, кв. 9"),
+    ("Федорова Ирина Алексеевна", '+79188642086', 'i.fedorova@example.ru',
+        'ifedorova', 3100, "Золотой", "Краснодар",
+        "ул. Красная, д. 109, кв. 21"),
+    ("Орлов Максим Евгеньевич", '+79059753197', 'orlov.me@example.ru',
+        'morlov', 0, "Базовый", "Тула", "пр. Ленина, д. 44, кв. 10"),
     ]
 
-# state, customer index, [(template index, size index, quantity)], delivery
-ORDERS = [
-    ('awaiting_payment', 0, [(0, 4, 1), (20, 2, 2)], 'cdek_pickup', None),
-    ('awaiting_payment', 1, [(13, 2, 1)], 'pickup', 'М03'),
-    ('awaiting_payment', 2, [(23, 1, 1), (40, 0, 1), (41, 0, 2)],
-        'russian_post', 'OSEN10'),
-    ('awaiting_payment', 6, [(2, 3, 1), (14, 3, 1)], 'cdek_courier', None),
-    ('paid', 3, [(1, 5, 1), (24, 2, 1)], 'cdek_courier', None),
-    ('paid', 4, [(30, 1, 1), (31, 1, 1)], 'pickup', 'М06'),
-    ('paid', 8, [(5, 2, 1)], 'cdek_pickup', 'SHOES1000'),
-    ('assembling', 5, [(15, 3, 1), (44, 0, 1)], 'russian_post', None),
-    ('assembling', 9, [(21, 2, 2), (22, 1, 1)], 'cdek_pickup', None),
-    ('delivering', 10, [(3, 4, 1)], 'cdek_courier', None),
-    ('issued', 7, [(26, 2, 1), (45, 0, 1)], 'pickup', 'М01'),
-    ('cancelled', 11, [(12, 1, 1)], 'cdek_pickup', None),
-    ]
-
-DELIVERY = {
-    'pickup': ("Самовывоз, 1–3 дня", D('0')),
-    'cdek_pickup': ("СДЭК до ПВЗ, 2–4 дня", D('290')),
-    'cdek_courier': ("СДЭК курьером, 1–3 дня", D('490')),
-    'russian_post': ("Почта России, 5–9 дней", D('350')),
+# the site's delivery services (its ids) as a customer chooses them
+SITE_DELIVERIES = {
+    2: {'delivery_id': 2, 'delivery_cost': 0,
+        'delivery_terms': "Самовывоз, 1–3 дня"},
+    3: {'delivery_id': 3, 'delivery_cost': 290,
+        'delivery_terms': "СДЭК до ПВЗ, 2–4 дня"},
+    4: {'delivery_id': 4, 'delivery_cost': 490,
+        'delivery_terms': "СДЭК курьером, 1–3 дня"},
+    5: {'delivery_id': 5, 'delivery_cost': 350,
+        'delivery_terms': "Почта России, 5–9 дней"},
     }
 
+# status, customer, [(1C article, size, quantity)], site delivery,
+# pickup shop (1C warehouse) or promo code of the site
+ORDERS = [
+    ('awaiting_payment', 0, [('КР-1001', '42', 1), ('ФТ-5001', 'M', 2)], 3,
+        None),
+    ('awaiting_payment', 1, [('ПЛ-7001', 'S', 1)], 2, "Магазин на Невском"),
+    ('awaiting_payment', 2, [('КТ-4003', 'L', 1), ('АК-9001', None, 1),
+            ('АК-9002', None, 2)], 5, 'ВЕСНА10'),
+    ('awaiting_payment', 6, [('БТ-2001', '43', 1), ('ТЛ-8001', 'L', 1)], 4,
+        None),
+    ('paid', 3, [('КР-1002', '41', 1), ('ДЖ-6001', '32', 1)], 4, None),
+    ('paid', 4, [('КТ-4002', '44', 1), ('ТЛ-8002', 'M', 1)], 3, None),
+    ('paid', 8, [('ТФ-3001', '38', 1)], 3, 'SL-7QK2-M9XD'),
+    ('assembling', 5, [('КТ-4001', '50', 1), ('АК-9001', None, 1)], 5, None),
+    ('assembling', 9, [('ФТ-5003', 'L', 2), ('ДЖ-6002', '48', 1)], 3, None),
+    ('delivering', 10, [('БТ-2002', '37', 1)], 4, None),
+    ('issued', 7, [('ДЖ-6003', '27', 1), ('АК-9002', None, 1)], 2,
+        "Магазин на Тверской"),
+    ('cancelled', 11, [('КР-1003', '40', 1)], 3, None),
+    ]
+# crons that reload everything: not at the demo's start, the data is fresh
+HEAVY_CRONS = ['ut11_bridge.load_run|cron_load_catalogue',
+    'ut11_bridge.load_run|cron_refresh_stock']
 
-def load(database, config_file=None):
-    if config_file:
-        update_etc(config_file)
+DATABASE = None
+CONTEXT = {'language': 'ru'}
+
+
+def site_customer(customer):
+    "place_order arguments of a customer of CUSTOMERS"
+    name, phone, email, login, bonus, level, city, address = customer
+    last, first, second = name.split()
+    return {'login': login, 'name': first, 'last_name': last,
+        'second_name': second, 'email': email, 'phone': phone,
+        'bonus_balance': bonus, 'loyalty_level': level, 'city': city,
+        'address': address}
+
+
+def say(text):
+    print(text, flush=True)
+
+
+def control(url, action, **kwargs):
+    request = urllib.request.Request(f'{url}/__sandbox__/{action}',
+        data=json.dumps(kwargs).encode(), method='POST',
+        headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b'null')
+
+
+def step(func, user=0, **extras):
+    """func in a committed transaction, then the tasks it queued (pushes to
+    1C and the site, load runs), each in its own, as the server runs them"""
+    with Transaction().start(DATABASE, user, context=CONTEXT,
+            **extras) as transaction:
+        result = func()
+        transaction.commit()
+        tasks = list(transaction.tasks)
+    for task in tasks:
+        run_task(DATABASE, task)
+    return result
+
+
+def load(database, config_file, urls):
+    global DATABASE
+    update_etc(config_file)
+    DATABASE = database
     Pool(database).init()
-    with Transaction().start(database, 0, context={'language': 'ru'}) as tx:
-        company = setup_company()
-        with Transaction().set_context(company=company.id,
-                companies=[company.id]):
-            cities = create_cities()
-            warehouses = create_warehouses(cities)
-            products = create_catalogue()
-            seed_stock(products, warehouses)
-            create_promotions()
-            customers = create_customers(cities)
-            create_users(company, warehouses)
-            # as if they came from the site, paid through YooKassa
-            with Transaction().set_context(hub_source='site'):
-                create_orders(customers, products, cities, warehouses)
-        finish_setup()
-        tx.commit()
+    company = step(setup_company)
+    CONTEXT.update(company=company, companies=[company])
+    step(create_cities)
+    # the configuration singleton's first write creates it: lock its table
+    step(lambda: connect(urls), _lock_tables=['order_hub_configuration'])
+    say("Полная загрузка из 1С УТ11…")
+    run = step(load_from_ut11)
+    say(step(lambda: check_load(run)))
+    step(create_users)
+    say("Каталог 1С на сайте…")
+    upload_site_catalogue(urls['bitrix_site'])
+    say("Заказы с сайта…")
+    numbers = place_orders(urls['bitrix_site'])
+    orders = step(lambda: fetch_site_orders(numbers))
+    manager = step(lambda: user_id('manager'))
+    move_orders(orders, manager)
+    step(finish_setup)
 
 
+# -- the company and the connections ---------------------------------------
 def setup_company():
     pool = Pool()
     Currency = pool.get('currency.currency')
@@ -200,7 +203,8 @@ def setup_company():
     Lang = pool.get('ir.lang')
     rub, = (Currency.search([('code', '=', 'RUB')])
         or Currency.create([{'name': "Российский рубль", 'code': 'RUB',
-                    'symbol': '₽', 'digits': 2, 'rounding': D('0.01')}]))
+                    'symbol': '₽', 'digits': 2,
+                    'rounding': Decimal('0.01')}]))
     ru, = Lang.search([('code', '=', 'ru')])
     party, = Party.create([{'name': "ООО «Модный дом»", 'lang': ru.id,
                 'addresses': [('create', [{
@@ -209,202 +213,344 @@ def setup_company():
                 }])
     company, = Company.create([{'party': party.id, 'currency': rub.id,
                 'timezone': 'Europe/Moscow'}])
-    admin = User(1)
-    User.write([admin], {'companies': [('add', [company.id])],
+    User.write([User(1)], {'companies': [('add', [company.id])],
             'company': company.id, 'language': ru.id})
-    return company
+    return company.id
 
 
 def create_cities():
-    City = Pool().get('order_hub.city')
-    cities = City.create([{'name': n, 'region': r, 'latitude': D(lat),
-                'longitude': D(lon)} for n, r, lat, lon in CITIES])
-    return {c.name: c for c in cities}
+    Pool().get('order_hub.city').create([{'name': n, 'region': r,
+                'latitude': Decimal(lat), 'longitude': Decimal(lon)}
+            for n, r, lat, lon in CITIES])
 
 
-def create_warehouses(cities):
-    Location = Pool().get('stock.location')
-    central, = Location.search([('type', '=', 'warehouse')], limit=1)
-    name, code, city, street, _ = WAREHOUSES[0]
-    Location.write([central], {'name': name, 'code': code,
-            'hub_city': cities[city].id, 'hub_street': street})
-    shops = Location.hub_create_warehouses([{'name': n, 'code': c,
-                'hub_city': cities[city].id, 'hub_street': s,
-                'hub_is_shop': shop}
-            for n, c, city, s, shop in WAREHOUSES[1:]])
-    return {w.code: w for w in [central] + shops}
-
-
-def create_catalogue():
-    "Templates with their variants; returns [[variant, ...], ...]"
+def connect(urls):
+    """The connections to 1C and the site, as an administrator sets them
+    up: the simulators' addresses and users; 1C's references looked up by
+    name in 1C; prices asked from the site"""
     pool = Pool()
-    Template = pool.get('product.template')
-    Category = pool.get('product.category')
-    Uom = pool.get('product.uom')
-    unit, = Uom.search([('symbol', '=', 'u')])
-    rng = random.Random(2026)
-    vlist = []
-    for category_name, names, sizes, (low, high), marked in CATALOGUE:
-        category, = Category.create([{'name': category_name}])
-        for name in names:
-            price = D(rng.randrange(low, high, 100)) - 10
-            article = f'{len(vlist) + 1:05d}'
-            vlist.append({
-                    'name': name, 'code': article, 'type': 'goods',
-                    'default_uom': unit.id, 'list_price': price,
-                    'hub_marked': marked,
-                    'categories': [('add', [category.id])],
-                    'products': [('create', [{
-                                    'hub_size': size,
-                                    'suffix_code': f'-{size}' if size else '',
-                                    } for size in sizes])],
-                    })
-    # in small batches: SQLite cannot parse the unique-code check of all
-    templates = []
-    for i in range(0, len(vlist), 10):
-        templates.extend(Template.create(vlist[i:i + 10]))
-    return [list(t.products) for t in templates]
+    System = pool.get('hub_sync.system')
+    Configuration = pool.get('order_hub.configuration')
+    ut11 = control(urls['ut11'], 'credentials')
+    site = control(urls['bitrix_site'], 'credentials')
+    ut11_url = urls['ut11'] + ut11['base_path']
+    System.create([{'code': 'ut11', 'name': "1С УТ11", 'base_url': ut11_url,
+                'login': ut11['user'], 'password': ut11['password'],
+                **ut11_references(ut11_url, ut11['user'], ut11['password'])}, {
+                'code': 'site', 'name': "Сайт", 'base_url': urls['bitrix_site'],
+                'login': site['login'], 'password': site['password'],
+                'token': site['rest_url'].rstrip('/').split('/rest/', 1)[1]}])
+    Configuration.write([Configuration(1)], {'pricing_method': 'site'})
+    # the site's delivery services and payment systems, as the sandbox has
+    # them; payments, SMS and e-mail through the simulators
+    pool.get('site_bridge.mapping').create_sandbox_mappings()
+    if 'yookassa' in urls:
+        System.yookassa_configure_sandbox(urls['yookassa'],
+            sms_url=urls.get('sms'))
 
 
-def seed_stock(products, warehouses):
-    """Free stock per warehouse: plenty at the central warehouse, a few of
-    some sizes in the shops, none of others (so splits and shortages show)"""
-    StockLevel = Pool().get('order_hub.stock')
-    rng = random.Random(11)
-    rows = []
-    for variants in products:
-        for variant in variants:
-            for code, warehouse in warehouses.items():
-                if code == 'ЦС':
-                    quantity = rng.choice([0, 2, 5, 10, 20, 40])
-                elif rng.random() < 0.55:
-                    quantity = rng.choice([1, 1, 2, 3, 5])
-                else:
-                    continue
-                rows.append((variant.id, warehouse.id, quantity))
-    StockLevel.set_levels(rows, source='demo')
+def ut11_references(url, login, password):
+    "The 1C GUIDs a customer order needs, found by their names"
+    from trytond.modules.ut11_bridge.client import UT11Client
+    client = UT11Client(url, login, password)
+
+    def key(entity_set, **where):
+        for row in client.rows(entity_set):
+            if all(row.get(k) == v for k, v in where.items()):
+                return row['Ref_Key']
+        raise LookupError(f'{entity_set} {where} not in 1C')
+    partner = key('Catalog_Партнеры', Description="Розничный покупатель")
+    return {
+        'ut11_organization': key('Catalog_Организации'),
+        'ut11_partner': partner,
+        'ut11_counterparty': key('Catalog_Контрагенты', Партнер_Key=partner),
+        'ut11_agreement': key('Catalog_СоглашенияСКлиентами',
+            Description="Розничные продажи"),
+        'ut11_currency': key('Catalog_Валюты', Code='643'),
+        'ut11_price_type': key('Catalog_ВидыЦен', Description="Розничная"),
+        'ut11_vat_rate': key('Catalog_СтавкиНДС', Description="20%"),
+        }
 
 
-def create_promotions():
+# -- from 1C -----------------------------------------------------------------
+def load_from_ut11():
+    """The full load as an administrator starts it («Загрузки из 1С УТ11»):
+    the run is queued and executed right after the commit"""
+    LoadRun = Pool().get('ut11_bridge.load_run')
+    run, = LoadRun.create([{'kind': 'full'}])
+    return run.id
+
+
+def check_load(run_id):
+    """The load's summary; the warehouse Tryton creates is not 1C's: out of
+    the way (1C owns the warehouses)"""
     pool = Pool()
-    Promotion = pool.get('order_hub.promotion')
-    Category = pool.get('product.category')
-    vlist = []
-    for name, kind, value, extra, codes in PROMOTIONS:
-        extra = dict(extra)
-        category = extra.pop('category', None)
-        if category:
-            category, = Category.search([('name', '=', category)])
-            extra['categories'] = [('add', [category.id])]
-        vlist.append({'name': name, 'discount_type': kind,
-                'discount_value': D(value), **extra,
-                'codes': [('create', [
-                            {'code': c} if isinstance(c, str)
-                            else {'code': c[0], 'usage_limit': c[1]}
-                            for c in codes])]})
-    Promotion.create(vlist)
+    LoadRun = pool.get('ut11_bridge.load_run')
+    Location = pool.get('stock.location')
+    ModelData = pool.get('ir.model.data')
+    run = LoadRun(run_id)
+    if run.state != 'done':
+        raise SystemExit(f"Загрузка из 1С не удалась: {run.error}\n"
+            f"{run.error_detail}")
+    Location.write([Location(ModelData.get_id('stock', 'location_warehouse'))],
+        {'active': False})
+    # 1C's warehouses are matched to the hub's cities by name
+    cityless = Location.search([('type', '=', 'warehouse'),
+            ('hub_city', '=', None)])
+    if cityless:
+        raise SystemExit("Склады 1С без города хаба (добавьте город в "
+            "CITIES): " + ', '.join(w.name for w in cityless))
+    return run.summary
 
 
-def create_customers(cities):
-    Party = Pool().get('party.party')
-    vlist = []
-    for name, phone, email, login, bonus, level, city in CUSTOMERS:
-        vlist.append({
-                'name': name, 'hub_site_login': login,
-                'hub_bonus_balance': D(bonus), 'hub_loyalty_level': level,
-                'contact_mechanisms': [('create', [
-                            {'type': 'mobile', 'value': phone},
-                            {'type': 'email', 'value': email}])],
-                'addresses': [('create', [{'city': city}])],
-                })
-    return list(zip(Party.create(vlist), CUSTOMERS))
-
-
-def create_users(company, warehouses):
+def create_users():
     pool = Pool()
     User = pool.get('res.user')
     ModelData = pool.get('ir.model.data')
     Lang = pool.get('ir.lang')
+    Location = pool.get('stock.location')
+    warehouses = {w.name: w.id for w in Location.search(
+            [('type', '=', 'warehouse'), ('ut11_ref', '!=', None)])}
     ru, = Lang.search([('code', '=', 'ru')])
+    company = CONTEXT['company']
     User.create([{
                 'login': login, 'name': name, 'password': PASSWORD,
-                'language': ru.id, 'companies': [('add', [company.id])],
-                'company': company.id,
+                'language': ru.id, 'companies': [('add', [company])],
+                'company': company,
                 'groups': [('add', [ModelData.get_id('order_hub', g)
                             for g in groups])],
-                'hub_shops': [('add', [warehouses[shop].id] if shop else [])],
+                'hub_shops': [('add', [warehouses[shop]] if shop else [])],
                 } for login, name, groups, shop in USERS])
 
 
-def create_orders(customers, products, cities, warehouses):
+def user_id(login):
+    user, = Pool().get('res.user').search([('login', '=', login)])
+    return user.id
+
+
+# -- the site ------------------------------------------------------------------
+def site_catalogue():
+    """The hub's catalogue, as loaded from 1C: [(group GUID, name, parent
+    GUID)], [(product GUID, article, name, [group GUID])], [(offer id,
+    name, price, quantity)] — offers are 1C's GUID#characteristic"""
+    pool = Pool()
+    Category = pool.get('product.category')
+    Template = pool.get('product.template')
+    Product = pool.get('product.product')
+    StockLevel = pool.get('order_hub.stock')
+    groups = [(c.ut11_ref, c.name, c.parent.ut11_ref if c.parent else None)
+        for c in Category.search([('ut11_ref', '!=', None)])]
+    templates = Template.search([('ut11_ref', '!=', None)])
+    products = [(t.ut11_ref, t.code, t.name,
+            [c.ut11_ref for c in t.categories if c.ut11_ref])
+        for t in templates]
+    variants = Product.search([('template.ut11_ref', '!=', None)])
+    prices = Product.hub_list_prices(variants)
+    stock = {}
+    for level in StockLevel.search([('product', 'in', [v.id for v in variants])]):
+        stock[level.product.id] = stock.get(level.product.id, 0) + max(
+            level.quantity or 0, 0)
+    offers = [(v.template.ut11_ref + (f'#{v.ut11_characteristic}'
+                if v.ut11_characteristic else ''), v.rec_name,
+            prices[v.id], stock.get(v.id, 0)) for v in variants]
+    return groups, products, offers
+
+
+def catalogue_files(groups, products, offers, price_type):
+    "import.xml and offers.xml of a full CommerceML 2.07 upload, as 1C's"
+    def document():
+        return ET.Element('КоммерческаяИнформация', {'ВерсияСхемы': '2.07',
+                'ДатаФормирования': time.strftime('%Y-%m-%dT%H:%M:%S')})
+
+    def sub(parent, tag, text=None, **attrs):
+        element = ET.SubElement(parent, tag, attrs)
+        if text is not None:
+            element.text = str(text)
+        return element
+
+    def add_groups(parent_element, parent):
+        children = [g for g in groups if g[2] == parent]
+        if children:
+            box = sub(parent_element, 'Группы')
+            for ref, name, _ in children:
+                group = sub(box, 'Группа')
+                sub(group, 'Ид', ref)
+                sub(group, 'Наименование', name)
+                add_groups(group, ref)
+
+    root = document()
+    classifier = sub(root, 'Классификатор')
+    sub(classifier, 'Ид', 'hub-demo-classifier')
+    sub(classifier, 'Наименование', "Классификатор (1С УТ11)")
+    add_groups(classifier, None)
+    catalog = sub(root, 'Каталог', СодержитТолькоИзменения='false')
+    sub(catalog, 'Ид', 'hub-demo-catalog')
+    sub(catalog, 'ИдКлассификатора', 'hub-demo-classifier')
+    sub(catalog, 'Наименование', "Основной каталог товаров")
+    items = sub(catalog, 'Товары')
+    for ref, article, name, refs in products:
+        item = sub(items, 'Товар')
+        sub(item, 'Ид', ref)
+        sub(item, 'Артикул', article)
+        sub(item, 'Наименование', name)
+        sub(item, 'БазоваяЕдиница', 'шт', Код='796')
+        tax = sub(sub(item, 'СтавкиНалогов'), 'СтавкаНалога')
+        sub(tax, 'Наименование', 'НДС')
+        sub(tax, 'Ставка', '20')
+        box = sub(item, 'Группы')
+        for group in refs:
+            sub(box, 'Ид', group)
+    import_xml = ET.tostring(root, encoding='utf-8', xml_declaration=True)
+
+    root = document()
+    package = sub(root, 'ПакетПредложений', СодержитТолькоИзменения='false')
+    sub(package, 'Ид', 'hub-demo-catalog#')
+    sub(package, 'ИдКаталога', 'hub-demo-catalog')
+    sub(package, 'Наименование', "Пакет предложений")
+    price_type_element = sub(sub(package, 'ТипыЦен'), 'ТипЦены')
+    sub(price_type_element, 'Ид', price_type)
+    sub(price_type_element, 'Наименование', "Розничная")
+    sub(price_type_element, 'Валюта', 'RUB')
+    box = sub(package, 'Предложения')
+    for offer_id, name, price, quantity in offers:
+        offer = sub(box, 'Предложение')
+        sub(offer, 'Ид', offer_id)
+        sub(offer, 'Наименование', name)
+        price_element = sub(sub(offer, 'Цены'), 'Цена')
+        sub(price_element, 'ИдТипаЦены', price_type)
+        sub(price_element, 'ЦенаЗаЕдиницу', f'{price:.2f}')
+        sub(price_element, 'Валюта', 'RUB')
+        sub(offer, 'Количество', f'{quantity:f}')
+    offers_xml = ET.tostring(root, encoding='utf-8', xml_declaration=True)
+    return import_xml, offers_xml
+
+
+def upload_site_catalogue(url):
+    """1C's catalogue exchange with the site (checkauth, init, file,
+    import until success): the site sells what the hub knows"""
+    with Transaction().start(DATABASE, 0, context=CONTEXT, readonly=True):
+        catalogue = site_catalogue()
+        price_type = Pool().get('hub_sync.system').get('ut11').ut11_price_type
+    credentials = control(url, 'credentials')
+    session = requests.Session()
+    session.auth = (credentials['login'], credentials['password'])
+    exchange = credentials['exchange_url']
+
+    def call(mode, data=None, **params):
+        response = session.request('POST' if data else 'GET', exchange,
+            params={'type': 'catalog', 'mode': mode, **params}, data=data,
+            timeout=30)
+        response.raise_for_status()
+        answer = response.content.decode('cp1251').splitlines()
+        if answer[0] not in ('success', 'progress') and mode != 'init':
+            raise RuntimeError(f"site catalogue {mode}: {' '.join(answer)}")
+        return answer
+    answer = call('checkauth')
+    sessid = next(a.split('=', 1)[1] for a in answer
+        if a.startswith('sessid='))
+    call('init', sessid=sessid)
+    for name, content in zip(('import.xml', 'offers.xml'),
+            catalogue_files(*catalogue, price_type)):
+        call('file', data=content, filename=name, sessid=sessid)
+        while call('import', filename=name, sessid=sessid)[0] == 'progress':
+            pass
+
+
+def place_orders(url):
+    """Customers order on the site (paid online when the order is paid);
+    returns the site's order numbers, in the order of ORDERS"""
+    with Transaction().start(DATABASE, 0, context=CONTEXT, readonly=True):
+        offers = offer_ids()
+    numbers = []
+    for state, customer, lines, delivery, extra in ORDERS:
+        values = {**site_customer(CUSTOMERS[customer]),
+            **SITE_DELIVERIES[delivery],
+            'lines': [{'product_xml_id': offers[article, size],
+                    'quantity': quantity}
+                for article, size, quantity in lines],
+            'pay_system_id': 2, 'paid': state not in {
+                'awaiting_payment', 'cancelled'}}
+        if delivery == 2:
+            values['address'] = f"Самовывоз: {extra}"
+        elif extra:
+            values['promo_code'] = extra
+        numbers.append(str(control(url, 'place_order',
+                    **values)['account_number']))
+    return numbers
+
+
+def offer_ids():
+    "{(1C article, size): the site's offer id}"
+    Product = Pool().get('product.product')
+    return {(v.template.code, v.hub_size): v.template.ut11_ref + (
+            f'#{v.ut11_characteristic}' if v.ut11_characteristic else '')
+        for v in Product.search([('template.ut11_ref', '!=', None)])}
+
+
+def fetch_site_orders(numbers):
+    """The cron's exchange with the site, once; {site number: hub order id}
+    of the orders placed (the site may hold others: they come in too)"""
+    Pool().get('site_bridge.importer').fetch()
     Order = Pool().get('order_hub.order')
-    now = dt.datetime(2026, 11, 27, 9, 0)
-    orders = []
-    for i, (state, c, lines, service, extra) in enumerate(ORDERS):
-        party, (name, phone, email, login, bonus, level, city) = customers[c]
-        terms, cost = DELIVERY[service]
-        values = {
-            'date': now - dt.timedelta(hours=7 * (len(ORDERS) - i)),
-            'site_number': f'{48210 + i}',
-            'customer': party.id, 'customer_name': name, 'phone': phone,
-            'email': email, 'site_login': login, 'bonus_balance': D(bonus),
-            'loyalty_level': level, 'delivery_service': service,
-            'delivery_terms': terms, 'delivery_cost': cost,
-            'delivery_city': cities[city].id,
-            'payment_method': 'online',
-            'lines': [('create', [{
-                            'product': _variant(products, t, s).id,
-                            'quantity': D(q)} for t, s, q in lines])],
-            }
-        if service == 'pickup':
-            values['pickup_shop'] = warehouses[extra].id
-            values['delivery_address'] = warehouses[extra].hub_street
-        else:
-            values['delivery_address'] = f"{city}, ул. Ленина, д. {10 + i}"
-            if extra:
-                values['promo_code'] = extra
-        orders.append((Order.create([values])[0], state))
-    _move_to_states(orders)
+    orders = {o.site_number: o.id for o in Order.search(
+            [('site_number', 'in', numbers)])}
+    missing = [n for n in numbers if n not in orders]
+    if missing:
+        Inbox = Pool().get('hub_sync.inbox')
+        errors = {e.last_error for e in Inbox.search(
+                [('state', '!=', 'done')]) if e.last_error}
+        raise SystemExit(f"Заказы сайта {', '.join(missing)} не пришли в "
+            f"хаб: {'; '.join(errors) or 'см. журнал обмена'}")
+    return [orders[n] for n in numbers]
 
 
-def _variant(products, template, size):
-    variants = products[template]
-    return variants[min(size, len(variants) - 1)]
+# -- the manager's work ------------------------------------------------------
+def move_orders(orders, manager):
+    """The manager takes the orders (hub ids, as ORDERS) on: pickup shops,
+    reservation (the order goes to 1C), hand-over; one order cancelled"""
+    steps = {'paid': [], 'assembling': ['reserve'],
+        'delivering': ['reserve', 'deliver'],
+        'issued': ['reserve', 'deliver', 'issue'],
+        'cancelled': ['cancel'], 'awaiting_payment': []}
+    for order_id, (state, _, _, delivery, extra) in zip(orders, ORDERS):
+        if delivery == 2:
+            step(lambda: set_pickup_shop(order_id, extra), manager)
+        for name in steps[state]:
+            step(lambda: getattr(Pool().get('order_hub.order'), name)(
+                    [Pool().get('order_hub.order')(order_id)]), manager)
 
 
-def _move_to_states(orders):
-    Order = Pool().get('order_hub.order')
-    path = ['paid', 'assembling', 'delivering', 'issued']
-    steps = {'paid': Order.pay, 'assembling': _reserve,
-        'delivering': Order.deliver, 'issued': Order.issue}
-    for order, state in orders:
-        if state == 'cancelled':
-            Order.cancel([order])
-            continue
-        for step in path[:path.index(state) + 1] if state in path else []:
-            steps[step]([order])
-
-
-def _reserve(orders):
-    "Reserve nearest first; an order with nothing in stock is assembled anyway"
-    Order = Pool().get('order_hub.order')
-    Order.reserve(orders)
-    Order.assemble([o for o in orders if o.state == 'paid'])
+def set_pickup_shop(order_id, shop):
+    pool = Pool()
+    Order = pool.get('order_hub.order')
+    Location = pool.get('stock.location')
+    shop, = Location.search([('name', '=', shop), ('type', '=', 'warehouse')])
+    Order.write([Order(order_id)], {'pickup_shop': shop.id})
 
 
 def finish_setup():
-    "Skip the module configuration wizard on the first login"
-    Item = Pool().get('ir.module.config_wizard.item')
+    """Skip the module configuration wizard on the first login; the daily
+    and six-hourly full loads wait their time (the data was just loaded)"""
+    pool = Pool()
+    Item = pool.get('ir.module.config_wizard.item')
+    Cron = pool.get('ir.cron')
     Item.write(Item.search([]), {'state': 'done'})
+    for cron in Cron.search([('method', 'in', HEAVY_CRONS)]):
+        cron.next_call = cron.compute_next_call(dt.datetime.now())
+        cron.save()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('-c', '--config', default='trytond.conf')
     parser.add_argument('-d', '--database', required=True)
+    parser.add_argument('--sandbox', required=True,
+        help="the simulators' URLs (python -m sandbox --urls-file)")
     args = parser.parse_args()
-    load(args.database, args.config)
-    print(f"Demo data loaded into {args.database}.")
+    with open(args.sandbox) as f:
+        urls = json.load(f)
+    load(args.database, args.config, urls)
+    say(f"Демо-данные загружены в {args.database}.")
 
 
 if __name__ == '__main__':

@@ -20,7 +20,7 @@ from trytond.modules.hub_common import is_whole_positive
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
-from trytond.wizard import StateAction, Wizard
+from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .action_log import format_number
 from .exceptions import TransferError
@@ -229,12 +229,12 @@ class TransferRequest(Workflow, ModelSQL, ModelView):
     @classmethod
     def values_for_order(cls, order):
         """What the order misses (all of it when nothing is missing), to
-        its pickup shop, from the warehouse with the most of it free"""
+        where the order is gathered, from the warehouse with the most of
+        it free"""
         goods = ([(l, l.missing_quantity) for l in order.lines
                 if l.missing_quantity > 0]
             or [(l, l.quantity) for l in order.lines])
-        target = order.pickup_shop if order.delivery_service == 'pickup' \
-            else None
+        target = cls.best_target(order)
         source = cls.best_source([l.product for l, _ in goods], target)
         return {
             'company': order.company.id, 'order': order.id,
@@ -243,6 +243,25 @@ class TransferRequest(Workflow, ModelSQL, ModelView):
             'lines': [('create', [{'product': l.product.id, 'quantity': q,
                                 'order_line': l.id} for l, q in goods])],
             }
+
+    @classmethod
+    def best_target(cls, order):
+        """The pickup shop; else the warehouse that holds most of what the
+        order has reserved (the goods gather there); else the one nearest
+        the delivery city"""
+        if order.delivery_service == 'pickup' and order.pickup_shop:
+            return order.pickup_shop
+        held = {}
+        for reservation in order.reservations:
+            if reservation.active:
+                held[reservation.warehouse] = held.get(
+                    reservation.warehouse, 0) + reservation.quantity
+        if held:
+            # the most held; as much: the nearest to the customer
+            return max(held, key=lambda w: (held[w],
+                    -(order.distance_to(w) or 0), -w.id))
+        nearest = order.warehouses_by_distance()
+        return nearest[0][0] if nearest else None
 
     @classmethod
     def best_source(cls, products, exclude=None):
@@ -327,15 +346,102 @@ class Order(metaclass=PoolMeta):
         pass
 
 
-class RequestGoods(Wizard):
+class RequestGoodsStart(ModelView):
     "Request Goods"
+    __name__ = 'order_hub.order.request_goods.start'
+
+    order = fields.Many2One('order_hub.order', "Order", readonly=True)
+    from_warehouse = fields.Many2One(
+        'stock.location', "From Warehouse", required=True,
+        domain=[
+            ('type', '=', 'warehouse'),
+            ('id', '!=', Eval('to_warehouse', -1)),
+            ],
+        help="The shop or warehouse that sends the goods.")
+    to_warehouse = fields.Many2One(
+        'stock.location', "To Warehouse", required=True,
+        domain=[
+            ('type', '=', 'warehouse'),
+            ('id', '!=', Eval('from_warehouse', -1)),
+            ],
+        help="The shop (pickup point) or warehouse that receives them.")
+    lines = fields.One2Many(
+        'order_hub.order.request_goods.line', None, "Goods", required=True)
+    comment = fields.Text("Comment")
+
+
+class RequestGoodsLine(ModelView):
+    "Request Goods Line"
+    __name__ = 'order_hub.order.request_goods.line'
+
+    product = fields.Many2One('product.product', "Product", required=True)
+    quantity = fields.Numeric("Quantity", digits=(16, 0), required=True)
+    order_line = fields.Many2One(
+        'order_hub.order.line', "Order Line", readonly=True)
+
+
+class RequestGoodsDone(ModelView):
+    "Goods Requested"
+    __name__ = 'order_hub.order.request_goods.done'
+
+    transfer = fields.Many2One(
+        'order_hub.transfer', "Transfer Request", readonly=True)
+    message = fields.Text("Message", readonly=True)
+
+
+class RequestGoods(Wizard):
+    """The order's «Request Goods»: a dialog pre-filled from the order that
+    creates the transfer request and requests it in one go"""
     __name__ = 'order_hub.order.request_goods'
 
-    start = StateAction('order_hub.act_transfer_form')
+    start = StateView('order_hub.order.request_goods.start',
+        'order_hub.order_request_goods_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Request", 'request', 'tryton-ok', default=True),
+            ])
+    request = StateTransition()
+    done = StateView('order_hub.order.request_goods.done',
+        'order_hub.order_request_goods_done_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
 
-    def do_start(self, action):
+    def default_start(self, fields):
         Transfer = Pool().get('order_hub.transfer')
-        transfers = [Transfer.create_for_order(o) for o in self.records]
-        # open the new request in its form
-        action['views'].reverse()
-        return action, {'res_id': [t.id for t in transfers]}
+        values = Transfer.values_for_order(self.record)
+        (_, lines), = values['lines']
+        return {'order': self.record.id,
+            'from_warehouse': values['from_warehouse'],
+            'to_warehouse': values['to_warehouse'],
+            'lines': lines}
+
+    def transition_request(self):
+        "Created and requested together: refused, nothing is left behind"
+        Transfer = Pool().get('order_hub.transfer')
+        transfer, = Transfer.create([{
+                    'company': self.record.company.id,
+                    'order': self.record.id,
+                    'from_warehouse': self.start.from_warehouse.id,
+                    'to_warehouse': self.start.to_warehouse.id,
+                    'comment': self.start.comment,
+                    'lines': [('create', [{
+                                    'product': l.product.id,
+                                    'quantity': l.quantity,
+                                    'order_line': (l.order_line.id
+                                        if l.order_line else None),
+                                    } for l in self.start.lines])],
+                    }])
+        Transfer.request([transfer])
+        self.done.transfer = transfer
+        return 'done'
+
+    def default_done(self, fields):
+        transfer = self.done.transfer
+        return {'transfer': transfer.id,
+            'message': gettext('order_hub.msg_transfer_requested_done',
+                number=transfer.number, goods=transfer.describe_goods(),
+                source=transfer.from_warehouse.rec_name,
+                target=transfer.to_warehouse.rec_name,
+                state=transfer.state_string)}
+
+    def end(self):
+        return 'reload'

@@ -1,22 +1,23 @@
-"""Browser test: a manager logs in to the real web client and finds Russian.
+"""Browser test: the demo as a manager walks it, in headless Chromium.
 
-Builds a throw-away SQLite database with the demo data (starting from the
-test suite's cached database), starts trytond with the web client on a free
-port, and runs check_russian.js in headless Chromium (playwright-core).
+Starts the demo exactly as bin/demo does (scripts/demo.py: the simulators,
+the database with every module wired to them, the server, Tryton's cron),
+on free ports under var/browser-demo/, with a paid order placed on the site
+before the cron's first exchange; then demo_walk.js (playwright-core) walks
+it and saves one screenshot per step in var/screenshots/demo-*.png.
+Needs Chromium (`apt-get install chromium`; CHROMIUM=<path> for another).
 """
-import os
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / 'tools'))
-DB = 'browser'
+sys.path.insert(0, str(ROOT / 'scripts'))
+from demo import Demo  # noqa: E402
+
+VAR = ROOT / 'var' / 'browser-demo'
 
 
 def free_port():
@@ -25,52 +26,23 @@ def free_port():
         return s.getsockname()[1]
 
 
-def build_database(folder, env):
-    "The activated module database from the test cache, plus demo data"
-    code = ('from trytond.tests.test_tryton import activate_module; '
-        "activate_module(['order_hub'], lang='ru')")
-    subprocess.run([sys.executable, '-c', code], check=True, cwd=ROOT,
-        env=dict(env, TRYTOND_DATABASE_URI='sqlite://', DB_NAME=DB))
-    subprocess.run([sys.executable, 'scripts/demo_data.py', '-d', DB,
-            '-c', str(ROOT / 'trytond.conf')], check=True, cwd=ROOT, env=env)
-
-
-def wait_for(url, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f'{url} did not answer')
-
-
 def main():
-    from run_tests import sources_hash
-    folder = Path(tempfile.mkdtemp(prefix='hub-browser-'))
-    port = free_port()
-    env = dict(os.environ,
-        TRYTOND_DATABASE__PATH=str(folder),
-        TRYTOND_WEB__ROOT=str(ROOT / 'web/node_modules/tryton-sao'),
-        DB_CACHE=str(ROOT / 'var' / 'dbcache' / sources_hash()))
-    server = None
+    shutil.rmtree(VAR, ignore_errors=True)
+    demo = Demo(var=VAR, listen=f'127.0.0.1:{free_port()}', free_ports=True,
+        ticker=False)
     try:
-        build_database(folder, env)
-        server = subprocess.Popen([str(ROOT / '.venv/bin/trytond'),
-                '-c', str(ROOT / 'trytond.conf'), '-d', DB],
-            cwd=ROOT, env=dict(env, TRYTOND_WEB__LISTEN=f'127.0.0.1:{port}'),
-            stdout=subprocess.DEVNULL, stderr=open(folder / 'server.log', 'w'))
-        url = f'http://127.0.0.1:{port}/'
-        wait_for(url)
-        result = subprocess.run(['node', str(ROOT / 'tests/browser/check_russian.js'),
-                url, DB, str(ROOT / 'var' / 'screenshots')], cwd=ROOT / 'web')
+        demo.start()
+        result = subprocess.run(['node',
+                str(ROOT / 'tests/browser/demo_walk.js'), demo.url,
+                demo.database, str(ROOT / 'var' / 'screenshots'),
+                demo.urls['bitrix_site'], demo.urls['ut11'],
+                str(demo.first_order['account_number'])],
+            cwd=ROOT / 'web')
+        if result.returncode:
+            print(f"Logs of the demo: {VAR / 'log'}")
         return result.returncode
     finally:
-        if server:
-            server.terminate()
-            server.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+        demo.stop()
 
 
 if __name__ == '__main__':

@@ -37,40 +37,64 @@ class TransferTestCase(HubTestCase):
         Order.pay([order])
         return order
 
-    def request_goods(self, order):
-        "The order's «Запросить товар» button, as the client runs it"
+    def open_dialog(self, order):
+        "The order's «Запросить товар» button: the dialog's session, values"
         Wizard = Pool().get('order_hub.order.request_goods', type='wizard')
         session_id, _, _ = Wizard.create()
         with Transaction().set_context(active_model='order_hub.order',
                 active_id=order.id, active_ids=[order.id]):
             result = Wizard.execute(session_id, {}, 'start')
+        self.assertEqual(result['view']['state'], 'start')
+        return session_id, result['view']['defaults']
+
+    def submit_dialog(self, order, session_id, values):
+        "«Запросить» in the dialog: the view it ends on"
+        Wizard = Pool().get('order_hub.order.request_goods', type='wizard')
+
+        def sent(values):
+            # as the client sends them: no 'field.' display values
+            return {k: [sent(l) for l in v] if k == 'lines' else v
+                for k, v in values.items() if '.' not in k}
+        values = sent(values)
+        with Transaction().set_context(active_model='order_hub.order',
+                active_id=order.id, active_ids=[order.id]):
+            result = Wizard.execute(session_id, {'start': values}, 'request')
         Wizard.delete(session_id)
-        action, = result['actions']
-        return action[1]['res_id']
+        return result['view']
 
     @with_transaction()
-    def test_request_goods_prefilled_from_the_order(self):
+    def test_request_goods_dialog_prefilled_and_requested(self):
+        "A dialog pre-filled from the order, that ends with the request sent"
         pool = Pool()
         Transfer = pool.get('order_hub.transfer')
         with set_company(setup_company()):
             self.setup_shops()
             order = self.pickup_order()
 
-            transfer, = Transfer.browse(self.request_goods(order))
+            session_id, values = self.open_dialog(order)
 
-            self.assertEqual(transfer.state_string, "Черновик")
+            self.assertEqual(values['to_warehouse'], self.tverskaya.id)
+            self.assertEqual(values['from_warehouse'], self.nevsky.id)
+            self.assertEqual(
+                [(l['product'], l['quantity']) for l in values['lines']],
+                [(self.scarf.id, 2), (self.hat.id, 1)])
+            self.assertFalse(Transfer.search([]))
+
+            done = self.submit_dialog(order, session_id, values)
+
+            transfer, = Transfer.search([])
+            self.assertEqual(done['state'], 'done')
+            self.assertEqual(done['defaults']['transfer'], transfer.id)
+            self.assertIn(transfer.number, done['defaults']['message'])
+            self.assertIn("Запрошено", done['defaults']['message'])
+            self.assertEqual(transfer.state_string, "Запрошено")
             self.assertTrue(transfer.number.startswith("ЗП-"))
             self.assertEqual(transfer.order, order)
             self.assertEqual(transfer.to_warehouse, self.tverskaya)
             self.assertEqual(transfer.from_warehouse, self.nevsky)
             self.assertEqual(
-                [(l.product, l.quantity) for l in transfer.lines],
-                [(self.scarf, 2), (self.hat, 1)])
-            self.assertEqual(order.transfers, (transfer,))
-
-            Transfer.request([transfer])
-
-            self.assertEqual(transfer.state_string, "Запрошено")
+                [(l.product, l.quantity, l.order_line) for l in transfer.lines],
+                [(self.scarf, 2, order.lines[0]), (self.hat, 1, order.lines[1])])
             entry, = [e for e in order.action_logs if e.kind == 'transfer']
             self.assertIn(transfer.number, entry.description)
             self.assertIn("Магазин на Невском", entry.description)
@@ -79,6 +103,71 @@ class TransferTestCase(HubTestCase):
             Transfer.ship([transfer])
             Transfer.receive([transfer])
             self.assertEqual(transfer.state_string, "Получено")
+
+    @with_transaction()
+    def test_request_goods_dialog_changed_by_the_manager(self):
+        "What the manager changes in the dialog is what is requested"
+        Transfer = Pool().get('order_hub.transfer')
+        with set_company(setup_company()):
+            self.setup_shops()
+            order = self.pickup_order()
+            session_id, values = self.open_dialog(order)
+
+            values.update(from_warehouse=self.galereya.id,
+                lines=values['lines'][:1], comment="Срочно, к субботе")
+            values['lines'][0]['quantity'] = Decimal(1)
+            self.submit_dialog(order, session_id, values)
+
+            transfer, = Transfer.search([])
+            self.assertEqual(transfer.from_warehouse, self.galereya)
+            self.assertEqual(
+                [(l.product, l.quantity) for l in transfer.lines],
+                [(self.scarf, 1)])
+            self.assertEqual(transfer.comment, "Срочно, к субботе")
+
+    @with_transaction()
+    def test_request_goods_to_where_the_order_is_gathered(self):
+        """Without pickup: to the warehouse holding the order's
+        reservations, else to the one nearest the delivery city"""
+        Order = Pool().get('order_hub.order')
+        with set_company(setup_company()):
+            self.setup_shops()
+            set_stock(self.scarf, self.nevsky, 1)
+            set_stock(self.scarf, self.tverskaya, 5)
+            courier = create_order([(self.scarf, 2), (self.hat, 1)],
+                delivery_service='cdek_courier',
+                delivery_city=self.nevsky.hub_city.id)
+            Order.pay([courier])
+
+            _, values = self.open_dialog(courier)
+            # both Petersburg shops are as near: by name, «Галерея» first
+            self.assertEqual(values['to_warehouse'], self.galereya.id)
+            self.assertEqual(values['from_warehouse'], self.tverskaya.id)
+
+            Order.reserve([courier])
+            self.assertEqual(
+                [(r.warehouse, r.quantity) for r in courier.reservations],
+                [(self.nevsky, 1), (self.tverskaya, 1)])
+            set_stock(self.scarf, self.nevsky, 3)
+            _, values = self.open_dialog(courier)
+            self.assertEqual(values['to_warehouse'], self.nevsky.id)
+            self.assertEqual(
+                [(l['product'], l['quantity']) for l in values['lines']],
+                [(self.hat.id, 1)])
+
+    @with_transaction()
+    def test_request_goods_dialog_refused_with_a_reason(self):
+        "A request that cannot be made says why, in Russian"
+        Transfer = Pool().get('order_hub.transfer')
+        with set_company(setup_company()):
+            self.setup_shops()
+            order = self.pickup_order()
+            session_id, values = self.open_dialog(order)
+            values['lines'][0]['quantity'] = Decimal(0)
+
+            with self.assertRaisesRegex(UserError,
+                    "Шарф шерстяной».*целым числом больше нуля"):
+                self.submit_dialog(order, session_id, values)
 
     @with_transaction()
     def test_bad_request_is_refused_and_changes_nothing(self):

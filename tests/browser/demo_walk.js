@@ -1,0 +1,474 @@
+// The demo as a manager walks it, in the real web client against the
+// running demo (tests/browser/run.py starts it as bin/demo does):
+// a new site order arrives through the exchange, its lines show stock per
+// warehouse from 1C, the order is paid and reserved (it goes to 1C), a line
+// edit is re-priced by the site and reaches the site and 1C (their control
+// pages), the action log names the source of each entry, the sync journal,
+// the loads from 1C, and «Запросить товар» as a dialog.  Every screen is
+// also checked for English left in labels.  One screenshot per step.
+// usage: node demo_walk.js <hub url> <database> <screenshot folder>
+//            <site url> <1C url> <site order number>
+// resolved from web/node_modules (the script runs with web/ as cwd)
+const { chromium } = require(
+  require.resolve('playwright-core', { paths: [process.cwd()] }));
+const fs = require('fs');
+const path = require('path');
+
+const [url, database, shots, siteUrl, ut11Url, siteNumber] =
+  process.argv.slice(2);
+const LOGIN = 'manager';
+const PASSWORD = 'demo-2026';
+const MANAGER = 'Петрова Светлана';
+// the site's exchange runs every minute (trytond-cron)
+const ARRIVAL_SECONDS = 150;
+// Latin words allowed in labels: brand and format names users know as such
+const ALLOWED = new Set(['Email', 'E-mail', 'Tryton', 'SBP', 'ID', 'URL',
+  'QR', 'PDF', 'CSV', 'OK', 'RUB', 'HTTP']);
+
+let step = 0;
+const problems = [];
+
+function englishWords(text) {
+  return (text.match(/[A-Za-z][A-Za-z-]{2,}/g) || [])
+    .filter((word) => !ALLOWED.has(word));
+}
+
+async function visibleLabels(page) {
+  return page.evaluate(() => {
+    const selectors = ['label', 'th', '.nav-tabs a', 'button', 'legend',
+      '.form-separator', '#menu a', '#menu td', '.tab-title',
+      '.navbar a', '.dropdown-menu a', '.filter-box a', '.modal-title'];
+    const seen = new Set();
+    const out = [];
+    for (const el of document.querySelectorAll(selectors.join(','))) {
+      const box = el.getBoundingClientRect();
+      const style = window.getComputedStyle(el);
+      if (!box.width || !box.height || style.visibility === 'hidden') {
+        continue;
+      }
+      for (const text of [el.innerText, el.getAttribute('title'),
+        el.getAttribute('aria-label')]) {
+        const t = (text || '').trim();
+        if (t && !seen.has(t)) { seen.add(t); out.push(t); }
+      }
+    }
+    return out;
+  });
+}
+
+// a screenshot named by its step; the hub's screens are checked for English
+async function shot(page, name, { hub = true } = {}) {
+  await page.waitForTimeout(600);
+  step += 1;
+  const file = `demo-${String(step).padStart(2, '0')}-${name}.png`;
+  await page.screenshot({ path: path.join(shots, file) });
+  let labels = [];
+  if (hub) {
+    labels = await visibleLabels(page);
+    for (const label of labels) {
+      const words = englishWords(label);
+      if (words.length) problems.push(`${name}: «${label}» (${words})`);
+    }
+  }
+  console.log(`${file}: ${labels.length} labels checked`);
+  return labels;
+}
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function eventually(check, seconds = 20) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline && !await check().catch(() => false)) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+function expectLabels(labels, expected, screen) {
+  for (const text of expected) {
+    if (!labels.some((t) => t.includes(text))) {
+      problems.push(`${screen}: no «${text}»`);
+    }
+  }
+}
+
+// -- the simulators' control API ----------------------------------------
+async function control(base, action, args = {}) {
+  const response = await fetch(`${base}/__sandbox__/${action}`, {
+    method: 'POST', body: JSON.stringify(args),
+    headers: { 'Content-Type': 'application/json' } });
+  expect(response.ok, `${base} ${action}: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function siteOrder() {
+  const { orders } = await control(siteUrl, 'orders');
+  const order = orders.find((o) => String(o.account_number) === siteNumber);
+  expect(order, `site order ${siteNumber} not on the site`);
+  return order;
+}
+
+async function ut11Order(number) {
+  const credentials = await control(ut11Url, 'credentials');
+  const documents = await control(ut11Url, 'documents',
+    { type: 'ЗаказКлиента' });
+  const found = documents.find((d) => d.Number === number);
+  expect(found, `1C has no customer order ${number}`);
+  const auth = Buffer.from(`${credentials.user}:${credentials.password}`)
+    .toString('base64');
+  const response = await fetch(`${ut11Url}${credentials.base_path}/` +
+    `Document_ЗаказКлиента(guid'${found.Ref_Key}')?$format=json`,
+  { headers: { Authorization: `Basic ${auth}` } });
+  expect(response.ok, `1C OData: HTTP ${response.status}`);
+  const document = await response.json();
+  const quantity = document.Товары.reduce(
+    (sum, row) => sum + Number(row.Количество), 0);
+  return { document, quantity };
+}
+
+// the simulator's own control page; until it has one, what its control
+// API says, laid out as a page
+async function controlPage(page, base, title, data) {
+  const response = await fetch(`${base}/__sandbox__/`).catch(() => null);
+  if (response && response.ok &&
+      (response.headers.get('content-type') || '').includes('html')) {
+    await page.goto(`${base}/__sandbox__/`);
+    return;
+  }
+  const escape = (text) => String(text).replace(/[&<>]/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
+  await page.setContent(`<html><head><meta charset="utf-8">
+    <title>${escape(title)}</title><style>body{font:14px sans-serif;
+    margin:24px} pre{background:#f4f4f4;padding:12px}</style></head>
+    <body><h2>${escape(title)}</h2><p>${escape(base)}/__sandbox__/ —
+    состояние симулятора по его API управления</p>
+    <pre>${escape(JSON.stringify(data, null, 2))}</pre></body></html>`);
+}
+
+// -- the web client -----------------------------------------------------
+async function openMenu(page, entry) {
+  await page.locator('#menu').getByText(entry, { exact: true }).first()
+    .dblclick();
+}
+
+async function button(page, text) {
+  return page.locator(`#tabcontent button:visible`, { hasText: text })
+    .first();
+}
+
+async function waitForOrder(page) {
+  const filter = page.locator('#tabcontent .filter-box input:visible')
+    .first();
+  await filter.fill(`"Номер заказа на сайте": ${siteNumber}`);
+  const deadline = Date.now() + ARRIVAL_SECONDS * 1000;
+  for (;;) {
+    await filter.press('Enter');
+    await page.waitForTimeout(1500);
+    // the domain tabs count what the filter finds: open the one that has it
+    const tabs = page.locator('#tabcontent .nav-tabs a:visible');
+    for (let i = 0; i < await tabs.count(); i++) {
+      const tab = tabs.nth(i);
+      const count = await tab.locator('.badge').innerText().catch(() => '');
+      if (Number(count) > 0) {
+        await tab.click();
+        await page.waitForTimeout(1000);
+        const row = page.locator('#tabcontent .treeview tbody tr:visible')
+          .filter({ hasText: 'ЗК-' }).first();
+        if (await row.count()) return row;
+      }
+    }
+    expect(Date.now() < deadline, `site order ${siteNumber} did not ` +
+      `arrive within ${ARRIVAL_SECONDS} s`);
+    await page.waitForTimeout(3000);
+  }
+}
+
+// the value of a field of the open form, by the field's name
+async function fieldValue(page, name) {
+  return page.evaluate((name) => {
+    for (const input of document.querySelectorAll(
+      `#tabcontent [name="${name}"]`)) {
+      if (!input.getBoundingClientRect().width) continue;
+      return input.tagName === 'SELECT'
+        ? input.options[input.selectedIndex].text : input.value;
+    }
+    return null;
+  }, name);
+}
+
+async function orderState(page) {
+  return fieldValue(page, 'state');
+}
+
+async function clickButton(page, text, waitForState) {
+  await (await button(page, text)).click();
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    await page.waitForTimeout(700);
+    // a confirmation, if the button asks for one
+    const ok = page.locator('.modal-dialog:visible button',
+      { hasText: /^(Да|OK|ОК)$/ });
+    if (await ok.count()) await ok.first().click();
+    if (!waitForState || (await orderState(page) || '').includes(
+      waitForState)) return;
+    expect(Date.now() < deadline, `«${text}»: the order is not ` +
+      `«${waitForState}» (it is «${await orderState(page)}»)`);
+  }
+}
+
+async function linesTable(page) {
+  return page.locator('#tabcontent .treeview:visible').filter(
+    { has: page.locator('th', { hasText: 'Количество' }) }).first();
+}
+
+(async () => {
+  fs.mkdirSync(shots, { recursive: true });
+  for (const old of fs.readdirSync(shots)) {
+    if (old.startsWith('demo-')) fs.unlinkSync(path.join(shots, old));
+  }
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
+      '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ locale: 'ru-RU',
+    timezoneId: 'Europe/Moscow', viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pages = await context.newPage();   // the simulators' pages
+  await page.bringToFront();
+  try {
+    // 1. log in
+    await page.goto(`${url}#${database}`);
+    await page.waitForSelector('#login', { timeout: 30000 });
+    await shot(page, 'login');
+    await page.fill('#login', LOGIN);
+    await page.click('.login-dialog button[type=submit]');
+    await page.waitForSelector('input[type=password]', { timeout: 30000 });
+    await page.fill('input[type=password]', PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#menu', { timeout: 60000 });
+    await page.waitForTimeout(1500);
+    await page.click('#menu >> text=Хаб заказов');
+    const menu = await shot(page, 'menu');
+    expectLabels(menu, ['Заказы', 'Остатки по складам'], 'menu');
+
+    // 2. the new site order in the list
+    await openMenu(page, 'Заказы');
+    await page.waitForSelector('#tabcontent .treeview tbody tr',
+      { timeout: 60000 });
+    const row = await waitForOrder(page);
+    const list = await shot(page, 'new-site-order-in-list');
+    expectLabels(list, ['Номер', 'ФИО', 'Итого к оплате'], 'orders list');
+
+    // 3. the order and its lines with stock per warehouse from 1C
+    await row.locator('td').filter({ hasText: 'ЗК-' }).first().click();
+    await page.locator('#tabcontent button[title="Переключить"]:visible')
+      .first().click();
+    await page.waitForSelector('#tabcontent .form:visible',
+      { timeout: 60000 });
+    await page.waitForTimeout(1000);
+    const form = await shot(page, 'order');
+    expectLabels(form, ['ФИО', 'Служба доставки', 'Промокод',
+      'Журнал действий', 'Строки'], 'order form');
+    expect(await fieldValue(page, 'site_number') === siteNumber,
+      'the form is not the site order');
+
+    let lines = await linesTable(page);
+    // select the line (its checkbox: the product cell is a link)
+    await lines.locator('tbody tr').first().locator('td').nth(1).click();
+    await page.locator('#tabcontent button[title="Открыть"]:visible')
+      .first().click();
+    const dialog = page.locator('.modal-dialog:visible').last();
+    await dialog.waitFor({ timeout: 30000 });
+    await dialog.locator('.nav-tabs a', { hasText: 'Остатки по складам' })
+      .click();
+    await dialog.locator('.treeview tbody tr').first().waitFor();
+    await page.waitForTimeout(800);
+    const stock = await dialog.locator('.treeview:visible tbody tr')
+      .allInnerTexts();
+    expect(stock.some((r) => r.includes('Центральный склад')),
+      `no stock of 1C's «Центральный склад» in the line: ${stock}`);
+    const stockLabels = await shot(page, 'line-stock-per-warehouse');
+    expectLabels(stockLabels, ['Склад', 'Свободно'], 'line stock');
+    await dialog.locator('button', { hasText: /Отменить изменения/i })
+      .first().click();
+    await page.locator('.modal-dialog:visible').waitFor({ state: 'detached',
+      timeout: 10000 }).catch(() => {});
+
+    // 4. paid and reserved: the order goes to 1C
+    // the customer paid online: the site says so, the hub marks it paid
+    expect((await orderState(page) || '').includes('Оплачен'),
+      `the site order is «${await orderState(page)}», not paid`);
+    await clickButton(page, 'Зарезервировать товар', 'Собирается');
+    await page.locator('#tabcontent button[title="Обновить/Отменить"]:visible')
+      .first().click();
+    await page.waitForTimeout(1500);
+    const number1c = await fieldValue(page, 'ut11_number');
+    expect(number1c, 'the reserved order has no 1C number');
+    await page.locator('#tabcontent .nav-tabs a:visible',
+      { hasText: 'Зарезервированные товары' }).first().click();
+    await page.waitForTimeout(1000);
+    const reserved = await shot(page, 'reserved-in-1c');
+    expectLabels(reserved, ['Номер заказа в 1С', 'Склад'], 'reservations');
+    await page.locator('#tabcontent .nav-tabs a:visible', { hasText: 'Заказ' })
+      .first().click();
+    const before = await ut11Order(number1c);
+    const sitePricingBefore = (await fetch(
+      `${siteUrl}/__sandbox__/requests?path=/local/api/hub/basket/price/*`)
+      .then((r) => r.json())).length;
+
+    // 5. a line edit: re-priced by the site, sent to the site and 1C
+    lines = await linesTable(page);
+    const firstLine = lines.locator('tbody tr').first();
+    const product = (await firstLine.locator('td[data-title^="Товар"]')
+      .innerText()).trim();
+    const quantityCell = firstLine.locator('td[data-title^="Количество"]');
+    const quantity = Number((await quantityCell.innerText()).trim()
+      .replace(/\s/g, '').replace(',', '.'));
+    // the first click selects the row, the next one edits the cell
+    const input = quantityCell.locator('input:visible').first();
+    for (let i = 0; i < 3 && !await input.count(); i++) {
+      await quantityCell.click();
+      await page.waitForTimeout(700);
+    }
+    await input.waitFor({ timeout: 10000 });
+    await input.fill(String(quantity + 1));
+    await input.press('Tab');
+    await page.waitForTimeout(500);
+    await page.locator('#tabcontent button[title="Сохранить"]:visible')
+      .first().click();
+    await page.getByText('Запись сохранена').first().waitFor(
+      { timeout: 60000 });
+    const saved = await shot(page, 'line-edited');
+    expectLabels(saved, ['Итого к оплате'], 'edited order');
+
+    // sent after the commit: give the exchanges a moment on a busy machine
+    await eventually(async () => {
+      const order = await siteOrder();
+      return order.lines.some((l) => Number(l.quantity) === quantity + 1) &&
+        (await ut11Order(number1c)).quantity !== before.quantity;
+    });
+    const priced = await fetch(
+      `${siteUrl}/__sandbox__/requests?path=/local/api/hub/basket/price/*`)
+      .then((r) => r.json());
+    expect(priced.length > sitePricingBefore,
+      'the edit did not ask the site for prices');
+    const last = JSON.parse(priced[priced.length - 1].body);
+    expect(last.items.some((i) => Number(i.quantity) === quantity + 1),
+      `the site was not asked to price ${quantity + 1}: ` +
+      JSON.stringify(last.items));
+    const onSite = await siteOrder();
+    expect(onSite.lines.some((l) => Number(l.quantity) === quantity + 1),
+      `the site's basket has no quantity ${quantity + 1}: ` +
+      JSON.stringify(onSite.lines.map((l) => [l.name, l.quantity])));
+    const after = await ut11Order(number1c);
+    expect(after.quantity === before.quantity + 1,
+      `1C's order holds ${after.quantity}, expected ` +
+      `${before.quantity + 1} (${product})`);
+
+    await pages.bringToFront();
+    await controlPage(pages, siteUrl, `Сайт: заказ №${siteNumber}`,
+      { order: siteNumber, status: onSite.status_id, price: onSite.price,
+        basket: onSite.lines.map((l) => ({ name: l.name,
+          quantity: l.quantity, price: l.price, sum: l.sum })),
+        last_pricing_request: last });
+    await shot(pages, 'site-control-page', { hub: false });
+    await controlPage(pages, ut11Url, `1С УТ11: заказ клиента ${number1c}`,
+      { number: number1c, posted: after.document.Posted,
+        status: after.document.Статус,
+        lines: after.document.Товары.map((r) => ({
+          product: r.Номенклатура_Key, characteristic: r.Характеристика_Key,
+          warehouse: r.Склад_Key, quantity: r.Количество })) });
+    await shot(pages, 'ut11-control-page', { hub: false });
+    await page.bringToFront();
+
+    // 6. the action log, with the source of each entry
+    await page.locator('#tabcontent .nav-tabs a:visible',
+      { hasText: 'Журнал действий' }).first().click();
+    await page.waitForTimeout(1500);
+    const log = await page.locator('#tabcontent .treeview:visible tbody tr')
+      .allInnerTexts();
+    for (const source of ['Сайт', MANAGER, '1С']) {
+      expect(log.some((r) => r.includes(source)),
+        `no action log entry from «${source}»:\n${log.join('\n')}`);
+    }
+    const logLabels = await shot(page, 'action-log');
+    expectLabels(logLabels, ['Кто', 'Действие', 'Описание'], 'action log');
+
+    // 7. «Запросить товар»: a dialog pre-filled from the order
+    await page.locator('#tabcontent .nav-tabs a:visible', { hasText: 'Заказ' })
+      .first().click();
+    await (await button(page, 'Запросить товар')).click();
+    const wizard = page.locator('.modal-dialog:visible').last();
+    await wizard.waitFor({ timeout: 30000 });
+    await wizard.locator('.treeview tbody tr').first().waitFor();
+    await page.waitForTimeout(800);
+    const values = await wizard.locator('input:visible').evaluateAll(
+      (inputs) => inputs.map((i) => i.value));
+    expect(values.filter((v) => v.trim()).length >= 2,
+      `the dialog is not pre-filled: ${values}`);
+    const wizardLabels = await shot(page, 'request-goods-dialog');
+    expectLabels(wizardLabels, ['Откуда', 'Куда', 'Запросить'],
+      'request goods dialog');
+    await wizard.locator('button', { hasText: /^Запросить$/ }).click();
+    const done = page.locator('.modal-dialog:visible').filter(
+      { has: page.locator('textarea') }).filter(
+      { hasNot: page.locator('.treeview') }).last();
+    await done.waitFor({ timeout: 30000 });
+    let message = '';
+    for (let i = 0; i < 20 && !message; i++) {
+      await page.waitForTimeout(500);
+      message = await done.locator('textarea').inputValue();
+    }
+    expect(/ЗП-\d+.*Запрошено/.test(message),
+      `the dialog did not end with the request sent: ${message}`);
+    await shot(page, 'goods-requested');
+    await done.locator('button', { hasText: 'Закрыть' }).click();
+
+    // 8. the sync journal
+    await page.click('#menu >> text=/^Обмен$/');
+    await page.waitForTimeout(800);
+    await openMenu(page, 'Журнал обмена');
+    await page.locator('#tabcontent th:visible', { hasText: 'Система' })
+      .first().waitFor({ timeout: 60000 });
+    await page.waitForTimeout(1000);
+    const journal = await page.locator('#tabcontent .treeview:visible tbody tr')
+      .allInnerTexts();
+    for (const system of ['1С УТ11', 'Сайт']) {
+      expect(journal.some((r) => r.includes(system)),
+        `no sync journal entry of «${system}»`);
+    }
+    await shot(page, 'sync-journal');
+
+    // 9. the loads from 1C with their progress
+    await openMenu(page, 'Загрузки из 1С УТ11');
+    await page.locator('#tabcontent th:visible', { hasText: 'Этап' })
+      .first().waitFor({ timeout: 60000 });
+    await page.waitForTimeout(1000);
+    const loads = await page.locator('#tabcontent .treeview:visible tbody tr')
+      .allInnerTexts();
+    expect(loads.some((r) => r.includes('Выполнена') || r.includes('100')),
+      `no finished load from 1C: ${loads}`);
+    await shot(page, 'ut11-loads');
+
+    // 10. transfer requests: the list the shops work from
+    await openMenu(page, 'Заявки на перемещение');
+    await page.locator('#tabcontent th:visible', { hasText: 'Откуда' })
+      .last().waitFor({ timeout: 60000 });
+    const transfers = await shot(page, 'transfer-requests');
+    expectLabels(transfers, ['Откуда', 'Куда'], 'transfer requests');
+  } catch (error) {
+    problems.push(`error: ${error.message}`);
+    await page.screenshot({ path: path.join(shots, 'demo-error.png') })
+      .catch(() => {});
+  } finally {
+    await browser.close();
+  }
+  if (problems.length) {
+    console.log('Problems:\n  ' + problems.join('\n  '));
+    process.exit(1);
+  }
+  console.log('The demo walk passed; all screens in Russian.');
+})();
