@@ -340,18 +340,17 @@ def site_catalogue():
     StockLevel = pool.get('order_hub.stock')
     groups = [(c.ut11_ref, c.name, c.parent.ut11_ref if c.parent else None)
         for c in Category.search([('ut11_ref', '!=', None)])]
-    templates = Template.search([('ut11_ref', '!=', None)])
-    products = [(t.ut11_ref, t.code, t.name,
+    templates = Template.search([('external_ref', '!=', None)])
+    products = [(t.external_ref, t.code, t.name,
             [c.ut11_ref for c in t.categories if c.ut11_ref])
         for t in templates]
-    variants = Product.search([('template.ut11_ref', '!=', None)])
+    variants = Product.search([('template.external_ref', '!=', None)])
     prices = Product.hub_list_prices(variants)
     stock = {}
     for level in StockLevel.search([('product', 'in', [v.id for v in variants])]):
         stock[level.product.id] = stock.get(level.product.id, 0) + max(
             level.quantity or 0, 0)
-    offers = [(v.template.ut11_ref + (f'#{v.ut11_characteristic}'
-                if v.ut11_characteristic else ''), v.rec_name,
+    offers = [(v.external_offer_id, v.rec_name,
             prices[v.id], stock.get(v.id, 0)) for v in variants]
     return groups, products, offers
 
@@ -482,9 +481,8 @@ def place_orders(url):
 def offer_ids():
     "{(1C article, size): the site's offer id}"
     Product = Pool().get('product.product')
-    return {(v.template.code, v.hub_size): v.template.ut11_ref + (
-            f'#{v.ut11_characteristic}' if v.ut11_characteristic else '')
-        for v in Product.search([('template.ut11_ref', '!=', None)])}
+    return {(v.template.code, v.hub_size): v.external_offer_id
+        for v in Product.search([('template.external_ref', '!=', None)])}
 
 
 def fetch_site_orders(numbers):
