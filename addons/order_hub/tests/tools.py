@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, drop_db
+from trytond.tests import test_tryton
+from trytond.tests.test_tryton import drop_db
 
 __all__ = ['HubTestCase', 'create_company', 'set_company', 'setup_company', 'create_city',
     'create_warehouse', 'create_product', 'create_category', 'create_promotion',
@@ -22,7 +23,8 @@ class HubTestCase(unittest.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         drop_db()
-        activate_module(cls.modules, lang='ru')
+        # looked up at call time: tools/unittest_main.py builds it in layers
+        test_tryton.activate_module(cls.modules, lang='ru')
 
     @classmethod
     def tearDownClass(cls):
