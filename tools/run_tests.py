@@ -57,7 +57,7 @@ def tryton_env(backend):
             DB_CACHE=str(CACHE / 'sqlite'))
     else:
         env.update(TRYTOND_DATABASE_URI=PG_URI,
-            DB_NAME=f'test_hub_{PREFIX}_{os.getpid()}',
+            DB_NAME=f'hubtest_{PREFIX}_{os.getpid()}',
             DB_CACHE='postgresql://')
     return env
 
@@ -75,23 +75,26 @@ def drop_database(name):
 
 
 def prepare_postgresql():
-    """Drop what runs of this checkout left behind and templates of other
-    checkouts unused for FOREIGN_TEMPLATE_DAYS.
+    """Drop what runs of this checkout left behind, and templates of other
+    checkouts unused for FOREIGN_TEMPLATE_DAYS (a removed worktree leaves
+    its templates behind).
 
-    Only this checkout's working databases (test_hub_<prefix>_<pid>) whose
-    run is over are dropped; a database in use is never dropped."""
-    for name in psql(f"SELECT datname FROM pg_database "
-            f"WHERE datname LIKE 'test\\_hub\\_{PREFIX}\\_%'"):
+    Templates are named hubtest-<prefix>-<hash> (unittest_main.py), working
+    databases hubtest_<prefix>_<pid>: only this checkout's working databases
+    whose run is over are dropped; a database in use is never dropped."""
+    for name in psql("SELECT datname FROM pg_database "
+            f"WHERE datname LIKE 'hubtest\\_{PREFIX}\\_%'"):
         pid = name.rpartition('_')[2]
         if not (pid.isdigit() and Path(f'/proc/{pid}').exists()):
             drop_database(name)
     try:
-        # the age of a template: its folder's PG_VERSION file (superuser)
+        # the age of a template: its folder's PG_VERSION file (superuser);
+        # test-<hash>: Tryton's own name, used by this runner before
         old = psql("SELECT datname FROM pg_database "
-            "WHERE datname LIKE 'test-%' AND datname NOT LIKE "
-            f"'test-{PREFIX}-%' AND (pg_stat_file('base/' || oid || "
-            "'/PG_VERSION')).modification < now() - interval "
-            f"'{FOREIGN_TEMPLATE_DAYS} days'")
+            "WHERE (datname LIKE 'hubtest-%' OR datname LIKE 'test-%') "
+            f"AND datname NOT LIKE 'hubtest-{PREFIX}-%' "
+            "AND (pg_stat_file('base/' || oid || '/PG_VERSION'))"
+            f".modification < now() - interval '{FOREIGN_TEMPLATE_DAYS} days'")
     except subprocess.CalledProcessError:
         old = []
     for name in old:
@@ -99,8 +102,8 @@ def prepare_postgresql():
 
 
 def clean_caches(backend):
-    """After a full run: remove this checkout's caches of backend that it
-    did not use (built from older sources)"""
+    """After a full run: remove this checkout's caches of backend that the
+    run did not use (built from older sources)"""
     used = LOGS / f'caches-{backend}.txt'
     if not used.exists():
         return
@@ -116,7 +119,8 @@ def clean_caches(backend):
                 path.unlink()
     else:
         for name in psql("SELECT datname FROM pg_database "
-                f"WHERE datname LIKE 'test-{PREFIX}-%'"):
+                f"WHERE datname LIKE 'hubtest-{PREFIX}-%' "
+                f"OR datname LIKE 'test-{PREFIX}-%'"):
             if name not in keep:
                 drop_database(name)
 

@@ -31,6 +31,7 @@ sys.path.insert(1, str(ROOT / 'tools'))
 
 import hubcache  # noqa: E402
 from trytond.tests import test_tryton  # noqa: E402
+from trytond.tests import tools as tests_tools  # noqa: E402
 from trytond.tools import misc  # noqa: E402
 
 PREFIX = hubcache.checkout_prefix()
@@ -44,14 +45,39 @@ def _keyed_cache_file(path, name):
     key = hubcache.cache_key(hubcache.names_of_cache(name))
     cache = _cache_file(path, f'{name}@{key}')
     if cache.startswith('postgresql://'):
-        # postgresql:///test-<hash> → postgresql:///test-<prefix>-<hash>
+        # postgresql:///test-<hash> → postgresql:///hubtest-<prefix>-<hash>:
+        # not test-%, which older runners drop on any sources change
         base, _, hashed = cache.rpartition('/test-')
-        cache = f'{base}/test-{PREFIX}-{hashed[:32]}'
+        cache = f'{base}/hubtest-{PREFIX}-{hashed[:32]}'
     _used_caches.add(cache.rpartition('/')[2])
     return cache
 
 
 test_tryton._db_cache_file = _keyed_cache_file
+_restore_db_cache = test_tryton.restore_db_cache
+_backup_db_cache = test_tryton.backup_db_cache
+
+
+def _log(message):
+    print(f'[cache] {message}', file=sys.stderr, flush=True)
+
+
+def restore_db_cache(name):
+    started = time.perf_counter()
+    restored = _restore_db_cache(name)
+    if restored:
+        _log(f'{name}: restored in {time.perf_counter() - started:.1f} s')
+    return restored
+
+
+def backup_db_cache(name):
+    _backup_db_cache(name)
+    _log(f'{name}: stored')
+
+
+for _module in [test_tryton, tests_tools]:
+    _module.restore_db_cache = restore_db_cache
+    _module.backup_db_cache = backup_db_cache
 _activate_module = test_tryton.activate_module
 
 
@@ -77,8 +103,14 @@ def activate_module(modules, lang='en'):
         name = '-'.join(modules) + (f'--{lang}' if lang != 'en' else '')
         if test_tryton.restore_db_cache(name):
             return
+        started = time.perf_counter()
         if base := _base_of(modules):
             activate_module([base], lang)
+            started = time.perf_counter()
+        _activate_module(modules, lang)
+        _log(f'{name}: activated in {time.perf_counter() - started:.1f} s'
+            + (f' on {base}' if base else ''))
+        return
     _activate_module(modules, lang)
 
 
