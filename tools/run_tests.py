@@ -1,6 +1,7 @@
 """Run the whole test suite: what bin/test and CI run.
 
-  1. the simulators and the web-client catalogue (pytest);
+  1. the simulators, the web-client catalogue and the modules' declared
+     dependencies (pytest);
   2. every Tryton module's tests, on SQLite and on PostgreSQL, side by side;
   3. the browser test (headless Chromium against a running server).
 
@@ -177,7 +178,7 @@ def main():
             logs / f'tryton-{backend}.log')
     if not args.tests:
         cmd = [python, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-            'sandbox/tests', 'web/tests']
+            'sandbox/tests', 'web/tests', 'tools/tests']
         runs['sandbox'] = start(cmd, dict(os.environ),
             logs / 'sandbox.log')
     failed = []
