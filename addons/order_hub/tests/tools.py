@@ -8,7 +8,7 @@ from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import drop_db
 
-__all__ = ['HubTestCase', 'create_company', 'set_company', 'setup_company', 'create_city',
+__all__ = ['HubTestCase', 'activate_hub', 'create_company', 'set_company', 'setup_company', 'create_city',
     'create_warehouse', 'create_product', 'create_category', 'create_promotion',
     'create_order']
 
@@ -30,6 +30,17 @@ class HubTestCase(unittest.TestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         drop_db()
+
+
+def activate_hub(modules='order_hub'):
+    """proteus' activate_modules for the hub's scenarios: the database of
+    HubTestCase (the modules activated in Russian, as the managers work),
+    so that a scenario restores the cache the unit tests built instead of
+    activating the modules once more in English"""
+    from proteus import config
+    drop_db()
+    test_tryton.activate_module(modules, lang='ru')
+    return config.set_trytond()
 
 
 def setup_company():
