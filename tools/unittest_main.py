@@ -32,6 +32,8 @@ sys.path.insert(1, str(ROOT / 'tools'))
 import hubcache  # noqa: E402
 from trytond.tests import test_tryton  # noqa: E402
 from trytond.tests import tools as tests_tools  # noqa: E402
+from trytond import backend  # noqa: E402
+from trytond.pool import Pool  # noqa: E402
 from trytond.tools import misc  # noqa: E402
 
 PREFIX = hubcache.checkout_prefix()
@@ -62,11 +64,38 @@ def _log(message):
     print(f'[cache] {message}', file=sys.stderr, flush=True)
 
 
+# cache name → the pool Tryton built for it (model classes, modules)
+_pools = {}
+REUSE_POOLS = os.environ.get('HUB_TEST_REUSE_POOLS', '1') != '0'
+
+
 def restore_db_cache(name):
+    """Tryton's restore_db_cache, without initialising the pool again for a
+    database this run restored before: restored from the same cache, it has
+    the same modules, so the model classes built the first time serve again
+    (Pool.init takes 1-2 s; Tryton's drop_db has dropped the pool and the
+    caches of the database)"""
     started = time.perf_counter()
-    restored = _restore_db_cache(name)
+    saved = _pools.get(name) if REUSE_POOLS else None
+    if saved is None:
+        restored = _restore_db_cache(name)
+        if restored:
+            _pools[name] = (Pool._pools[test_tryton.DB_NAME],
+                Pool._pool_modules[test_tryton.DB_NAME])
+    else:
+        cache_file = test_tryton._db_cache_file(test_tryton.DB_CACHE, name)
+        if backend.name == 'sqlite':
+            restored = test_tryton._sqlite_copy(cache_file, restore=True)
+        else:
+            restored = test_tryton._pg_restore(cache_file)
+        if restored:
+            with Pool._lock:
+                (Pool._pools[test_tryton.DB_NAME],
+                    Pool._pool_modules[test_tryton.DB_NAME]) = saved
+                Pool._pool_instances.clear()
     if restored:
-        _log(f'{name}: restored in {time.perf_counter() - started:.1f} s')
+        _log(f'{name}: restored in {time.perf_counter() - started:.1f} s'
+            + (' (pool reused)' if saved else ''))
     return restored
 
 
