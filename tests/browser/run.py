@@ -27,10 +27,13 @@ def free_port():
 
 def build_database(folder, env):
     "The activated module database from the test cache, plus demo data"
-    code = ('from trytond.tests.test_tryton import activate_module; '
-        "activate_module(['order_hub'], lang='ru')")
+    # through unittest_main: the caches keyed by their sources, in layers
+    code = ('import unittest_main; '
+        'from trytond.tests import test_tryton; '
+        "test_tryton.activate_module(['order_hub'], lang='ru')")
     subprocess.run([sys.executable, '-c', code], check=True, cwd=ROOT,
-        env=dict(env, TRYTOND_DATABASE_URI='sqlite://', DB_NAME=DB))
+        env=dict(env, TRYTOND_DATABASE_URI='sqlite://', DB_NAME=DB,
+            PYTHONPATH=str(ROOT / 'tools')))
     subprocess.run([sys.executable, 'scripts/demo_data.py', '-d', DB,
             '-c', str(ROOT / 'trytond.conf')], check=True, cwd=ROOT, env=env)
 
@@ -47,13 +50,12 @@ def wait_for(url, seconds=60):
 
 
 def main():
-    from run_tests import sources_hash
     folder = Path(tempfile.mkdtemp(prefix='hub-browser-'))
     port = free_port()
     env = dict(os.environ,
         TRYTOND_DATABASE__PATH=str(folder),
         TRYTOND_WEB__ROOT=str(ROOT / 'web/node_modules/tryton-sao'),
-        DB_CACHE=str(ROOT / 'var' / 'dbcache' / sources_hash()))
+        DB_CACHE=str(ROOT / 'var' / 'dbcache' / 'sqlite'))
     server = None
     try:
         build_database(folder, env)
