@@ -136,11 +136,21 @@ def print_timings(backend):
     print(f'[{backend}] slowest {len(tests)} tests (seconds):')
     for _, _, test_id, seconds in tests:
         print(f'  {seconds:6.1f}  {test_id}')
+    setups = sorted(timings['setups'].items(), key=lambda s: -s[1])[:5]
+    print(f'[{backend}] slowest class set-ups (database, simulators, '
+        'setUpClass):')
+    for name, seconds in setups:
+        print(f'  {seconds:6.1f}  {name}')
     print(f'[{backend}] per test module (seconds, class set-ups '
         'included; tests):')
     for module, (count, seconds) in sorted(timings['modules'].items(),
             key=lambda m: -m[1][1]):
         print(f'  {seconds:6.1f}  {module} ({count})')
+    load = timings.get('load') or ['?']
+    print(f'[{backend}] {len(timings["tests"])} tests in '
+        f'{timings["total"]:.0f} s; 1-minute load average {load[0]} at the '
+        f'start, {load[-1]} at the end (2 cores: above 2, the figures '
+        'are inflated)')
 
 
 def start(cmd, env, log):

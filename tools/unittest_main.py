@@ -2,19 +2,24 @@
 
 On top of ``python -m unittest <test modules>`` it
 
-* names the database caches per sources: Tryton names a cached test
-  database after the module list only (``test-<hash>`` on PostgreSQL,
-  ``<hash>-sqlite.dump`` in a folder); two checkouts of different sources
-  on one PostgreSQL cluster (a second worktree, a helper's branch) would
-  restore each other's schema.  HUB_SOURCES_KEY (the hash of the modules'
-  sources, set by run_tests.py) goes into the name, and HUB_CACHE_PREFIX
-  (the checkout's own prefix) in front of a PostgreSQL template's name;
+* keys the database caches by their sources (hubcache.py): Tryton names a
+  cached test database after the module list only, so a schema change
+  would restore a stale database, and two checkouts on one PostgreSQL
+  cluster would restore each other's.  PostgreSQL templates are named
+  ``hubtest-<checkout prefix>-<hash>``;
+* activates a database missing from the cache in layers, on the cached
+  database of its largest dependency among the project's modules;
+* reuses the pool built for a cache when the same cache is restored again,
+  and memoises Tryton's import_module;
 * fails when a named test module yields no test (pytest-style functions in
   a Tryton module would never run under unittest);
 * times every test and every class set-up (the time between two tests of
   different classes: setUpClass, tearDownClass, database activation or
   restore) and writes them to HUB_TIMINGS (JSON), then prints the slowest
-  tests and the total per test module.
+  tests and the total per test module; HUB_CACHE_USED receives the names
+  of the caches used (run_tests.py removes the others after a full run).
+
+Importing it applies the cache patches only (tests/browser/run.py does).
 """
 import functools
 import json
@@ -173,6 +178,7 @@ class TimingResult(unittest.TextTestResult):
     two tests, outside startTest/stopTest: that gap is charged to the class
     whose first test follows it."""
     timings = []            # (module, class, test id, seconds)
+    load = []               # 1-minute load average at the start
     setups = {}             # class → seconds of class set-up/tear-down
 
     def __init__(self, *args, **kwargs):
@@ -223,9 +229,11 @@ def _report(result, total, stream, slowest=15):
     for module, (count, seconds) in sorted(
             modules.items(), key=lambda m: -m[1][1]):
         print(f'  {seconds:7.2f} s  {count:4d}  {module}', file=stream)
-    print(f'Total {total:.1f} s', file=stream, flush=True)
+    load = TimingResult.load + [os.getloadavg()[0]]
+    print(f'Total {total:.1f} s; load average {load[0]:.1f} at the start, '
+        f'{load[-1]:.1f} at the end', file=stream, flush=True)
     if path := os.environ.get('HUB_TIMINGS'):
-        Path(path).write_text(json.dumps({'total': total,
+        Path(path).write_text(json.dumps({'total': total, 'load': load,
                     'tests': TimingResult.timings,
                     'setups': TimingResult.setups,
                     'modules': modules}, indent=1))
@@ -249,6 +257,7 @@ class HubTestProgram(unittest.TestProgram):
             resultclass=TimingResult, verbosity=self.verbosity,
             failfast=self.failfast, buffer=self.buffer)
         started = time.perf_counter()
+        TimingResult.load = [os.getloadavg()[0]]
         exit, self.exit = self.exit, False
         super().runTests()
         self.exit = exit
