@@ -126,6 +126,10 @@ def clean_caches(backend):
                 drop_database(name)
 
 
+def _f(value):
+    return f'{value:.1f}' if isinstance(value, float) else str(value)
+
+
 def print_timings(backend):
     "The slowest tests and the time per test module of backend's run"
     path = LOGS / f'timings-{backend}.json'
@@ -148,8 +152,8 @@ def print_timings(backend):
         print(f'  {seconds:6.1f}  {module} ({count})')
     load = timings.get('load') or ['?']
     print(f'[{backend}] {len(timings["tests"])} tests in '
-        f'{timings["total"]:.0f} s; 1-minute load average {load[0]} at the '
-        f'start, {load[-1]} at the end (2 cores: above 2, the figures '
+        f'{timings["total"]:.0f} s; 1-minute load average {_f(load[0])} at the '
+        f'start, {_f(load[-1])} at the end (2 cores: above 2, the figures '
         'are inflated)')
 
 
