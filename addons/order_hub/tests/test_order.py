@@ -8,6 +8,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
+from ..exceptions import LineValidationError
 from .tools import (
     HubTestCase, create_category, create_order, create_product, create_promotion,
     set_company, setup_company)
@@ -350,13 +351,26 @@ class OrderTestCase(HubTestCase):
 
     @with_transaction()
     def test_unknown_product_refused(self):
-        Line = Pool().get('order_hub.order.line')
+        "A product no longer (or never) in the catalogue cannot be ordered"
+        pool = Pool()
+        Line = pool.get('order_hub.order.line')
+        Product = pool.get('product.product')
         with set_company(setup_company()):
             self.catalogue()
             order = create_order([(self.tshirt, 1)])
+            # archived: only the hub's own check refuses it
+            Product.write([self.jacket], {'active': False})
+            with self.assertRaises(LineValidationError) as cm:
+                Line.create([{'order': order.id, 'product': self.jacket.id,
+                            'quantity': D(1)}])
+            self.assertEqual(cm.exception.message,
+                f"Товара с id {self.jacket.id} нет в каталоге "
+                "(или он в архиве).")
+            # an id the catalogue never had (last: on PostgreSQL the
+            # refused foreign key ends the transaction)
             self.assertRefused(lambda: Line.create([{
                             'order': order.id, 'product': 999999,
-                            'quantity': D(1)}]))
+                            'quantity': D(1)}]), "999999")
 
     @with_transaction()
     def test_cancelled_order_cannot_be_edited(self):

@@ -5,9 +5,10 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, drop_db
+from trytond.tests import test_tryton
+from trytond.tests.test_tryton import drop_db
 
-__all__ = ['HubTestCase', 'create_company', 'set_company', 'setup_company', 'create_city',
+__all__ = ['HubTestCase', 'activate_hub', 'create_company', 'set_company', 'setup_company', 'create_city',
     'create_warehouse', 'create_product', 'create_category', 'create_promotion',
     'create_order']
 
@@ -22,12 +23,24 @@ class HubTestCase(unittest.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         drop_db()
-        activate_module(cls.modules, lang='ru')
+        # looked up at call time: tools/unittest_main.py builds it in layers
+        test_tryton.activate_module(cls.modules, lang='ru')
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
         drop_db()
+
+
+def activate_hub(modules='order_hub'):
+    """proteus' activate_modules for the hub's scenarios: the database of
+    HubTestCase (the modules activated in Russian, as the managers work),
+    so that a scenario restores the cache the unit tests built instead of
+    activating the modules once more in English"""
+    from proteus import config
+    drop_db()
+    test_tryton.activate_module(modules, lang='ru')
+    return config.set_trytond()
 
 
 def setup_company():
