@@ -21,15 +21,22 @@ BASE = ['ir', 'res']        # trytond's own packages, always there
 
 
 def tryton_modules(addons=ADDONS):
-    "{folder: (name, depends)} of every module, test-only ones included"
+    """{folder: (name, depends)} of every module, test-only ones included;
+    depends of files under tests/ also hold the optional ``extras_depend``
+    (a module's tests run with the modules it integrates with)"""
     found = {}
     for cfg in sorted(addons.glob('*/tryton.cfg')) + sorted(
             addons.glob('*/tests/**/tryton.cfg')):
         config = configparser.ConfigParser()
         config.read_string(cfg.read_text(encoding='utf-8'))
         depends = config.get('tryton', 'depends', fallback='').split()
+        extras = config.get('tryton', 'extras_depend', fallback='').split()
         found[cfg.parent] = (cfg.parent.name, depends)
+        EXTRAS[cfg.parent] = extras
     return found
+
+
+EXTRAS = {}
 
 
 def owner(path, modules):
@@ -89,6 +96,8 @@ def violations(addons=ADDONS):
             continue
         name, depends = modules[folder]
         allowed = {name, *depends, *BASE}
+        if 'tests' in path.relative_to(folder).parts:
+            allowed.update(EXTRAS.get(folder, ()))
         package = package_of(path, folder, name)
         for line, module in imported_modules(path, package):
             parts = module.split('.')
@@ -164,3 +173,15 @@ def test_undeclared_imports_found(tmp_path):
         ('addons/b/tests/b_test/ext.py', 'b_test', 'a'),
         ('addons/b/tests/x.py', 'b', 'stock'),
         ], found
+
+
+def test_dependencies_point_one_way():
+    "Infrastructure knows no business model; the order knows no integration"
+    depends = {name: set(deps) for name, deps in tryton_modules().values()}
+    integrations = {'hub_sync', 'order_sync', 'ut11_bridge', 'site_bridge',
+        'payment_yookassa', 'hub_notify'}
+    assert depends['hub_sync'] <= {'ir', 'res', 'hub_common'}, depends[
+        'hub_sync']
+    assert not depends['order_hub'] & integrations, depends['order_hub']
+    assert 'ut11_bridge' not in depends['site_bridge']
+    assert 'site_bridge' not in depends['ut11_bridge']
