@@ -278,6 +278,7 @@ def copy_postgresql(tx, table, mark):
         "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{table}"',))
     for definition, in cursor.fetchall():
         cursor.execute(f'ALTER TABLE "{scratch}" ADD {definition}')
+    check_shape(cursor, table, scratch)
     names = ', '.join(f'"{c}"' for c in columns_of(tx, table))
     data = io.BytesIO()
     with cursor.copy(f'COPY (SELECT {names} FROM "{table}" WHERE id > '
@@ -293,6 +294,18 @@ def copy_postgresql(tx, table, mark):
             into.write(view[offset:offset + (1 << 20)])
         del view
     return time.perf_counter() - start, count
+
+
+def check_shape(cursor, table, scratch):
+    "The scratch table has the indexes and constraints of table"
+    shapes = []
+    for name in (table, scratch):
+        cursor.execute("SELECT (SELECT COUNT(*) FROM pg_index "
+            "WHERE indrelid = %s::regclass), "
+            "(SELECT COUNT(*) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass)", (f'"{name}"', f'"{name}"'))
+        shapes.append(cursor.fetchone())
+    assert shapes[0] == shapes[1], (table, shapes)
 
 
 def copy_sqlite(tx, table, mark):

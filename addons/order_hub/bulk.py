@@ -7,7 +7,7 @@ work — validation, read-back, caches — costs more than the write itself
 there.  Whoever calls these owns the checks the ORM would have made.
 """
 import datetime as dt
-from itertools import islice
+from itertools import chain, islice
 
 from sql import Column, Literal
 from sql.operators import Any
@@ -19,6 +19,8 @@ from trytond.transaction import Transaction
 
 # SQLite binds at most 32766 parameters per statement
 MAX_PARAMETERS = 30000
+# fewer rows go in as one INSERT on PostgreSQL: COPY costs a round trip more
+COPY_FROM = 100
 
 
 def _now():
@@ -70,25 +72,32 @@ def insert_values(Model, columns, rows):
 
     PostgreSQL takes them through COPY, SQLite as one prepared statement
     executed many times (a statement of many rows costs more to parse than
-    to run).  create_uid and create_date are filled in."""
+    to run); a few rows (a reservation's log) go in as one INSERT.
+    create_uid and create_date are filled in."""
     table = Model.__table__()
     user, now = Transaction().user, _now()
-    rows = ([*row, user, now] for row in rows)
+    rows = iter(rows)
+    head = [[*row, user, now] for row in islice(rows, COPY_FROM)]
+    if not head:
+        return
     cursor = Transaction().connection.cursor()
+    columns = [Column(table, c) for c in columns] + [
+        table.create_uid, table.create_date]
     if backend.name == 'postgresql':
+        if len(head) < COPY_FROM:
+            cursor.execute(*table.insert(columns, head))
+            return
         # COPY: several times faster than any INSERT for thousands of rows
-        names = ', '.join(f'"{c}"' for c in [*columns, 'create_uid',
-                'create_date'])
+        names = ', '.join(f'"{c.name}"' for c in columns)
         with cursor.copy(
                 f'COPY "{Model._table}" ({names}) FROM STDIN') as copy:
-            for row in rows:
+            for row in chain(head, ([*row, user, now] for row in rows)):
                 copy.write_row(row)
     else:
-        query, _ = tuple(table.insert(
-                [Column(table, c) for c in columns]
-                + [table.create_uid, table.create_date],
-                [[Literal(None)] * (len(columns) + 2)]))
-        cursor.executemany(query, rows)
+        query, _ = tuple(table.insert(columns,
+                [[Literal(None)] * len(columns)]))
+        cursor.executemany(query, chain(head,
+                ([*row, user, now] for row in rows)))
 
 
 def update_rows(Model, columns, rows):
@@ -109,8 +118,11 @@ def update_rows(Model, columns, rows):
 
 
 def clear_cache(Model, ids=None):
-    "Drop what the transaction cached of Model's records (all when None)"
-    for cache in Transaction().cache.values():
+    """Drop what the transaction cached of Model's records (all when None);
+    records already instantiated re-read too, as after an ORM write"""
+    transaction = Transaction()
+    transaction.counter += 1
+    for cache in transaction.cache.values():
         cached = cache.get(Model.__name__)
         if cached is None:
             continue
