@@ -10,6 +10,7 @@ import datetime as dt
 from itertools import chain, islice
 
 from sql import Column, Literal
+from sql.conditionals import Case
 from sql.operators import Any
 
 from trytond import backend
@@ -85,7 +86,7 @@ def insert_values(Model, columns, rows):
         table.create_uid, table.create_date]
     if backend.name == 'postgresql':
         if len(head) < COPY_FROM:
-            cursor.execute(*table.insert(columns, head))
+            insert_unnest(Model, [c.name for c in columns], head)
             return
         # COPY: several times faster than any INSERT for thousands of rows
         names = ', '.join(f'"{c.name}"' for c in columns)
@@ -98,6 +99,48 @@ def insert_values(Model, columns, rows):
                 [[Literal(None)] * len(columns)]))
         cursor.executemany(query, chain(head,
                 ([*row, user, now] for row in rows)))
+
+
+def insert_unnest(Model, columns, rows, returning=()):
+    """PostgreSQL: insert rows with INSERT … SELECT FROM unnest(one array
+    per column); returns the rows of returning (column names).
+
+    The statement's text does not depend on the number of rows, so psycopg
+    and PostgreSQL parse and plan it once per connection instead of once
+    per call (a VALUES list of a few dozen rows costs more to parse and
+    plan than to insert)."""
+    names = ', '.join(f'"{c}"' for c in columns)
+    arrays = ', '.join(f'%s::{Model._fields[c].sql_type().base}[]'
+        for c in columns)
+    query = (f'INSERT INTO "{Model._table}" ({names}) '
+        f'SELECT * FROM unnest({arrays})')
+    if returning:
+        query += ' RETURNING ' + ', '.join(f'"{c}"' for c in returning)
+    cursor = Transaction().connection.cursor()
+    cursor.execute(query, [list(column) for column in zip(*rows)])
+    return cursor.fetchall() if returning else []
+
+
+def update_column(Model, column, values):
+    """Set column to values {id: value}, nothing else (no write_date):
+    on PostgreSQL one UPDATE … FROM unnest, the same text for any number
+    of rows; elsewhere one UPDATE with a CASE per batch"""
+    if not values:
+        return
+    table = Model.__table__()
+    cursor = Transaction().connection.cursor()
+    if backend.name == 'postgresql':
+        type_ = Model._fields[column].sql_type().base
+        cursor.execute(f'UPDATE "{Model._table}" AS t SET "{column}" = v.value '
+            f'FROM unnest(%s::INT4[], %s::{type_}[]) AS v (id, value) '
+            'WHERE t.id = v.id', [list(values), list(values.values())])
+        return
+    target = Column(table, column)
+    for part in batched(values.items(), 300):
+        cursor.execute(*table.update([target],
+                [Case(*((table.id == id_, value) for id_, value in part),
+                        else_=target)],
+                where=table.id.in_([id_ for id_, _ in part])))
 
 
 def update_rows(Model, columns, rows):

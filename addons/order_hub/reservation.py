@@ -10,6 +10,7 @@ from decimal import Decimal
 from sql import Column, Literal, Null, Union
 from sql.conditionals import Coalesce
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.ir.lang import get_parent_language as get_translation_parent
 from trytond.model import (
@@ -20,7 +21,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .action_log import format_number
-from .bulk import clear_cache, in_, update_rows
+from .bulk import clear_cache, in_, insert_unnest, update_rows
 from .exceptions import ReservationError, ReservationReadOnly
 from .geo import distance_km
 from .journal import append_rows
@@ -253,20 +254,19 @@ class Reservation(DeactivableMixin, ModelSQL, ModelView):
         user, now = transaction.user, utcnow()
         vlist = [{'status': cls.default_status(),
                 'in_mirror': cls.default_in_mirror(), **v} for v in vlist]
-        columns = [Column(table, c) for c in cls._COLUMNS] + [
-            table.active, table.create_uid, table.create_date]
+        columns = [*cls._COLUMNS, 'active', 'create_uid', 'create_date']
         rows = [[v[c] for c in cls._COLUMNS] + [True, user, now]
             for v in vlist]
-        cursor = transaction.connection.cursor()
-        if transaction.database.has_returning():
+        if backend.name == 'postgresql':
             # the new rows are told apart by line and warehouse
-            cursor.execute(*table.insert(columns, rows,
-                    returning=[table.id, table.line, table.warehouse]))
-            ids = {(l, w): id_ for id_, l, w in cursor}
+            ids = {(l, w): id_ for id_, l, w in insert_unnest(
+                    cls, columns, rows, returning=['id', 'line', 'warehouse'])}
         else:
             ids = {}
+            cursor = transaction.connection.cursor()
             for row, values in zip(rows, vlist):
-                cursor.execute(*table.insert(columns, [row]))
+                cursor.execute(*table.insert(
+                        [Column(table, c) for c in columns], [row]))
                 ids[values['line'], values['warehouse']] = cursor.lastrowid
         for values in vlist:
             values['id'] = ids[values['line'], values['warehouse']]

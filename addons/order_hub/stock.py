@@ -9,14 +9,15 @@ from decimal import Decimal
 
 from sql import For, Literal
 from sql.aggregate import Sum
-from sql.conditionals import Case, Coalesce
+from sql.conditionals import Coalesce
 
 from trytond import backend
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .bulk import batched, clear_cache, in_, insert_values, update_rows
+from .bulk import (
+    batched, clear_cache, in_, insert_values, update_column, update_rows)
 
 SOURCES = [
     ('demo', "Demo Data"),
@@ -294,16 +295,8 @@ class StockLevel(ModelSQL, ModelView):
 
     @classmethod
     def _write_reserved(cls, changed):
-        "Store {level id: reserved quantity}"
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        # one statement per batch: a reservation changes dozens of levels
-        for part in batched(changed.items(), 300):
-            cursor.execute(*table.update([table.reserved_quantity],
-                    [Case(*((table.id == id_, reserved)
-                                for id_, reserved in part),
-                            else_=table.reserved_quantity)],
-                    where=table.id.in_([id_ for id_, _ in part])))
+        "Store {level id: reserved quantity} with one statement"
+        update_column(cls, 'reserved_quantity', changed)
         if changed:
             cls._clear_cache(cls.browse(list(changed)))
 
