@@ -284,21 +284,22 @@ class Reservation(DeactivableMixin, ModelSQL, ModelView):
         products, warehouses = cls.rec_names(
             {r['product'] for r, _ in reservations},
             {r['warehouse'] for r, _ in reservations})
+        # the messages' texts looked up once, filled in per reservation
+        moved = gettext('order_hub.msg_movement_reserved')
+        logged = gettext('order_hub.msg_log_reserved')
         Movement.add_rows({'reservation': r['id'], 'order': r['order'],
                 'product': r['product'], 'location': r['warehouse'],
-                'status': r['status'], 'description': gettext(
-                    'order_hub.msg_movement_reserved',
-                    quantity=format_number(q), reason=r['reason'])}
+                'status': r['status'], 'description': moved % {
+                    'quantity': format_number(q), 'reason': r['reason']}}
             for r, q in reservations)
         # one log entry per order for the whole reservation
         by_order = {}
         for r, q in reservations:
-            by_order.setdefault(r['order'], []).append(gettext(
-                    'order_hub.msg_log_reserved',
-                    product=products[r['product']],
-                    quantity=format_number(q),
-                    warehouse=warehouses[r['warehouse']],
-                    reason=r['reason']))
+            by_order.setdefault(r['order'], []).append(logged % {
+                    'product': products[r['product']],
+                    'quantity': format_number(q),
+                    'warehouse': warehouses[r['warehouse']],
+                    'reason': r['reason']})
         ActionLog.add((order, 'reservation', '; '.join(parts))
             for order, parts in by_order.items())
 
@@ -591,6 +592,8 @@ class OrderReservationMixin:
         """allocate() for a line given by its id, product id and missing
         quantity"""
         vlist = []
+        # gettext without values gives the text: looked up once a line
+        nearest = next_ = None
         for warehouse, km in warehouses:
             if needed <= 0:
                 break
@@ -600,13 +603,16 @@ class OrderReservationMixin:
                 continue
             free[key] -= take
             needed -= take
+            if vlist:
+                next_ = next_ or gettext('order_hub.msg_reason_next')
+                reason = next_ % {'km': km}
+            else:
+                nearest = nearest or gettext('order_hub.msg_reason_nearest')
+                reason = nearest % {'km': km}
             vlist.append({
                     'order': self.id, 'line': line,
                     'product': product, 'warehouse': warehouse.id,
-                    'quantity': take, 'distance': km,
-                    'reason': gettext(
-                        'order_hub.msg_reason_next' if vlist
-                        else 'order_hub.msg_reason_nearest', km=km),
+                    'quantity': take, 'distance': km, 'reason': reason,
                     })
         return vlist, needed
 
