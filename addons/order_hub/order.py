@@ -15,7 +15,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .action_log import format_number, format_value
-from .bulk import in_
+from .bulk import ModelLogInBulk, in_
 from .exceptions import (
     LineValidationError, OrderDeleteError, OrderNotEditable, PromoCodeError,
     ReservationError)
@@ -57,7 +57,8 @@ LINE_PRICE_FIELDS = {'unit_price', 'discount', 'promotion'}
 _CREATING = '_order_hub_creating'
 
 
-class Order(OrderReservationMixin, Workflow, ModelSQL, ModelView):
+class Order(
+        ModelLogInBulk, OrderReservationMixin, Workflow, ModelSQL, ModelView):
     "Order"
     __name__ = 'order_hub.order'
     _rec_name = 'number'

@@ -68,6 +68,14 @@ class ReservationTestCase(HubTestCase):
             Order.reserve([order])
 
             self.assertEqual(order.state, 'assembling')
+            # the transition is in the order's log («Журнал»), as Tryton
+            # writes it
+            Log = Pool().get('ir.model.log')
+            log, = Log.search([('resource', '=', str(order)),
+                    ('event', '=', 'transition'),
+                    ('target', '=', 'state:assembling')])
+            self.assertEqual(log.resource, order)
+            self.assertEqual(log.user.id, Transaction().user)
             line, = order.lines
             held = [(r.warehouse, r.quantity) for r in line.reservations]
             self.assertEqual(held, [(self.wh_moscow, 2), (self.wh_spb, 3)])
