@@ -48,11 +48,31 @@ def timed(func, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
-def summary(samples):
+def percentile(samples, p):
+    """The p-th percentile (0 < p < 100) of samples, interpolated between
+    the two nearest ranks (statistics.quantiles, 'inclusive': numpy's
+    default), not the sample at a rounded index"""
     samples = sorted(samples)
-    p95 = samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
-    return {'n': len(samples), 'median_ms': statistics.median(samples) * 1e3,
-        'p95_ms': p95 * 1e3, 'max_ms': samples[-1] * 1e3}
+    if len(samples) == 1:
+        return samples[0]
+    return statistics.quantiles(samples, n=100, method='inclusive')[p - 1]
+
+
+def summary(samples):
+    "n, median, p95 (p99 from 100 samples on) and max, in milliseconds"
+    samples = sorted(samples)
+    stats = {'n': len(samples), 'median_ms': statistics.median(samples) * 1e3,
+        'p95_ms': percentile(samples, 95) * 1e3}
+    if len(samples) >= 100:
+        stats['p99_ms'] = percentile(samples, 99) * 1e3
+    stats['max_ms'] = samples[-1] * 1e3
+    return stats
+
+
+def machine():
+    "Cores and load average, printed with every set of figures"
+    load = ', '.join(f'{x:.2f}' for x in os.getloadavg())
+    return f'{os.cpu_count()} cores, load average {load}'
 
 
 def show(title, stats):

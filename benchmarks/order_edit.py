@@ -9,7 +9,8 @@ The baseline is the same open and edit on a 1-line order, in the same run.
 import argparse
 from decimal import Decimal
 
-from common import drop_database, setup_database, show, summary, timed
+from common import (
+    drop_database, machine, setup_database, show, summary, timed)
 
 Pool = Transaction = None  # imported in main(), after the configuration
 
@@ -27,6 +28,8 @@ def main():
     parser.add_argument('--backend', default='sqlite',
         choices=['sqlite', 'postgresql'])
     parser.add_argument('--orders', type=int, default=200)
+    parser.add_argument('--opens', type=int, default=100,
+        help="samples of opening and editing the 1- and 300-line orders")
     args = parser.parse_args()
     db = setup_database(args.backend)
     # trytond reads its configuration on import: only now
@@ -36,7 +39,7 @@ def main():
     from trytond.modules.order_hub.tests.tools import (
         create_product, create_promotion, set_company, setup_company)
 
-    print(f'backend: {args.backend}')
+    print(f'backend: {args.backend}; {machine()}', flush=True)
     with Transaction().start(db, 0, context={'language': 'ru'}) as tx:
         with set_company(setup_company()):
             products = [create_product(f'Товар {i}', 1000 + i,
@@ -47,7 +50,8 @@ def main():
                 min_amount=Decimal(10000))
             tx.commit()
             throughput(tx, variants, args.orders)
-            open_and_edit(tx, variants)
+            open_and_edit(tx, variants, args.opens)
+    print(f'{"after the run":48} {machine()}')
     drop_database()
 
 
@@ -74,7 +78,7 @@ def throughput(tx, variants, count):
         f'(create + one edit, committed)')
 
 
-def open_and_edit(tx, variants):
+def open_and_edit(tx, variants, samples):
     Order = Pool().get('order_hub.order')
     results = {}
     for size in (1, 300):
@@ -84,7 +88,7 @@ def open_and_edit(tx, variants):
                                 for k in range(size)])]}])
         tx.commit()
         opens, edits = [], []
-        for k in range(10):
+        for k in range(samples):
             seconds, _ = timed(open_order, order.id)
             opens.append(seconds)
             seconds, _ = timed(edit_line, order.id, k)

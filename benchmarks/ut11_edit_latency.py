@@ -13,14 +13,14 @@ import argparse
 import time
 from decimal import Decimal
 
-from common import drop_database, setup_database, show, summary
+from common import drop_database, machine, setup_database, show, summary
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--backend', default='sqlite',
         choices=['sqlite', 'postgresql'])
-    parser.add_argument('--samples', type=int, default=30)
+    parser.add_argument('--samples', type=int, default=100)
     args = parser.parse_args()
     db = setup_database(args.backend, modules=('ut11_bridge',))
     from sandbox.ut11 import UT11Simulator
@@ -32,7 +32,7 @@ def main():
 
     sim = UT11Simulator()
     url = sim.start() + '/ut/odata/standard.odata'
-    print(f'backend: {args.backend}')
+    print(f'backend: {args.backend}; {machine()}', flush=True)
     with Transaction().start(db, 0, context={'language': 'ru'}) as tx:
         pool = Pool()
         with set_company(setup_company()):
@@ -50,6 +50,7 @@ def main():
     show('baseline: one OData GET of the order', summary(baseline))
     ratio = (summary(latencies)['median_ms'] / summary(baseline)['median_ms'])
     print(f'{"ratio (median)":48} {ratio:.1f}x')
+    print(f'{"after the run":48} {machine()}')
     sim.stop()
     drop_database()
 

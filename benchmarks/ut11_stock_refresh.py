@@ -2,7 +2,7 @@
 against a full stock refresh, in the same run.
 
     .venv/bin/python benchmarks/ut11_stock_refresh.py --products 20000 \\
-        --warehouses 30 --changed 100 [--rounds 7] [--backend postgresql]
+        --warehouses 30 --changed 100 [--rounds 100] [--backend postgresql]
 
 The simulator runs in its own process and generates N products x M
 warehouses.  After a full load, each round changes the stock of `changed`
@@ -25,7 +25,7 @@ import time
 
 import requests
 
-from common import drop_database, setup_database, show, summary
+from common import drop_database, machine, setup_database, show, summary
 from ut11_full_load import start_simulator
 
 
@@ -36,7 +36,7 @@ def main():
     parser.add_argument('--products', type=int, default=20000)
     parser.add_argument('--warehouses', type=int, default=30)
     parser.add_argument('--changed', type=int, default=100)
-    parser.add_argument('--rounds', type=int, default=7)
+    parser.add_argument('--rounds', type=int, default=100)
     parser.add_argument('--full-rounds', type=int, default=3)
     args = parser.parse_args()
     db = setup_database(args.backend, modules=('ut11_bridge',))
@@ -52,7 +52,8 @@ def main():
             'products': args.products, 'warehouses': args.warehouses},
         timeout=60).raise_for_status()
     print(f'backend: {args.backend}, {args.products} products x '
-        f'{args.warehouses} warehouses, {args.changed} changed per round')
+        f'{args.warehouses} warehouses, {args.changed} changed per round; '
+        f'{machine()}', flush=True)
     with Transaction().start(db, 0, context={'language': 'ru'}) as tx:
         pool = Pool()
         Loader = pool.get('ut11_bridge.loader')
@@ -88,6 +89,7 @@ def main():
     print(f'{"written per incremental refresh":48} {written[-1]}')
     ratio = (summary(full)['median_ms'] / summary(incremental)['median_ms'])
     print(f'{"ratio full / incremental (median)":48} {ratio:.0f}x')
+    print(f'{"after the run":48} {machine()}')
     drop_database()
 
 

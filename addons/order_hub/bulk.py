@@ -6,23 +6,29 @@ thousands of products and millions of stock rows).  The ORM's per-record
 work — validation, read-back, caches — costs more than the write itself
 there.  Whoever calls these owns the checks the ORM would have made.
 """
-import datetime as dt
-from itertools import islice
+from itertools import chain, groupby, islice
 
 from sql import Column, Literal
+from sql.conditionals import Case
 from sql.operators import Any
 
 from trytond import backend
 
+from trytond.model import dualmethod
+from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from trytond.modules.hub_common import utcnow
+
 # SQLite binds at most 32766 parameters per statement
 MAX_PARAMETERS = 30000
+# fewer rows go in as one INSERT on PostgreSQL: COPY costs a round trip more
+COPY_FROM = 100
 
 
 def _now():
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return utcnow()
 
 
 def batched(iterable, size):
@@ -70,25 +76,74 @@ def insert_values(Model, columns, rows):
 
     PostgreSQL takes them through COPY, SQLite as one prepared statement
     executed many times (a statement of many rows costs more to parse than
-    to run).  create_uid and create_date are filled in."""
+    to run); a few rows (a reservation's log) go in as one INSERT.
+    create_uid and create_date are filled in."""
     table = Model.__table__()
     user, now = Transaction().user, _now()
-    rows = ([*row, user, now] for row in rows)
+    rows = iter(rows)
+    head = [[*row, user, now] for row in islice(rows, COPY_FROM)]
+    if not head:
+        return
     cursor = Transaction().connection.cursor()
+    columns = [Column(table, c) for c in columns] + [
+        table.create_uid, table.create_date]
     if backend.name == 'postgresql':
+        if len(head) < COPY_FROM:
+            insert_unnest(Model, [c.name for c in columns], head)
+            return
         # COPY: several times faster than any INSERT for thousands of rows
-        names = ', '.join(f'"{c}"' for c in [*columns, 'create_uid',
-                'create_date'])
+        names = ', '.join(f'"{c.name}"' for c in columns)
         with cursor.copy(
                 f'COPY "{Model._table}" ({names}) FROM STDIN') as copy:
-            for row in rows:
+            for row in chain(head, ([*row, user, now] for row in rows)):
                 copy.write_row(row)
     else:
-        query, _ = tuple(table.insert(
-                [Column(table, c) for c in columns]
-                + [table.create_uid, table.create_date],
-                [[Literal(None)] * (len(columns) + 2)]))
-        cursor.executemany(query, rows)
+        query, _ = tuple(table.insert(columns,
+                [[Literal(None)] * len(columns)]))
+        cursor.executemany(query, chain(head,
+                ([*row, user, now] for row in rows)))
+
+
+def insert_unnest(Model, columns, rows, returning=()):
+    """PostgreSQL: insert rows with INSERT … SELECT FROM unnest(one array
+    per column); returns the rows of returning (column names).
+
+    The statement's text does not depend on the number of rows, so psycopg
+    and PostgreSQL parse and plan it once per connection instead of once
+    per call (a VALUES list of a few dozen rows costs more to parse and
+    plan than to insert)."""
+    names = ', '.join(f'"{c}"' for c in columns)
+    arrays = ', '.join(f'%s::{Model._fields[c].sql_type().base}[]'
+        for c in columns)
+    query = (f'INSERT INTO "{Model._table}" ({names}) '
+        f'SELECT * FROM unnest({arrays})')
+    if returning:
+        query += ' RETURNING ' + ', '.join(f'"{c}"' for c in returning)
+    cursor = Transaction().connection.cursor()
+    cursor.execute(query, [list(column) for column in zip(*rows)])
+    return cursor.fetchall() if returning else []
+
+
+def update_column(Model, column, values):
+    """Set column to values {id: value}, nothing else (no write_date):
+    on PostgreSQL one UPDATE … FROM unnest, the same text for any number
+    of rows; elsewhere one UPDATE with a CASE per batch"""
+    if not values:
+        return
+    table = Model.__table__()
+    cursor = Transaction().connection.cursor()
+    if backend.name == 'postgresql':
+        type_ = Model._fields[column].sql_type().base
+        cursor.execute(f'UPDATE "{Model._table}" AS t SET "{column}" = v.value '
+            f'FROM unnest(%s::INT4[], %s::{type_}[]) AS v (id, value) '
+            'WHERE t.id = v.id', [list(values), list(values.values())])
+        return
+    target = Column(table, column)
+    for part in batched(values.items(), 300):
+        cursor.execute(*table.update([target],
+                [Case(*((table.id == id_, value) for id_, value in part),
+                        else_=target)],
+                where=table.id.in_([id_ for id_, _ in part])))
 
 
 def update_rows(Model, columns, rows):
@@ -109,8 +164,11 @@ def update_rows(Model, columns, rows):
 
 
 def clear_cache(Model, ids=None):
-    "Drop what the transaction cached of Model's records (all when None)"
-    for cache in Transaction().cache.values():
+    """Drop what the transaction cached of Model's records (all when None);
+    records already instantiated re-read too, as after an ORM write"""
+    transaction = Transaction()
+    transaction.counter += 1
+    for cache in transaction.cache.values():
         cached = cache.get(Model.__name__)
         if cached is None:
             continue
@@ -119,3 +177,27 @@ def clear_cache(Model, ids=None):
         else:
             for id_ in ids:
                 cached.pop(id_, None)
+
+
+class ModelLogInBulk:
+    """The model's ir.model.log rows (transitions, buttons, logged writes)
+    written with one INSERT when they happen, like the hub's own logs.
+
+    Tryton keeps them in the transaction and creates them through the ORM
+    at commit, which reads and access-checks every record they name again:
+    for an order's transition, several queries and more time than the
+    commit itself.  The rows are the same."""
+    __slots__ = ()
+
+    @dualmethod
+    def log(cls, records, event, target=None, user=None, **extra):
+        if not cls._log or not records:
+            return
+        Log = Pool().get('ir.model.log')
+        columns = ['resource', 'event', 'target', 'user', *extra]
+        for transaction, part in groupby(records, lambda r: r._transaction):
+            with Transaction().set_current_transaction(transaction):
+                who = transaction.user if user is None else user
+                insert_values(Log, columns, [
+                        [str(r), event, target, who, *extra.values()]
+                        for r in part if r.id >= 0])

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sql import For, Literal
 from sql.aggregate import Sum
-from sql.conditionals import Case, Coalesce
+from sql.conditionals import Coalesce
 
 from trytond import backend
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
@@ -17,13 +17,23 @@ from trytond.transaction import Transaction
 
 from trytond.modules.hub_common import utcnow
 
-from .bulk import batched, clear_cache, in_, insert_values, update_rows
+from .bulk import (
+    batched, clear_cache, in_, insert_values, update_column, update_rows)
 
 # the hub's own sources; each integration appends its system in __setup__
 SOURCES = [
     ('demo', "Demo Data"),
     ('manual', "Entered by Hand"),
     ]
+
+
+class _Alias:
+    "A table in FOR UPDATE OF: by its alias in the query (python-sql gives the name)"
+    def __init__(self, table):
+        self.table = table
+
+    def __str__(self):
+        return f'"{self.table.alias}"'
 
 
 class StockLevel(ModelSQL, ModelView):
@@ -221,6 +231,56 @@ class StockLevel(ModelSQL, ModelView):
         return free, changed
 
     @classmethod
+    def lock_free(cls, product_ids):
+        """lock_products and free_by_warehouse in one statement, for
+        reserving: {(product, warehouse): free quantity} and the levels
+        {(product, warehouse): (id, stored reserved quantity, reserved
+        quantity counted now)} for store_counted.
+
+        The rows are locked in id order as lock_products does; PostgreSQL
+        runs in REPEATABLE READ, so the sum read with the lock is the one a
+        later statement of the transaction would read."""
+        pool = Pool()
+        Reservation = pool.get('order_hub.reservation')
+        level = cls.__table__()
+        reservation = Reservation.__table__()
+        products = sorted(product_ids)
+        reserved = reservation.select(
+            reservation.product, reservation.warehouse,
+            Sum(reservation.quantity).as_('reserved'),
+            where=Reservation.counted_condition(reservation)
+            & in_(reservation.product, products),
+            group_by=[reservation.product, reservation.warehouse])
+        transaction = Transaction()
+        for_ = (For('UPDATE', _Alias(level))
+            if transaction.database.has_select_for() else None)
+        cursor = transaction.connection.cursor()
+        cursor.execute(*level.join(reserved, 'LEFT',
+                condition=(reserved.product == level.product)
+                & (reserved.warehouse == level.warehouse)
+                ).select(level.id, level.product, level.warehouse,
+                level.quantity, Coalesce(reserved.reserved, Literal(0)),
+                level.reserved_quantity,
+                where=in_(level.product, products),
+                order_by=level.id, for_=for_))
+        free, levels = {}, {}
+        for id_, product, warehouse, quantity, reserved, stored in cursor:
+            free[product, warehouse] = Decimal(quantity) - Decimal(reserved)
+            levels[product, warehouse] = (
+                id_, Decimal(stored), Decimal(reserved))
+        return free, levels
+
+    @classmethod
+    def store_counted(cls, levels, added):
+        """store_reserved without reading again: levels as lock_free gave
+        them, added [(product, warehouse, quantity)] reserved since"""
+        reserved = {k: counted for k, (_, _, counted) in levels.items()}
+        for product, warehouse, quantity in added:
+            reserved[product, warehouse] += quantity
+        cls._write_reserved({levels[k][0]: q for k, q in reserved.items()
+                if q != levels[k][1]})
+
+    @classmethod
     def store_reserved(cls, product_ids):
         """Write the hub's reserved quantity on each level of the products.
 
@@ -228,15 +288,12 @@ class StockLevel(ModelSQL, ModelView):
         them earlier fail to serialize and retry, instead of overselling.
         """
         _, changed = cls.free_by_warehouse(product_ids)
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        # one statement per batch: a reservation changes dozens of levels
-        for part in batched(changed.items(), 300):
-            cursor.execute(*table.update([table.reserved_quantity],
-                    [Case(*((table.id == id_, reserved)
-                                for id_, reserved in part),
-                            else_=table.reserved_quantity)],
-                    where=table.id.in_([id_ for id_, _ in part])))
+        cls._write_reserved(changed)
+
+    @classmethod
+    def _write_reserved(cls, changed):
+        "Store {level id: reserved quantity} with one statement"
+        update_column(cls, 'reserved_quantity', changed)
         if changed:
             cls._clear_cache(cls.browse(list(changed)))
 

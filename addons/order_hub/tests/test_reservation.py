@@ -68,6 +68,14 @@ class ReservationTestCase(HubTestCase):
             Order.reserve([order])
 
             self.assertEqual(order.state, 'assembling')
+            # the transition is in the order's log («Журнал»), as Tryton
+            # writes it
+            Log = Pool().get('ir.model.log')
+            log, = Log.search([('resource', '=', str(order)),
+                    ('event', '=', 'transition'),
+                    ('target', '=', 'state:assembling')])
+            self.assertEqual(log.resource, order)
+            self.assertEqual(log.user.id, Transaction().user)
             line, = order.lines
             held = [(r.warehouse, r.quantity) for r in line.reservations]
             self.assertEqual(held, [(self.wh_moscow, 2), (self.wh_spb, 3)])
@@ -81,6 +89,50 @@ class ReservationTestCase(HubTestCase):
             self.assertEqual(self.free(boots, self.wh_moscow), 0)
             self.assertEqual(self.free(boots, self.wh_spb), 7)
             self.assertIsNone(order.reservation_shortage)
+
+    @with_transaction()
+    def test_names_in_logs_are_the_rec_names(self):
+        "Reservations write the names the ORM gives, translations included"
+        pool = Pool()
+        Reservation = pool.get('order_hub.reservation')
+        Product = pool.get('product.product')
+        Location = pool.get('stock.location')
+        Template = pool.get('product.template')
+        with set_company(setup_company()):
+            self.geography()
+            plain = create_warehouse("Склад без кода", self.moscow)
+            odd, = create_product("Куртка", '5990', sizes=('XL',))
+            odd.suffix_code = '-7'    # a code not ending in the size
+            odd.save()
+            nameless, = create_product("Носки", '290')
+            nameless.template.code = None
+            nameless.template.save()
+            translated = self.scarf.template
+            # the database's language first: writing it marks the other
+            # languages' translations fuzzy
+            for language in ('ru', 'en'):
+                with Transaction().set_context(language=language):
+                    Template.write([Template(translated.id)],
+                        {'name': f"Шарф ({language})"})
+                    Location.write([Location(plain.id)],
+                        {'name': f"Склад ({language})"})
+            products = [*self.boots, self.scarf, odd, nameless]
+            warehouses = [self.wh_moscow, self.wh_spb, plain]
+            for language in ('ru', 'en'):
+                with Transaction().set_context(language=language):
+                    names = Reservation.rec_names(
+                        [self.scarf.id], [plain.id])
+                    self.assertEqual(names, (
+                            {self.scarf.id: f"[{self.scarf.code}] "
+                                f"Шарф ({language})"},
+                            {plain.id: f"Склад ({language})"}))
+                    self.assertEqual(Reservation.rec_names(
+                            [p.id for p in products],
+                            [w.id for w in warehouses]), (
+                            {p.id: p.rec_name
+                                for p in Product.browse(products)},
+                            {w.id: w.rec_name
+                                for w in Location.browse(warehouses)}))
 
     @with_transaction()
     def test_stock_update_from_1c_keeps_reservations(self):
