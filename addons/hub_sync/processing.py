@@ -13,6 +13,7 @@ import traceback
 from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
+from trytond.model.exceptions import SQLConstraintError
 from trytond.model import Index, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -42,13 +43,16 @@ def classify(error):
     * 'refused': the remote refused the content (PermanentError) or one of
       our own business rules refused the result (a UserError raised while
       applying it) — retrying cannot help, a person must fix and re-run;
-    * 'retry': network, timeout, 5xx, rate limit, a lock conflict;
+    * 'retry': network, timeout, 5xx, rate limit, a lock conflict, a
+      unique constraint another worker's insert won (the retry finds it);
     * 'error': our configuration or a bug — retried (an administrator may
       fix it meanwhile), logged with the traceback.
     Whatever the class, a message gives up after the connection's attempts.
     """
     if isinstance(error, ConfigurationProblem):
         return 'error'
+    if isinstance(error, SQLConstraintError):
+        return 'retry'
     if isinstance(error, (PermanentError, UserError)):
         return 'refused'
     if isinstance(error, (TransientError, backend.DatabaseOperationalError)):
