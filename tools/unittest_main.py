@@ -69,24 +69,45 @@ def _log(message):
     print(f'[cache] {message}', file=sys.stderr, flush=True)
 
 
-# cache name → the pool Tryton built for it (model classes, modules)
+# cache name → the pool Tryton built for it (model classes, modules) and a
+# snapshot of its classes' attributes
 _pools = {}
 REUSE_POOLS = os.environ.get('HUB_TEST_REUSE_POOLS', '1') != '0'
+
+
+def _snapshot(pool):
+    return {cls: dict(vars(cls))
+        for classes in pool.values() for cls in classes.values()}
+
+
+def _unchanged(snapshot):
+    "No test assigned or deleted an attribute of a class of the pool"
+    for cls, attributes in snapshot.items():
+        current = vars(cls)
+        if len(current) != len(attributes) or any(
+                current.get(k, attributes) is not v
+                for k, v in attributes.items()):
+            return False
+    return True
 
 
 def restore_db_cache(name):
     """Tryton's restore_db_cache, without initialising the pool again for a
     database this run restored before: restored from the same cache, it has
     the same modules, so the model classes built the first time serve again
-    (Pool.init takes 1-2 s; Tryton's drop_db has dropped the pool and the
-    caches of the database)"""
+    (Pool.init takes 0.5-2 s; Tryton's drop_db has dropped the pool and the
+    caches of the database).  If a test changed a class of that pool (a
+    stand-in method assigned to a model, say), the pool is built afresh."""
     started = time.perf_counter()
     saved = _pools.get(name) if REUSE_POOLS else None
+    if saved is not None and not _unchanged(saved[2]):
+        saved = None
     if saved is None:
         restored = _restore_db_cache(name)
         if restored:
-            _pools[name] = (Pool._pools[test_tryton.DB_NAME],
-                Pool._pool_modules[test_tryton.DB_NAME])
+            pool = Pool._pools[test_tryton.DB_NAME]
+            _pools[name] = (pool, Pool._pool_modules[test_tryton.DB_NAME],
+                _snapshot(pool))
     else:
         cache_file = test_tryton._db_cache_file(test_tryton.DB_CACHE, name)
         if backend.name == 'sqlite':
@@ -96,7 +117,7 @@ def restore_db_cache(name):
         if restored:
             with Pool._lock:
                 (Pool._pools[test_tryton.DB_NAME],
-                    Pool._pool_modules[test_tryton.DB_NAME]) = saved
+                    Pool._pool_modules[test_tryton.DB_NAME]) = saved[:2]
                 Pool._pool_instances.clear()
     if restored:
         _log(f'{name}: restored in {time.perf_counter() - started:.1f} s'
