@@ -79,7 +79,8 @@ class UT11StockRefreshTestCase(UT11SimulatorTestCase):
     def test_unchanged_products_keep_their_update_time(self):
         untouched = self.level('ДЖ-6001', '32', CENTRAL)
         changed = self.level('КР-1002', '40', CENTRAL)
-        time.sleep(1.1)     # update times are to the second
+        # update times are to the second: wait for the next one
+        time.sleep(1.01 - time.time() % 1)
         self.sim.set_stock('КР-1002', CENTRAL, 21, '40')
         self.refresh()
         self.assertEqual(self.level('ДЖ-6001', '32', CENTRAL), untouched)
