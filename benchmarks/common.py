@@ -15,18 +15,21 @@ sys.path.insert(0, str(ROOT / 'tools'))
 
 
 def setup_database(backend='sqlite', modules=('order_hub',)):
-    "Point trytond at a fresh database with modules activated; returns name"
-    from run_tests import sources_hash
-    key = sources_hash()
+    """Point trytond at a fresh database with modules activated; returns
+    its name.  The caches are the tests' own, keyed by their sources
+    (tools/unittest_main.py, hubcache.py)"""
     if backend == 'sqlite':
         os.environ.update(TRYTOND_DATABASE_URI='sqlite://',
-            DB_NAME=':memory:', DB_CACHE=str(ROOT / 'var' / 'dbcache' / key))
+            DB_NAME=':memory:', DB_CACHE=str(ROOT / 'var' / 'dbcache'
+                / 'sqlite'))
     else:
         os.environ.update(
             TRYTOND_DATABASE_URI=os.environ.get('HUB_TEST_POSTGRESQL_URI',
                 'postgresql://postgres@127.0.0.1:5432/'),
-            DB_NAME=f'bench_hub_{os.getpid()}',
-            DB_CACHE=str(ROOT / 'var' / 'dbcache' / f'pg-{key}'))
+            DB_NAME=f'bench_hub_{os.getpid()}', DB_CACHE='postgresql://')
+    path = list(sys.path)
+    import unittest_main  # noqa: F401 -- applies the keyed cache names
+    sys.path[:] = path + [p for p in sys.path if p not in path]
     from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
     drop_db()
     activate_module(list(modules), lang='ru')
