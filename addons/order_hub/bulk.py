@@ -147,18 +147,37 @@ def update_column(Model, column, values):
 
 
 def update_rows(Model, columns, rows):
-    """Set columns for rows [(id, [value per column])] with one prepared
-    statement executed many times; write_uid and write_date are filled in."""
+    """Set columns for rows [(id, [value per column])]; write_uid and
+    write_date are filled in.
+
+    PostgreSQL: one UPDATE … FROM unnest(one array per column) per batch
+    of rows (a full stock refresh rewrites hundreds of thousands of
+    levels); SQLite: one prepared statement executed many times."""
     if not rows:
         return
     table = Model.__table__()
     user, now = Transaction().user, _now()
+    cursor = Transaction().connection.cursor()
+    if backend.name == 'postgresql':
+        names = ['id', *columns]
+        types = ['INT4'] + [Model._fields[c].sql_type().base for c in columns]
+        sets = ', '.join(f'"{c}" = v."{c}"' for c in columns)
+        query = (f'UPDATE "{Model._table}" AS t SET {sets}, '
+            '"write_uid" = %s, "write_date" = %s '
+            'FROM unnest(' + ', '.join(f'%s::{t}[]' for t in types) + ') '
+            'AS v (' + ', '.join(f'"{c}"' for c in names) + ') '
+            'WHERE t.id = v.id')
+        # one value per row, the last, as statements run in turn would
+        for part in batched(dict(rows).items(), 10000):
+            arrays = [[id_ for id_, _ in part]] + [list(column)
+                for column in zip(*(values for _, values in part))]
+            cursor.execute(query, [user, now, *arrays])
+        return
     query, _ = tuple(table.update(
             [Column(table, c) for c in columns]
             + [table.write_uid, table.write_date],
             [Literal(None)] * (len(columns) + 2),
             where=table.id == Literal(0)))
-    cursor = Transaction().connection.cursor()
     cursor.executemany(query, [
             (*values, user, now, id_) for id_, values in rows])
 
