@@ -89,6 +89,16 @@ def as_source():
     return Transaction().set_context(hub_source=SYSTEM)
 
 
+
+def enqueue(operation, records, key=False):
+    """Queue operation for the records YooKassa handles; key: under the
+    record's own idempotency key (stored before the call)"""
+    Outbox = Pool().get('hub_sync.outbox')
+    for record in records:
+        if record.provider == SYSTEM:
+            Outbox.enqueue(SYSTEM, operation, [record],
+                key=record.idempotency_key if key else None)
+
 class Payment(metaclass=PoolMeta):
     __name__ = 'order_payment.payment'
 
@@ -113,11 +123,7 @@ class Payment(metaclass=PoolMeta):
 
     @classmethod
     def yookassa_enqueue(cls, operation, records, key=False):
-        Outbox = Pool().get('hub_sync.outbox')
-        for record in records:
-            if record.provider == SYSTEM:
-                Outbox.enqueue(SYSTEM, operation, [record],
-                    key=record.idempotency_key if key else None)
+        enqueue(operation, records, key)
 
     # -- the mapper: a payment link --------------------------------------------
     def get_yookassa_payment(self):
@@ -263,11 +269,7 @@ class Refund(metaclass=PoolMeta):
     @classmethod
     def send(cls, refunds):
         super().send(refunds)
-        Outbox = Pool().get('hub_sync.outbox')
-        for refund in refunds:
-            if refund.provider == SYSTEM:
-                Outbox.enqueue(SYSTEM, 'yookassa_refund', [refund],
-                    key=refund.idempotency_key)
+        enqueue('yookassa_refund', refunds, key=True)
 
     def get_yookassa_refund(self):
         data = {'payment_id': self.payment.provider_ref,
@@ -329,11 +331,7 @@ class Receipt(metaclass=PoolMeta):
     @classmethod
     def send(cls, receipts):
         super().send(receipts)
-        Outbox = Pool().get('hub_sync.outbox')
-        for receipt in receipts:
-            if receipt.provider == SYSTEM:
-                Outbox.enqueue(SYSTEM, 'yookassa_receipt', [receipt],
-                    key=receipt.idempotency_key)
+        enqueue('yookassa_receipt', receipts, key=True)
 
     # -- the mapper -------------------------------------------------------------
     def get_yookassa_receipt(self):
