@@ -26,5 +26,21 @@ class CarrierRussianPostTestCase(ModuleTestCase):
         self.assertEqual(tracking.russian_post_tracking_client().base_url,
             'https://tracking.russianpost.ru')
 
+    @with_transaction()
+    def test_configure_sandbox(self):
+        "The demo's connections, configured twice: one each, updated"
+        System = Pool().get('hub_sync.system')
+        credentials = {'access_token': 't', 'login': 'l', 'password': 'p',
+            'tracking_login': 'tl', 'tracking_password': 'tp'}
+        System.russian_post_configure_sandbox('http://sim/', credentials)
+        System.russian_post_configure_sandbox('http://sim2/', credentials)
+        otpravka, = System.search([('code', '=', 'russian_post')])
+        tracking, = System.search([('code', '=', 'russian_post_tracking')])
+        self.assertEqual((otpravka.base_url, otpravka.token,
+                otpravka.russian_post_shipping_point),
+            ('http://sim2', 't', '109012'))
+        self.assertEqual((tracking.login, tracking.russian_post_batch),
+            ('tl', True))
+
 
 del ModuleTestCase
