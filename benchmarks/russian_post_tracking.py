@@ -121,7 +121,8 @@ def latency(samples):
         print('2. Poll -> neutral events, single access (8 operations)')
         show('  bare SOAP POST, not parsed (floor)', floor)
         show('  TrackingClient.history (zeep + events)', full)
-        print(f'  ratio of medians {statistics.median(full) / statistics.median(floor):.2f}')
+        ratio = statistics.median(full) / statistics.median(floor)
+        print(f'  ratio of medians {ratio:.2f}')
         barcodes = [control.action('seed_parcel', operations=3)['barcode']
             for _ in range(500)]
         ticket = client.request_ticket(barcodes)

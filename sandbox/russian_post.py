@@ -1291,7 +1291,8 @@ class RussianPostSimulator(Simulator):
         pages = {'f7p': [form_f7p(order)], 'f112': [form_f112(order)],
             'all': [form_f7p(order)] + ([form_f112(order)] if cod else [])
             }[form]
-        return self._pdf(pages, f"{form}-{order.get('barcode') or order['id']}")
+        name = f"{form}-{order.get('barcode') or order['id']}"
+        return self._pdf(pages, name)
 
     # -- control actions -----------------------------------------------------
     @control('credentials')

@@ -304,7 +304,7 @@ class TrackingClient:
             index, index, operation.OperName, None, raw)
 
     def utc_offset(self, index):
-        "UTC offset (hours) of the office of a postal index; Moscow's if unknown"
+        "UTC offset (hours) of a postal index's office; Moscow's if unknown"
         prefix = str(index or '')[:3]
         for prefixes, offset in INDEX_OFFSETS:
             if prefix in prefixes:
