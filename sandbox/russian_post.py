@@ -246,9 +246,13 @@ def render_record(parcel, operation, record):
         for key, value in RUSSIA.items():
             sub(country, DATA, key, value)
     finance = sub(record, DATA, 'FinanceParameters')
+    # amounts "appear only when known" (A.1): zeros are left out, but
+    # CustomDuty, which real answers carry even alone
     for tag in ('Payment', 'Value', 'MassRate', 'InsrRate', 'AirRate', 'Rate',
             'CustomDuty'):
-        sub(finance, DATA, tag, parcel['finance'].get(tag, 0))
+        amount = parcel['finance'].get(tag, 0)
+        if amount or tag == 'CustomDuty':
+            sub(finance, DATA, tag, amount)
     render_item(parcel, sub(record, DATA, 'ItemParameters'))
     params = sub(record, DATA, 'OperationParameters')
     pair(params, 'OperType', operation['type'], operation['type_name'])
@@ -1069,7 +1073,8 @@ class RussianPostSimulator(Simulator):
                 MAIL_CATEGORIES.get(order['mail-category']),
                 recipient=order.get('recipient-name', ''),
                 payment=order.get('payment') or 0,
-                value=order.get('insr-value') or 0))
+                value=order.get('insr-value') or 0,
+                mass_rate=backlog_view(order)['mass-rate-with-vat']))
 
     @route('/1.0/backlog/<int:order_id>')
     def _get_order(self, order_id):
@@ -1151,6 +1156,17 @@ class RussianPostSimulator(Simulator):
                 or self.shipping_points[0],
             'shipment-count': len(orders),
             'shipment-mass': sum(o['mass'] for o in orders)}
+        # the rate sums' names are assumed (the note: "shipment-*-rate-sum")
+        views = [backlog_view(o) for o in orders]
+        batch.update({
+                'shipment-mass-rate-sum': sum(v['mass-rate'] for v in views),
+                'shipment-mass-rate-vat-sum': sum(v['mass-rate-with-vat']
+                    - v['mass-rate'] for v in views),
+                'shipment-insure-rate-sum': sum(v.get('insr-rate', 0)
+                    for v in views),
+                'shipment-insure-rate-vat-sum': sum(
+                    v.get('insr-rate-with-vat', 0) - v.get('insr-rate', 0)
+                    for v in views)})
         self.batches[name] = batch
         return batch
 
