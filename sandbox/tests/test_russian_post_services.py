@@ -220,6 +220,20 @@ class QuotaAndClockTest(ServicesTestCase):
         self.assertEqual((last.OperType.Id, last.OperAttr.Id), (2, 1))
         self.assertEqual(len(records), 8)
 
+    def test_finance_only_when_known(self):
+        [order_id] = self.call('PUT', '/1.0/user/backlog', json=[order(
+                    payment=150000, **{'insr-value': 200000, 'mail-category':
+                        'WITH_DECLARED_VALUE_AND_CASH_ON_DELIVERY'})]).json()[
+            'result-ids']
+        barcode = self.call('GET', f'/1.0/backlog/{order_id}').json()[
+            'barcode']
+        self.control.action('advance_parcel', barcode=barcode)
+        [record] = self.history(barcode)
+        finance = record.FinanceParameters
+        self.assertEqual((finance.Payment, finance.Value, finance.AirRate,
+                finance.CustomDuty), (150000, 200000, None, 0))
+        self.assertGreater(finance.MassRate, 0)
+
 
 def zeep_detail(fault):
     return ''.join(fault.detail.itertext()) if fault.detail is not None else (
