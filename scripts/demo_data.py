@@ -247,6 +247,9 @@ def connect(urls):
     if 'yookassa' in urls:
         System.yookassa_configure_sandbox(urls['yookassa'],
             sms_url=urls.get('sms'))
+    if 'russian_post' in urls:
+        System.russian_post_configure_sandbox(urls['russian_post'],
+            control(urls['russian_post'], 'credentials'))
 
 
 def ut11_references(url, login, password):
