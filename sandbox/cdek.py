@@ -408,8 +408,7 @@ def build_point(code, city_code, kind, postal, address, station, lat, lon):
             'longitude': lon, 'latitude': lat, 'address': address,
             'address_full': f"{postal}, Россия, {city['region']}, "
                 f"{city['city']}, {address}",
-            'city_uuid': str(uuid.uuid5(uuid.NAMESPACE_URL,
-                    f'cdek-city-{city_code}'))},
+            'city_uuid': city_uuid(city_code)},
         }
     if postamat:
         point['dimensions'] = [{'width': 40, 'height': 40, 'depth': 60}]
@@ -1466,7 +1465,10 @@ class CdekSimulator(Simulator):
             if args.get('postal_code') and not args['postal_code'].startswith(
                     info['postal_prefix']):
                 continue
-            cities.append({'code': code, 'city': info['city'],
+            # payment_limit: the cash-on-delivery ceiling, -1 = none (as
+            # the SDKs describe it; the seeded cities have no limit)
+            cities.append({'code': code, 'city_uuid': city_uuid(code),
+                    'city': info['city'], 'payment_limit': -1,
                     'country_code': 'RU', 'country': 'Россия',
                     'region': info['region'],
                     'region_code': info['region_code'],
