@@ -133,8 +133,8 @@ def refused(errors, **values):
 
 
 class CdekClient(HttpClient):
-    """``base_url`` is the API root with its version: ``https://api.cdek.ru/v2``
-    (``…/v2/`` works too)."""
+    """``base_url`` is the API root with its version,
+    ``https://api.cdek.ru/v2`` (``…/v2/`` works too)."""
 
     def __init__(self, base_url, client_id, client_secret, timeout=10,
             session=None, tokens=None, clock=time.time, sleep=time.sleep,
@@ -405,7 +405,10 @@ class CdekClient(HttpClient):
         'successful', 'invalid' (``errors`` [{code, message}], ``error`` the
         joined Russian text); ``status`` the latest status code and
         ``statuses`` every status as a neutral event, oldest first;
-        ``related`` the print forms and return orders CDEK links"""
+        ``related`` the print forms and return orders CDEK links.  With
+        another ``request_type`` (``'DELETE'``) ``state`` and ``errors``
+        are those of the last request of that type (``state`` None when
+        there was none)"""
         entity = data.get('entity') or {}
         records = [r for r in data.get('requests') or []
             if isinstance(r, dict) and r.get('type') == request_type]
@@ -413,12 +416,13 @@ class CdekClient(HttpClient):
         state = REQUEST_STATES.get(record.get('state'))
         statuses = order_status_events(entity)
         live = [s for s in statuses if not s['deleted']]
-        if state is None:
+        if state is None and request_type == 'CREATE':
+            # CDEK forgets old requests: judge the create by the order
             state = 'successful' if entity.get('cdek_number') else (
                 'invalid' if live and live[-1]['code'] == 'INVALID'
                 else 'accepted')
         errors = list(record.get('errors') or [])
-        if state == 'invalid' and not errors:
+        if state == 'invalid' and not errors and request_type == 'CREATE':
             errors = cdek_errors(data)
         status = live[-1]['code'] if live else None
         return {'uuid': entity.get('uuid'), 'number': text_id(

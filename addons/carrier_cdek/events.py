@@ -173,6 +173,7 @@ def order_status_events(entity):
                 order_uuid=text_id(entity.get('uuid')),
                 cdek_number=text_id(entity.get('cdek_number')),
                 number=text_id(entity.get('number')),
+                city_code=text_id(status.get('city_code')),
                 is_return=bool(entity.get('is_return')),
                 deleted=bool(status.get('deleted'))))
     events.sort(key=lambda e: e['date'] or dt.datetime.min)
