@@ -82,6 +82,29 @@ class OrderShapeTest(CdekTestCase):
             1)
 
 
+class ReferenceShapeTest(CdekTestCase):
+    "Cities and delivery points as CDEK lists them (§9)"
+
+    def test_city(self):
+        city, = self.call('GET', '/location/cities',
+            params={'city': 'Казань'}).json()
+        self.assertEqual((city['code'], city['country_code'],
+                city['payment_limit']), (424, 'RU', -1))
+        self.assertTrue(UUID.match(city['city_uuid']))
+
+    def test_point(self):
+        point, = self.call('GET', '/deliverypoints',
+            params={'code': 'NSK1'}).json()
+        self.assertEqual(point['type'], 'PVZ')
+        self.assertEqual(point['location']['city_code'], 270)
+        self.assertTrue(UUID.match(point['location']['city_uuid']))
+        self.assertEqual(point['work_time_list'][0], {'day': 1,
+                'time': '09:00/21:00'})
+        self.assertIsInstance(point['weight_max'], int)
+        for flag in ('have_cash', 'have_cashless', 'allowed_cod'):
+            self.assertIsInstance(point[flag], bool)
+
+
 class PrintFormTest(CdekTestCase):
     "POST /v2/print/orders|barcodes, GET by uuid, then the PDF (§6)"
 
@@ -131,6 +154,7 @@ class PrintFormTest(CdekTestCase):
         self.assertTrue(pdf.content.startswith(b'%PDF-1.4'))
         self.assertIn(order['cdek_number'].encode(), pdf.content)
         self.assertTrue(pdf.content.rstrip().endswith(b'%%EOF'))
+        self.assert_pdf_structure(pdf.content)
         # the order lists its waybill; a PRINT_FORM webhook went out
         info = self.call('GET', f"/orders/{order['uuid']}").json()['entity']
         self.assertEqual(info['related_entities'][0]['type'], 'waybill')
@@ -139,6 +163,16 @@ class PrintFormTest(CdekTestCase):
         self.assertEqual((hook['type'], hook['uuid'],
                 hook['attributes']['type'], hook['attributes']['url']),
             ('PRINT_FORM', form_uuid, 'WAYBILL', entity['url']))
+
+    def assert_pdf_structure(self, data):
+        "The cross-reference table points at the objects (a real PDF)"
+        start = int(re.search(rb'startxref\n(\d+)', data).group(1))
+        self.assertTrue(data[start:].startswith(b'xref'))
+        offsets = re.findall(rb'(\d{10}) 00000 n', data[start:])
+        self.assertEqual(len(offsets), 5)
+        for number, offset in enumerate(offsets, 1):
+            self.assertTrue(data[int(offset):].startswith(
+                    b'%d 0 obj' % number))
 
     def test_barcode_by_cdek_number_and_expiry(self):
         order = self.created_order()
