@@ -250,6 +250,10 @@ def connect(urls):
     if 'russian_post' in urls:
         System.russian_post_configure_sandbox(urls['russian_post'],
             control(urls['russian_post'], 'credentials'))
+    if 'cdek' in urls:
+        cdek = control(urls['cdek'], 'credentials')
+        System.cdek_configure_sandbox(urls['cdek'], cdek['client_id'],
+            cdek['client_secret'])
 
 
 def ut11_references(url, login, password):
