@@ -116,6 +116,32 @@ class Order(metaclass=PoolMeta):
             Receipt.create_settlement(order)
 
     @classmethod
+    def cancel(cls, orders):
+        """A cancelled order gives the money back: held payments are
+        released, everything paid and not refunded is refunded (one
+        refund per payment, each with its receipt)"""
+        pool = Pool()
+        Payment = pool.get('order_payment.payment')
+        Refund = pool.get('order_payment.refund')
+        ActionLog = pool.get('order_hub.action_log')
+        before = {o.id: o.state for o in orders}
+        super().cancel(orders)
+        cancelled = [o for o in cls.browse([o.id for o in orders])
+            if o.state == 'cancelled' and before[o.id] != 'cancelled']
+        for order in cancelled:
+            Payment.send_cancel([p for p in order.payments
+                    if p.state == 'waiting_for_capture'])
+            refunds = Refund.refund_all(order, reason=gettext(
+                    'order_payment.msg_refund_reason_cancelled'))
+            if refunds:
+                ActionLog.add([(order, 'payment', gettext(
+                                'order_payment.msg_log_cancel_refund',
+                                amount=format_money(sum(
+                                        (r.amount for r in refunds),
+                                        Decimal(0))),
+                                count=len(refunds)))])
+
+    @classmethod
     def issue(cls, orders):
         "Every shipment handed over: the full-settlement receipt is due"
         pool = Pool()

@@ -9,6 +9,7 @@ rules (when an order is paid, what may be refunded, which receipt is due)
 live here, not in the provider module.
 """
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 from sql import For
@@ -405,11 +406,13 @@ class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
             reason=None):
         """Refund units of the order's lines and, with delivery, its
         delivery; lines is [(order line, quantity)].  The amount, when
-        given, must equal what those items cost on the receipts.
+        given, must equal what those items cost on the receipts.  Returns
+        the refunds: one per payment the money goes back to.
 
         Never more than paid minus refunded: the order's payments are
-        locked while it is checked.  The refund (with its idempotency key
-        and its receipt) is stored before the provider is called."""
+        locked while it is checked.  The refunds (with their idempotency
+        keys and their receipts) are stored before the provider is
+        called."""
         pool = Pool()
         Payment = pool.get('order_payment.payment')
         Receipt = pool.get('order_payment.receipt')
@@ -423,33 +426,144 @@ class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
             raise RefundError(gettext('order_payment.msg_refund_amount',
                     order=order.rec_name, amount=format_money(amount),
                     items=format_money(total)))
-        payment = cls.pick_payment(order, payments, total)
-        Payment.write([payment], {
-                'refunded_amount': payment.refunded_amount + total})
-        refund, = cls.create([{'order': order.id, 'payment': payment.id,
-                    'provider': payment.provider, 'amount': total,
-                    'reason': reason, 'delivery': bool(delivery),
-                    'lines': [('create', [{'line': l.id, 'quantity': q}
-                                for l, q in lines if q])],
-                    }])
-        Receipt.submit([Receipt.create_refund(refund, items)])
-        ActionLog = pool.get('order_hub.action_log')
-        ActionLog.add([(order, 'payment', gettext(
-                        'order_payment.msg_log_refund_requested',
-                        amount=format_money(total), reason=reason or '—'))])
-        cls.send([refund])
-        return refund
+        return cls.create_refunds(order, payments, items, reason)
 
     @classmethod
-    def pick_payment(cls, order, payments, total):
-        "The latest paid payment that can return the whole amount"
+    def refund_all(cls, order, reason=None):
+        """Refund everything paid and not refunded yet (a cancelled
+        order): the units still sold and the delivery, or, when they do
+        not add up to the money held (an advance), the advance itself"""
+        pool = Pool()
+        Payment = pool.get('order_payment.payment')
+        Receipt = pool.get('order_payment.receipt')
+        RefundLine = pool.get('order_payment.refund.line')
+        payments = Payment.lock_order(order)
         available = sum((p.refundable for p in payments), Decimal(0))
+        if available <= 0:
+            return []
+        refunded = RefundLine.refunded_units(order.lines)
+        lines = [(l, l.quantity - refunded[l.id]) for l in order.lines
+            if l.quantity > refunded[l.id]]
+        delivery = bool(order.delivery_cost) and not (
+            Receipt.delivery_refunded(order))
+        items = Receipt.refund_items(order, lines, delivery)
+        if fiscal.total(items) != available:
+            items = [Receipt.advance_item(order, available)]
+        return cls.create_refunds(order, payments, items, reason)
+
+    @classmethod
+    def create_refunds(cls, order, payments, items, reason=None):
+        """One refund per payment the items' money goes back to (the
+        latest first), each with its receipt"""
+        pool = Pool()
+        Payment = pool.get('order_payment.payment')
+        Receipt = pool.get('order_payment.receipt')
+        ActionLog = pool.get('order_hub.action_log')
+        refunds = []
+        for payment, part, units in cls.split(order, payments, items):
+            total = fiscal.total(part)
+            Payment.write([payment], {
+                    'refunded_amount': payment.refunded_amount + total})
+            refund, = cls.create([{'order': order.id,
+                        'payment': payment.id, 'provider': payment.provider,
+                        'amount': total, 'reason': reason,
+                        'delivery': any(i.line is None
+                            and i.payment_subject == 'service'
+                            for i in part),
+                        'lines': [('create', [{'line': l, 'quantity': q}
+                                    for l, q in units.items() if q])],
+                        }])
+            Receipt.submit([Receipt.create_refund(refund, part)])
+            ActionLog.add([(order, 'payment', gettext(
+                            'order_payment.msg_log_refund_requested',
+                            amount=format_money(total),
+                            reason=reason or '—'))])
+            refunds.append(refund)
+        cls.send(refunds)
+        return refunds
+
+    @classmethod
+    def split(cls, order, payments, items):
+        """[(payment, items, {order line id: units})]: the items' money
+        taken from the latest paid payments first, as much as each can
+        still return.  A unit whose price straddles two payments is split
+        into two items of one unit whose prices add up to its price, so
+        every receipt's items sum to its refund to the kopeck; the unit
+        counts as refunded by the part holding its larger share."""
+        total = fiscal.total(items)
+        available = sum((p.refundable for p in payments), Decimal(0))
+        if total > available:
+            raise RefundError(gettext('order_payment.msg_refund_too_much',
+                    order=order.rec_name, amount=format_money(total),
+                    available=format_money(available)))
+        whole = [p for p in reversed(payments) if p.refundable >= total]
+        if whole:
+            # one payment returns it all: no split
+            return [(whole[0], list(items), cls.units(items))]
+        # (index of the unit, one unit); fractional quantities stay whole
+        units = []
+        for item in items:
+            count = int(item.quantity)
+            if count == item.quantity:
+                units += [replace(item, quantity=Decimal(1))] * count
+            else:
+                units.append(item)
+        pieces = list(enumerate(units))
+        parts = []
         for payment in reversed(payments):
-            if payment.refundable >= total:
-                return payment
-        raise RefundError(gettext('order_payment.msg_refund_too_much',
-                order=order.rec_name, amount=format_money(total),
-                available=format_money(available)))
+            room, part = payment.refundable, []
+            while pieces and room > 0:
+                index, unit = pieces[0]
+                if unit.amount <= room:
+                    part.append(pieces.pop(0))
+                    room -= unit.amount
+                else:
+                    part.append((index, replace(unit, unit_price=room)))
+                    pieces[0] = (index, replace(unit,
+                            unit_price=unit.unit_price - room))
+                    room = Decimal(0)
+            if part:
+                parts.append((payment, part))
+            if not pieces:
+                break
+        # which part counts each unit: the largest share, the first on a tie
+        owner = {}
+        for number, (_, part) in enumerate(parts):
+            for index, piece in part:
+                if index not in owner or piece.amount > owner[index][1]:
+                    owner[index] = (number, piece.amount)
+        result = []
+        for number, (payment, part) in enumerate(parts):
+            counted = {}
+            for index, piece in part:
+                if owner[index][0] == number and piece.line is not None:
+                    counted[piece.line] = counted.get(piece.line, 0) + (
+                        units[index].quantity)
+            result.append((payment, cls.regroup([p for _, p in part]),
+                    counted))
+        return result
+
+    @staticmethod
+    def regroup(items):
+        "Equal items of one unit together again"
+        grouped = []
+        for item in items:
+            if grouped and item.mark_code is None and replace(grouped[-1],
+                    quantity=item.quantity) == item:
+                grouped[-1] = replace(grouped[-1],
+                    quantity=grouped[-1].quantity + item.quantity)
+            else:
+                grouped.append(item)
+        return grouped
+
+    @staticmethod
+    def units(items):
+        "{order line id: units} of items"
+        units = {}
+        for item in items:
+            if item.line is not None:
+                units[item.line] = units.get(item.line, 0) + item.quantity
+        return units
 
     @classmethod
     def set_provider_state(cls, refund, state, reason=None):

@@ -23,7 +23,10 @@ steps = st.lists(st.one_of(
         st.tuples(st.just('refund'), st.integers(0, 2), st.integers(1, 3)),
         st.tuples(st.just('refund_delivery'), st.just(0), st.just(0)),
         st.tuples(st.just('settle'), st.just(0), st.just(0)),
+        st.tuples(st.just('cancel'), st.just(0), st.just(0)),
         ), max_size=8)
+# the order paid at once, or by two payments: the first of n kopecks
+first_payments = st.one_of(st.none(), st.integers(1, 700000))
 
 
 class PaymentRulesTestCase(HubTestCase):
@@ -42,13 +45,19 @@ class PaymentRulesTestCase(HubTestCase):
             delivery_cost=Decimal('349.90'))
         return order
 
-    def pay(self, order):
+    def pay(self, order, amount=None):
         Payment = Pool().get('order_payment.payment')
         payment, = Payment.create([{'order': order.id, 'kind': 'checkout',
-                    'provider': 'test', 'amount': order.total,
+                    'provider': 'test', 'amount': amount or order.total,
                     'state': 'pending'}])
         Payment.set_provider_state(payment, 'succeeded')
         return Payment(payment.id)
+
+    def pay_twice(self, order, first):
+        "Two payments: first, then what is still due"
+        Order = Pool().get('order_hub.order')
+        self.pay(order, first)
+        return self.pay(order, Order(order.id).payment_due)
 
     def check_rules(self, order):
         Order = Pool().get('order_hub.order')
@@ -106,12 +115,81 @@ class PaymentRulesTestCase(HubTestCase):
         self.assertEqual((item.payment_mode, item.vat), ('advance', '22/122'))
         self.check_rules(order)
 
+    @with_transaction()
+    def test_refund_spans_two_payments(self):
+        "One refund per payment, each with its receipt"
+        Refund = Pool().get('order_payment.refund')
+        order = self.order()
+        latest = self.pay_twice(order, Decimal('3500.00'))
+        order = order.__class__(order.id)
+        self.assertEqual(order.state, 'paid')
+        line = order.lines[0]
+        # 3 units of 1859.99 (7 % off 1999.99): more than either payment
+        # holds; the latest returns all it holds, the first the rest
+        self.assertGreater(line.amount, max(p.amount for p in order.payments))
+        refunds = Refund.request(order, [(line, Decimal(3))])
+        self.assertEqual(len(refunds), 2)
+        first, second = refunds
+        self.assertEqual(first.payment, latest)
+        self.assertEqual(first.amount, latest.amount)
+        self.assertEqual(first.amount + second.amount, line.amount)
+        for refund in refunds:
+            receipt, = refund.receipts
+            self.assertEqual(receipt.total, refund.amount)
+            self.assertEqual(refund.payment.refunded_amount, refund.amount)
+        # the line counts as refunded once
+        self.assertEqual(sum(l.quantity for r in refunds for l in r.lines),
+            Decimal(3))
+        with self.assertRaises(UserError):
+            Refund.request(order, [(line, Decimal(1))])
+        self.check_rules(order)
+
+    @with_transaction()
+    def test_cancelling_a_paid_order_refunds_it(self):
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        Refund = pool.get('order_payment.refund')
+        order = self.order()
+        self.pay_twice(order, Decimal('2500.00'))
+        order = Order(order.id)
+        Refund.request(order, [(order.lines[1], Decimal(1))])
+        Order.cancel([order])
+        order = Order(order.id)
+        self.assertEqual(order.state, 'cancelled')
+        self.assertEqual(order.refunded_amount, order.paid_amount)
+        self.assertEqual({r.payment for r in order.refunds},
+            set(order.payments))
+        for refund in order.refunds:
+            self.assertEqual([r.kind for r in refund.receipts], ['refund'])
+        self.assertTrue(any(l.kind == 'payment' and 'cancelled' in (
+                    l.description or '').lower() for l in order.action_logs),
+            [l.description for l in order.action_logs])
+        self.check_rules(order)
+        # cancelled again: nothing more
+        Order.cancel([order])
+        self.assertEqual(len(Order(order.id).refunds), len(order.refunds))
+
+    @with_transaction()
+    def test_cancelling_an_advance_refunds_the_advance(self):
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        order = self.order()
+        self.pay(order, Decimal('100.00'))
+        Order.cancel([Order(order.id)])
+        order = Order(order.id)
+        refund, = order.refunds
+        self.assertEqual(refund.amount, Decimal('100.00'))
+        receipt, = refund.receipts
+        item, = receipt.items
+        self.assertEqual(item.payment_mode, 'advance')
+        self.check_rules(order)
+
     @settings(max_examples=12, deadline=None,
         suppress_health_check=list(HealthCheck))
-    @given(steps)
-    def test_random_sequences_keep_the_rules(self, actions):
+    @given(steps, first_payments)
+    def test_random_sequences_keep_the_rules(self, actions, first):
         with Transaction().start(self._db(), 0, context={'language': 'ru'}):
-            self._random_sequence(actions)
+            self._random_sequence(actions, first)
             Transaction().rollback()
 
     @staticmethod
@@ -119,7 +197,7 @@ class PaymentRulesTestCase(HubTestCase):
         from trytond.tests.test_tryton import DB_NAME
         return DB_NAME
 
-    def _random_sequence(self, actions):
+    def _random_sequence(self, actions, first=None):
         pool = Pool()
         Order = pool.get('order_hub.order')
         OrderLine = pool.get('order_hub.order.line')
@@ -139,9 +217,16 @@ class PaymentRulesTestCase(HubTestCase):
                     Refund.request(order, [], delivery=True)
                 elif action == 'settle' and paid:
                     Receipt.create_settlement(order)
+                elif action == 'cancel' and paid:
+                    Order.cancel([order])
             except UserError:
                 pass
             if not paid and action != 'edit':
-                self.pay(Order(order.id))
+                order = Order(order.id)
+                amount = first and Decimal(first) / 100
+                if amount and amount < order.total:
+                    self.pay_twice(order, amount)
+                else:
+                    self.pay(order)
                 paid = True
             self.check_rules(order)

@@ -368,8 +368,9 @@ class RefundScenarioTestCase(YooKassaScenario):
             Order = Pool().get('order_hub.order')
             order = Order(order_id)
             lines = [(l, Decimal(q)) for l, q in zip(order.lines, quantities)]
-            return Refund.request(order, lines, delivery=delivery,
-                amount=amount, reason="Возврат товара").id
+            return [r.id for r in Refund.request(order, lines,
+                    delivery=delivery, amount=amount,
+                    reason="Возврат товара")]
         return self.step(refund)
 
     def test_partial_refunds(self):
