@@ -172,7 +172,8 @@ class DayTotal(ModelSQL, ModelView):
     "Payments of the Day"
     __name__ = 'order_payment.day_total'
 
-    day = fields.Char("Day (UTC)")
+    day = fields.Char("Day", help="In the company's time zone (Moscow "
+        "when it has none).")
     currency = fields.Function(fields.Many2One('currency.currency',
             "Currency"), 'get_currency')
     payments = fields.Integer("Payments")
@@ -192,18 +193,19 @@ class DayTotal(ModelSQL, ModelView):
         payment = pool.get('order_payment.payment').__table__()
         refund = pool.get('order_payment.refund').__table__()
         day_format = 'YYYY-MM-DD'
+        # the days stored with the moments, in the company's time zone
         money = (payment.select(
-                ToChar(payment.paid_at, day_format).as_('day'),
+                ToChar(payment.paid_date, day_format).as_('day'),
                 Literal(1).as_('payment'), payment.amount.as_('paid'),
                 Literal(0).as_('refund'), Literal(0).as_('refunded'),
                 where=(payment.state == 'succeeded')
-                & (payment.paid_at != Null))
+                & (payment.paid_date != Null))
             | refund.select(
-                ToChar(refund.done_at, day_format).as_('day'),
+                ToChar(refund.done_date, day_format).as_('day'),
                 Literal(0).as_('payment'), Literal(0).as_('paid'),
                 Literal(1).as_('refund'), refund.amount.as_('refunded'),
                 where=(refund.state == 'succeeded')
-                & (refund.done_at != Null)))
+                & (refund.done_date != Null)))
         money.all_ = True
         day = money.select(
             money.day,

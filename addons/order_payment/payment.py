@@ -8,11 +8,12 @@ its handlers report back through ``Payment.set_provider_state``,
 rules (when an order is paid, what may be refunded, which receipt is due)
 live here, not in the provider module.
 """
+import datetime as dt
 import uuid
 from dataclasses import replace
 from decimal import Decimal
 
-from sql import For
+from sql import For, Null
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -23,6 +24,7 @@ from trytond.modules.order_hub.pricing import format_money
 from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import Transaction
 
 from . import fiscal
@@ -45,8 +47,72 @@ REFUND_STATES = [
     ]
 
 
+# the accountant's day, when the company sets no time zone
+DEFAULT_TIMEZONE = 'Europe/Moscow'
+
+
 def new_key():
     return uuid.uuid4().hex
+
+
+def local_date(moment, timezone=None):
+    """The day of a naive UTC moment in the company's time zone (Moscow
+    when it has none): «Итоги дня» count the accountant's days"""
+    zone = get_tzinfo(timezone or DEFAULT_TIMEZONE)
+    return moment.replace(tzinfo=dt.UTC).astimezone(zone).date()
+
+
+class LocalDayMixin:
+    "A moment stored in UTC with its day in the company's time zone"
+    __slots__ = ()
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cls.fill_local_days()
+
+    @classmethod
+    def fill_local_days(cls):
+        "Rows from before the day was stored get it (migration)"
+        pool = Pool()
+        moment, day = cls._local_day_fields
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        order = pool.get('order_hub.order').__table__()
+        company = pool.get('company.company').__table__()
+        query = table.join(order, condition=table.order == order.id).join(
+            company, 'LEFT', condition=order.company == company.id).select(
+            table.id, getattr(table, moment), company.timezone,
+            where=(getattr(table, day) == Null)
+            & (getattr(table, moment) != Null))
+        cursor.execute(*query)
+        rows = cursor.fetchall()
+        for id_, when, zone in rows:
+            if isinstance(when, str):
+                when = dt.datetime.fromisoformat(when)
+            date = local_date(when, zone)
+            cursor.execute(*table.update([getattr(table, day)], [date],
+                    where=table.id == id_))
+        # records read before see the new values (as ModelSQL.write does)
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                for id_, _, _ in rows:
+                    cache[cls.__name__].pop(id_, None)
+
+    @classmethod
+    def set_local_days(cls, records, moment):
+        "Write moment and its local day on the records"
+        name, day = cls._local_day_fields
+        by_day = {}
+        for record in records:
+            company = record.order.company
+            by_day.setdefault(local_date(moment,
+                    company.timezone if company else None),
+                []).append(record)
+        for date, group in by_day.items():
+            cls.write(group, {name: moment, day: date})
 
 
 class ProviderMixin:
@@ -88,10 +154,11 @@ class ProviderMixin:
         return super().copy(records, default=default)
 
 
-class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
+class Payment(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
     "Payment"
     __name__ = 'order_payment.payment'
     _rec_name = 'provider_ref'
+    _local_day_fields = ('paid_at', 'paid_date')
 
     order = fields.Many2One('order_hub.order', "Order", required=True,
         readonly=True, ondelete='RESTRICT')
@@ -101,6 +168,8 @@ class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
             ], "Kind", required=True, readonly=True)
     date = fields.DateTime("Created", required=True, readonly=True)
     paid_at = fields.DateTime("Paid", readonly=True)
+    paid_date = fields.Date("Day Paid", readonly=True,
+        help="In the company's time zone (Moscow when it has none).")
     state = fields.Selection(PAYMENT_STATES, "Status", required=True,
         readonly=True, sort=False)
     state_string = state.translated('state')
@@ -298,7 +367,7 @@ class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
     @classmethod
     @Workflow.transition('succeeded')
     def succeed(cls, payments):
-        cls.write(payments, {'paid_at': utcnow()})
+        cls.set_local_days(payments, utcnow())
         cls.log_order(payments, 'msg_log_payment_succeeded')
 
     @classmethod
@@ -348,9 +417,10 @@ class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
             raise PaymentError(gettext('order_payment.msg_payment_delete'))
 
 
-class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
+class Refund(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
     "Refund"
     __name__ = 'order_payment.refund'
+    _local_day_fields = ('done_at', 'done_date')
 
     order = fields.Many2One('order_hub.order', "Order", required=True,
         readonly=True, ondelete='RESTRICT')
@@ -358,6 +428,8 @@ class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
         required=True, readonly=True, ondelete='RESTRICT')
     date = fields.DateTime("Requested", required=True, readonly=True)
     done_at = fields.DateTime("Refunded", readonly=True)
+    done_date = fields.Date("Day Refunded", readonly=True,
+        help="In the company's time zone (Moscow when it has none).")
     state = fields.Selection(REFUND_STATES, "Status", required=True,
         readonly=True, sort=False)
     state_string = state.translated('state')
@@ -579,7 +651,7 @@ class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
     @Workflow.transition('succeeded')
     def succeed(cls, refunds):
         ActionLog = Pool().get('order_hub.action_log')
-        cls.write(refunds, {'done_at': utcnow()})
+        cls.set_local_days(refunds, utcnow())
         ActionLog.add((r.order, 'payment', gettext(
                     'order_payment.msg_log_refund_succeeded',
                     amount=format_money(r.amount))) for r in refunds)

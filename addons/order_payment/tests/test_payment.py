@@ -184,6 +184,46 @@ class PaymentRulesTestCase(HubTestCase):
         self.assertEqual(item.payment_mode, 'advance')
         self.check_rules(order)
 
+    @with_transaction()
+    def test_day_totals_by_the_company_day(self):
+        "«Итоги дня» count Moscow days: 22:30 UTC is the next day there"
+        import datetime as dt
+        pool = Pool()
+        Payment = pool.get('order_payment.payment')
+        Refund = pool.get('order_payment.refund')
+        DayTotal = pool.get('order_payment.day_total')
+        Company = pool.get('company.company')
+        order = self.order()
+        late = self.pay(order, Decimal('1000.00'))
+        early = self.pay(order, Decimal('2000.00'))
+        Payment.set_local_days([late], dt.datetime(2026, 12, 6, 22, 30))
+        Payment.set_local_days([early], dt.datetime(2026, 12, 6, 20, 59))
+        refund, = Refund.request(order, [], delivery=True)
+        Refund.set_provider_state(refund, 'succeeded')
+        Refund.set_local_days([refund], dt.datetime(2026, 12, 6, 21, 15))
+
+        def totals():
+            return [(d.day, d.payments, d.paid, d.refunds, d.refunded, d.net)
+                for d in DayTotal.search([])]
+        self.assertEqual(totals(), [
+                ('2026-12-07', 1, Decimal('1000.00'), 1, Decimal('349.90'),
+                    Decimal('650.10')),
+                ('2026-12-06', 1, Decimal('2000.00'), 0, Decimal(0),
+                    Decimal('2000.00')),
+                ])
+        self.assertEqual(Payment(late.id).paid_date, dt.date(2026, 12, 7))
+        # a company in UTC counts UTC days
+        company = order.company
+        Company.write([company], {'timezone': 'UTC'})
+        Payment.set_local_days([late], dt.datetime(2026, 12, 6, 22, 30))
+        self.assertEqual(Payment(late.id).paid_date, dt.date(2026, 12, 6))
+        # rows stored before the day was: filled from the moment
+        Company.write([company], {'timezone': None})
+        Payment.write([late, early], {'paid_date': None})
+        Payment.fill_local_days()
+        self.assertEqual([Payment(p.id).paid_date for p in (late, early)],
+            [dt.date(2026, 12, 7), dt.date(2026, 12, 6)])
+
     @settings(max_examples=12, deadline=None,
         suppress_health_check=list(HealthCheck))
     @given(steps, first_payments)
