@@ -8,6 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trytond.exceptions import UserError
+from trytond.i18n import gettext
+from trytond.modules.order_hub.pricing import format_money
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
@@ -161,9 +163,14 @@ class PaymentRulesTestCase(HubTestCase):
             set(order.payments))
         for refund in order.refunds:
             self.assertEqual([r.kind for r in refund.receipts], ['refund'])
-        self.assertTrue(any(l.kind == 'payment' and 'cancelled' in (
-                    l.description or '').lower() for l in order.action_logs),
-            [l.description for l in order.action_logs])
+        reason = gettext('order_payment.msg_refund_reason_cancelled')
+        by_cancel = [r for r in order.refunds if r.reason == reason]
+        self.assertEqual(len(by_cancel), 2)
+        self.assertIn(gettext('order_payment.msg_log_cancel_refund',
+                amount=format_money(sum(r.amount for r in by_cancel)),
+                count=2),
+            [l.description for l in order.action_logs
+                if l.kind == 'payment'])
         self.check_rules(order)
         # cancelled again: nothing more
         Order.cancel([order])
