@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import inspect
 import json
+import logging
 import re
 import secrets
 import urllib.parse
@@ -32,6 +33,7 @@ from trytond.protocols.wrappers import Response
 from trytond.transaction import Transaction, check_access
 from trytond.worker import run_task
 
+logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = 'hub_portal_session'
 LOGIN_CSRF_COOKIE = 'hub_portal_login'
@@ -224,6 +226,10 @@ class Portal(Model):
             return cls.run(request, f'{kind}_{name}', args)
         except PortalError as error:
             return cls.error_page(request, error)
+        except Exception:
+            logger.exception('portal request %s failed', request.path)
+            return cls.error_page(request, PortalError(
+                    HTTPStatus.INTERNAL_SERVER_ERROR, None))
 
     @classmethod
     def run(cls, request, method_name, args):
@@ -341,12 +347,37 @@ class Portal(Model):
             target = cls.local_path(
                 form.get('next') or request.args.get('next')) or cls.path()
             if result:
-                response = redirect(target, code=HTTPStatus.SEE_OTHER)
-                cls.set_cookie(request, response, SESSION_COOKIE,
-                    f'{result[0]}:{result[1]}')
-                cls.delete_cookie(request, response, LOGIN_CSRF_COOKIE)
-                return response
+                return cls.session_response(request, *result, target)
             return cls.login_page(request, error, target)
+
+    @classmethod
+    def open_session(cls, request, user_id, target=None):
+        """Log user_id in: a new Tryton session in the portal's cookie.
+        For login methods that prove the identity themselves (SSO routes:
+        SAML, OpenID Connect, Kerberos), never for a password"""
+        database = request.view_args['database_name']
+        with Transaction().start(database, user_id,
+                context={'_request': request.context}) as transaction:
+            token = Pool().get('ir.session').new()
+            transaction.commit()
+        with Transaction().start(database, 0, readonly=True,
+                context={'_request': request.context}):
+            return cls.session_response(request, user_id, token,
+                cls.local_path(target) or cls.path())
+
+    @classmethod
+    def session_response(cls, request, user_id, token, target):
+        response = redirect(target, code=HTTPStatus.SEE_OTHER)
+        cls.set_cookie(request, response, SESSION_COOKIE,
+            f'{user_id}:{token}')
+        cls.delete_cookie(request, response, LOGIN_CSRF_COOKIE)
+        return response
+
+    @classmethod
+    def login_links(cls, target):
+        """Other ways to log in shown under the form: dicts label, url
+        (an SSO module adds «Войти через корпоративную учётную запись»)"""
+        return []
 
     @classmethod
     def login_page(cls, request, error, target):
@@ -362,6 +393,7 @@ class Portal(Model):
             error=gettext(f'hub_portal.{error}') if error else None,
             next=target if target != cls.path() else '',
             login=request.form.get('login', ''),
+            login_links=cls.login_links(target),
             logged_out='bye' in request.args, status=status)
         cls.set_cookie(request, response, LOGIN_CSRF_COOKIE, token,
             samesite='Strict')
@@ -522,7 +554,8 @@ class Portal(Model):
             with transaction.set_context(User.get_preferences(
                         context_only=True) if session else {}):
                 message = error.message or gettext(
-                    'hub_portal.msg_not_found')
+                    'hub_portal.msg_server_error'
+                    if error.status >= 500 else 'hub_portal.msg_not_found')
                 return cls.render(request, 'hub_portal/error.html',
                     status=error.status, message=message,
                     title=gettext('hub_portal.msg_error_title'))

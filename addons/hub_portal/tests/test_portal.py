@@ -327,3 +327,23 @@ class PortalTestCase(unittest.TestCase):
                     f'{BASE}/note/1')
             finally:
                 config.set('hub_portal', 'url', '')
+
+    def test_open_session_for_sso(self):
+        "An SSO route that proved the identity opens a normal session"
+        from werkzeug.test import EnvironBuilder
+
+        from trytond.protocols.wrappers import Request
+        request = Request(EnvironBuilder(path=f'{BASE}/sso').get_environ())
+        request.view_args = {'database_name': DB_NAME}
+        Portal = Pool(DB_NAME).get('hub_portal.portal')
+        response = Portal.open_session(request, self.users['bob'],
+            f'{BASE}/notes')
+        self.assertEqual(response.location, f'{BASE}/notes')
+        cookie, = [c for c in response.headers.getlist('Set-Cookie')
+            if c.startswith('hub_portal_session=')]
+        client = Client(app)
+        client.set_cookie('hub_portal_session',
+            cookie.split(';')[0].split('=', 1)[1], path=BASE)
+        page = client.get(f'{BASE}/notes')
+        self.assertEqual(page.status_code, 200)
+        self.assertIn('Склад Боба', page.text)
