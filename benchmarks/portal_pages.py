@@ -90,7 +90,8 @@ def main():
             client.get(response.location)
 
         cases = [
-            ('static file (floor)', lambda i: get('static/hub_portal/scan.js')),
+            ('static file (floor)',
+                lambda i: get('static/hub_portal/scan.js')),
             ('login page', lambda i: get('login')),
             ('login (POST, password hash)', lambda i: login()),
             ('«Главная»', lambda i: get('')),

@@ -20,8 +20,9 @@ import urllib.parse
 from http import HTTPStatus
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
+from jinja2 import Environment, FileSystemLoader, PrefixLoader
 from werkzeug.utils import redirect, safe_join, send_file
+from werkzeug.wrappers import Response as BaseResponse
 
 from trytond import backend, config, security
 from trytond.exceptions import LoginException, RateLimitException, UserError
@@ -66,7 +67,8 @@ class Portal(Model):
             return url.rstrip('/')
         request = Transaction().context.get('_request') or {}
         if request.get('http_host'):
-            return f"{request.get('scheme') or 'http'}://{request['http_host']}"
+            scheme = request.get('scheme') or 'http'
+            return f"{scheme}://{request['http_host']}"
         host, _, port = config.get(
             'web', 'listen', default='localhost:8000').rpartition(':')
         return f"http://{host or 'localhost'}:{port}"
@@ -114,7 +116,7 @@ class Portal(Model):
             return None
         return parts.path + ('?' + parts.query if parts.query else '')
 
-    # -- pages, menu, access ----------------------------------------------------
+    # -- pages, menu, access --------------------------------------------------
     @classmethod
     def menu_entries(cls):
         """The menu: dicts with label, page (name), args (list) and groups
@@ -142,7 +144,8 @@ class Portal(Model):
         ModelData = Pool().get('ir.model.data')
         if not xml_ids:
             return True
-        wanted = {ModelData.get_id(*xml_id.split('.', 1)) for xml_id in xml_ids}
+        wanted = {ModelData.get_id(*xml_id.split('.', 1))
+            for xml_id in xml_ids}
         return bool(wanted & cls.user_group_ids())
 
     @classmethod
@@ -177,7 +180,7 @@ class Portal(Model):
         raise PortalError(HTTPStatus.NOT_FOUND,
             gettext('hub_portal.msg_not_found'))
 
-    # -- the pages of this module ------------------------------------------------
+    # -- the pages of this module ---------------------------------------------
     @classmethod
     def page_home(cls, request):
         "«Главная»: the menu of the user's groups"
@@ -205,7 +208,7 @@ class Portal(Model):
         extend it for codes that are not addresses (a shipment number…)"""
         return cls.local_path(code)
 
-    # -- requests --------------------------------------------------------------
+    # -- requests -------------------------------------------------------------
     @classmethod
     def dispatch(cls, request, path):
         parts = [p for p in path.split('/') if p]
@@ -290,7 +293,7 @@ class Portal(Model):
             request.portal_failed = True
             cls.flash(request, 'error', error.message)
             target = back
-        if isinstance(target, Response):
+        if isinstance(target, BaseResponse):
             return target
         response = redirect(cls.local_path(target) or back,
             code=HTTPStatus.SEE_OTHER)
@@ -387,7 +390,8 @@ class Portal(Model):
         status = HTTPStatus.OK
         if error:
             status = (HTTPStatus.TOO_MANY_REQUESTS
-                if error == 'msg_login_rate_limit' else HTTPStatus.UNAUTHORIZED)
+                if error == 'msg_login_rate_limit'
+                else HTTPStatus.UNAUTHORIZED)
         response = cls.render(request, 'hub_portal/login.html',
             title=gettext('hub_portal.msg_login_title'),
             error=gettext(f'hub_portal.{error}') if error else None,
@@ -416,7 +420,7 @@ class Portal(Model):
             cls.delete_cookie(request, response, SESSION_COOKIE)
         return response
 
-    # -- cookies, CSRF, flash messages ------------------------------------------
+    # -- cookies, CSRF, flash messages ----------------------------------------
     @classmethod
     def set_cookie(cls, request, response, name, value, samesite='Lax'):
         response.set_cookie(name, value, path=cls.base_path(),
@@ -483,7 +487,7 @@ class Portal(Model):
         except ValueError:
             return []
 
-    # -- rendering ---------------------------------------------------------------
+    # -- rendering ------------------------------------------------------------
     @classmethod
     def template_folders(cls):
         """{module: folder}: the templates of module are named
@@ -501,9 +505,8 @@ class Portal(Model):
         folders = tuple(sorted(
                 (k, str(v)) for k, v in cls.template_folders().items()))
         if folders not in cls._jinja:
-            loader = ChoiceLoader([PrefixLoader({
-                            module: FileSystemLoader(folder)
-                            for module, folder in folders})])
+            loader = PrefixLoader({module: FileSystemLoader(folder)
+                    for module, folder in folders})
             cls._jinja[folders] = Environment(loader=loader, autoescape=True)
         return cls._jinja[folders]
 

@@ -1,7 +1,8 @@
 "The notes in the shop portal: a menu entry, a list, a record page, an action"
+from pathlib import Path
+
 from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
-from pathlib import Path
 
 GROUP = 'hub_portal_test.group_notes'
 

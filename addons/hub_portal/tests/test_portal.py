@@ -195,7 +195,7 @@ class PortalTestCase(unittest.TestCase):
             f"{self.users['bob']}:{token}", path=BASE)
         self.assertEqual(forged.get(f'{BASE}/notes').status_code, 303)
 
-    # -- pages, groups, record rules ----------------------------------------------
+    # -- pages, groups, record rules ------------------------------------------
     def test_menu_by_groups(self):
         alice = self.client('alice').get(f'{BASE}/').text
         self.assertIn('Заметки', alice)
