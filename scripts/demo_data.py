@@ -247,6 +247,13 @@ def connect(urls):
     if 'yookassa' in urls:
         System.yookassa_configure_sandbox(urls['yookassa'],
             sms_url=urls.get('sms'))
+    if 'russian_post' in urls:
+        System.russian_post_configure_sandbox(urls['russian_post'],
+            control(urls['russian_post'], 'credentials'))
+    if 'cdek' in urls:
+        cdek = control(urls['cdek'], 'credentials')
+        System.cdek_configure_sandbox(urls['cdek'], cdek['client_id'],
+            cdek['client_secret'])
 
 
 def ut11_references(url, login, password):
