@@ -402,21 +402,29 @@ class Shipment(Workflow, ModelSQL, ModelView):
     @classmethod
     def submit_carrier_request(cls, shipments):
         """The carrier's form was submitted: the sale of the goods first
-        (in 1C when the bridge is installed), then the carrier order"""
+        (in 1C when the bridge is installed), then the carrier order; after
+        a refusal by the carrier, the goods already sold go to it at once"""
         for shipment in shipments:
             shipment.check_carrier('send')
-            if shipment.state != 'assembling' or shipment.carrier_state in {
-                    'pending', 'created'}:
+            if shipment.state not in {'assembling', 'sent'} \
+                    or shipment.carrier_state in {'pending', 'created'} \
+                    or (shipment.state == 'sent'
+                        and shipment.carrier_state != 'refused'):
                 raise CarrierError(gettext(
                         'order_shipments.msg_carrier_already',
                         shipment=shipment.rec_name,
                         state=shipment.carrier_state_string
                         or shipment.state_string))
-            shipment.check_goods_here()
+            if shipment.state == 'assembling':
+                shipment.check_goods_here()
         cls.write(shipments, {'carrier_state': 'pending',
                 'carrier_error': None})
-        cls.log_on_order(shipments, 'order_shipments.msg_log_carrier_submitted')
-        cls.release_goods(shipments)
+        cls.log_on_order(shipments,
+            'order_shipments.msg_log_carrier_submitted')
+        sold = [s for s in shipments if s.state == 'sent']
+        for code, group in cls.by_carrier(sold).items():
+            getattr(cls, f'carrier_send_{code}')(group)
+        cls.release_goods([s for s in shipments if s.state == 'assembling'])
 
     def check_goods_here(self):
         "The goods must have reached the warehouse they leave from"

@@ -9,9 +9,9 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, create_city, create_order, create_product, create_user,
-    create_warehouse, set_company, set_stock, setup_company)
-from trytond.modules.order_payment.tests.test_concurrency import test_provider
+    HubTestCase, create_user, set_company, set_stock, setup_company)
+
+from .tools import create_shops, paid_order
 
 
 class ShipmentsTestCase(HubTestCase):
@@ -19,31 +19,12 @@ class ShipmentsTestCase(HubTestCase):
     modules = ['order_shipments']
 
     def setup_shops(self):
-        Location = Pool().get('stock.location')
-        moscow = create_city("Москва", 55.755826, 37.6173)
-        spb = create_city("Санкт-Петербург", 59.939095, 30.315868)
-        self.tverskaya = create_warehouse("Магазин на Тверской", moscow)
-        self.nevsky = create_warehouse("Магазин на Невском", spb)
-        self.galereya = create_warehouse("Магазин «Галерея»", spb)
-        Location.write([self.tverskaya], {
-                'hub_opening_hours': "ежедневно 10:00–22:00"})
-        self.scarf, = create_product("Шарф шерстяной", '1990')
-        self.hat, = create_product("Шапка вязаная", '890')
-        set_stock(self.scarf, self.nevsky, 4)
-        set_stock(self.hat, self.tverskaya, 2)
+        self.__dict__.update(vars(create_shops()))
 
     def paid_order(self):
         "Two scarves and a hat to pick up on Tverskaya, paid online"
-        pool = Pool()
-        Payment = pool.get('order_payment.payment')
-        test_provider()
-        order = create_order([(self.scarf, 2), (self.hat, 1)],
+        return paid_order([(self.scarf, 2), (self.hat, 1)],
             delivery_service='pickup', pickup_shop=self.tverskaya.id)
-        payment, = Payment.create([{'order': order.id, 'kind': 'checkout',
-                    'provider': 'test', 'amount': order.total,
-                    'state': 'pending'}])
-        Payment.set_provider_state(payment, 'succeeded')
-        return pool.get('order_hub.order')(order.id)
 
     def request(self, order, lines, source, target=None,
             delivery_type='shop_pickup', carrier=None):
