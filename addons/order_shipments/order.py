@@ -240,9 +240,11 @@ class Location(metaclass=PoolMeta):
         fields.Char("Address"), 'get_hub_full_address')
 
     def get_hub_full_address(self, name):
-        parts = [self.hub_city.name if self.hub_city else None,
-            self.hub_street]
-        return ', '.join(p for p in parts if p) or self.name
+        city = self.hub_city.name if self.hub_city else None
+        street = self.hub_street or ''
+        if city and city not in street:
+            street = ', '.join(p for p in (city, street) if p)
+        return street or self.name
 
 
 class RequestGoodsStart(metaclass=PoolMeta):
