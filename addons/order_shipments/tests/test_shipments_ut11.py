@@ -66,6 +66,10 @@ class ShipmentsUT11Base(UT11SimulatorTestCase):
             if pickup:
                 values.update(delivery_service='pickup',
                     pickup_shop=self.warehouse(pickup).id)
+            if isinstance(values.get('delivery_city'), str):
+                city, = Pool().get('order_hub.city').search([
+                        ('name', '=', values['delivery_city'])])
+                values['delivery_city'] = city.id
             order = paid_order([(self.sneakers(), 2)], **values)
             Order.reserve([order])
             return order.id
