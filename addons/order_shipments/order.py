@@ -253,10 +253,8 @@ class RequestGoodsStart(metaclass=PoolMeta):
     delivery_type = fields.Selection(
         DELIVERY_TYPES, "Delivery Type", required=True)
     carrier = fields.Selection('get_carriers', "Carrier",
-        states={
-            'invisible': Eval('delivery_type') == 'shop_pickup',
-            'required': Eval('delivery_type') != 'shop_pickup',
-            })
+        states={'invisible': Eval('delivery_type') == 'shop_pickup'},
+        help="May be chosen later, on the shipment.")
     stock_levels = fields.One2Many(
         'order_hub.stock', None, "Stock per Warehouse", readonly=True)
 
@@ -301,8 +299,6 @@ class RequestGoods(metaclass=PoolMeta):
         carriers = {c for c, _ in Shipment.get_carriers()}
         values['delivery_type'] = delivery_type
         values['carrier'] = carrier if carrier in carriers else None
-        if delivery_type != 'shop_pickup':
-            values['to_warehouse'] = None
         values['stock_levels'] = [s.id for s in StockLevel.search([
                     ('product', 'in', [l['product']
                             for l in values['lines']]),
@@ -326,7 +322,8 @@ class RequestGoods(metaclass=PoolMeta):
 
     def default_done(self, fields):
         shipment = self.done.shipment
-        transfers = ', '.join(t.number for t in shipment.transfers) or '—'
+        transfers = ', '.join(f'{t.number} ({t.state_string})'
+            for t in shipment.transfers) or '—'
         return {'shipment': shipment.id,
             'transfer': self.done.transfer.id if self.done.transfer
             else None,

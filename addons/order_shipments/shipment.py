@@ -84,7 +84,12 @@ class Shipment(Workflow, ModelSQL, ModelView):
         DELIVERY_TYPES, "Delivery Type", required=True, readonly=True)
     delivery_type_string = delivery_type.translated('delivery_type')
     carrier = fields.Selection(
-        [(None, "")], "Carrier", readonly=True,
+        [(None, "")], "Carrier",
+        states={
+            'readonly': ((Eval('state') != 'assembling')
+                | (Eval('delivery_type') == 'shop_pickup')
+                | Eval('carrier_state')),
+            },
         help="Empty: handed over in our own shop.")
     carrier_string = carrier.translated('carrier')
     from_warehouse = fields.Many2One(
@@ -246,10 +251,16 @@ class Shipment(Workflow, ModelSQL, ModelView):
             external=False):
         super().check_modification(
             mode, shipments, values=values, external=external)
-        if external and mode in {'create', 'write', 'delete'}:
-            # shipments change through their buttons and «Запросить товар»
-            raise ShipmentError(gettext(
-                    'order_shipments.msg_shipment_use_actions'))
+        if not external or mode not in {'create', 'write', 'delete'}:
+            return
+        # shipments change through their buttons and «Запросить товар»;
+        # a carrier is chosen until its request is made
+        if mode == 'write' and set(values) <= {'carrier'} and all(
+                s.state == 'assembling' and s.delivery_type != 'shop_pickup'
+                and not s.carrier_state for s in shipments):
+            return
+        raise ShipmentError(gettext(
+                'order_shipments.msg_shipment_use_actions'))
 
     @classmethod
     def copy(cls, shipments, default=None):
@@ -319,13 +330,12 @@ class Shipment(Workflow, ModelSQL, ModelView):
             raise ShipmentError(gettext(
                     'order_shipments.msg_request_order_state',
                     order=order.rec_name, state=order.state_string))
-        if delivery_type == 'shop_pickup':
-            if not target or not target.hub_is_shop:
-                raise ShipmentError(gettext(
-                        'order_shipments.msg_request_no_pickup_shop'))
-        elif not carrier:
+        # a carrier delivery may wait for its carrier (chosen on the
+        # shipment before «Создать заявку в службу доставки»)
+        if delivery_type == 'shop_pickup' and (
+                not target or not target.hub_is_shop):
             raise ShipmentError(gettext(
-                    'order_shipments.msg_request_no_carrier'))
+                    'order_shipments.msg_request_no_pickup_shop'))
         if not goods:
             raise ShipmentError(gettext('order_shipments.msg_request_no_goods',
                     order=order.rec_name))

@@ -9,7 +9,8 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, create_user, set_company, set_stock, setup_company)
+    HubTestCase, create_order, create_user, set_company, set_stock,
+    setup_company)
 
 from .tools import create_shops, paid_order
 
@@ -212,10 +213,11 @@ class ShipmentsTestCase(HubTestCase):
                 self.request(order, [(order.lines[0], Decimal(3))],
                     self.nevsky)
             self.assertIn("Шарф шерстяной", cm.exception.message)
-            with self.assertRaises(UserError):
-                self.request(order, [(order.lines[0], Decimal(1))],
-                    self.nevsky, target=self.nevsky,
-                    delivery_type='courier')
+            unpaid = create_order([(self.scarf, 1)])
+            with self.assertRaises(UserError) as cm:
+                self.request(unpaid, [(unpaid.lines[0], Decimal(1))],
+                    self.nevsky)
+            self.assertIn("оплаченного", cm.exception.message)
             self.assertEqual(Shipment.search([]), [])
             self.assertEqual(order.state, 'paid')
 
