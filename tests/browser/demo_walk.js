@@ -236,6 +236,7 @@ async function linesTable(page) {
   const context = await browser.newContext({ locale: 'ru-RU',
     timezoneId: 'Europe/Moscow', viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
+  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
   const pages = await context.newPage();   // the simulators' pages
   await page.bringToFront();
   try {
