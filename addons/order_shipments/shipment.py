@@ -10,7 +10,7 @@ import datetime
 import json
 from decimal import Decimal
 
-from sql import Literal, Union
+from sql import Cast, Literal, Null, Union
 from sql.aggregate import Count, Min
 from sql.conditionals import Case
 
@@ -942,25 +942,27 @@ class ShopOpen(ModelSQL, ModelView):
         shipment = pool.get('order_shipments.shipment').__table__()
         parts = [
             transfer.select(transfer.from_warehouse.as_('warehouse'),
-                Literal('to_send').as_('kind'), transfer.date.as_('date'),
+                Cast(Literal('to_send'), 'VARCHAR').as_('kind'),
+                transfer.date.as_('date'),
                 where=transfer.state == 'requested'),
             transfer.select(transfer.to_warehouse.as_('warehouse'),
-                Literal('arriving').as_('kind'), transfer.date.as_('date'),
+                Cast(Literal('arriving'), 'VARCHAR').as_('kind'),
+                transfer.date.as_('date'),
                 where=transfer.state == 'in_transit'),
             shipment.select(shipment.to_warehouse.as_('warehouse'),
-                Literal('to_hand_over').as_('kind'),
+                Cast(Literal('to_hand_over'), 'VARCHAR').as_('kind'),
                 shipment.state_date.as_('date'),
                 where=(shipment.delivery_type == 'shop_pickup')
                 & shipment.state.in_(['sent', 'delivered'])),
             ]
         work = Union(*parts, all_=True)
         grouped = work.select(work.warehouse, work.kind,
-            Count(Literal('*')).as_('count'), Min(work.date).as_('since'),
+            Count(work.kind).as_('count'), Min(work.date).as_('since'),
             group_by=[work.warehouse, work.kind])
         kind_number = Case((grouped.kind == 'to_send', 1),
             (grouped.kind == 'arriving', 2), else_=3)
         return grouped.select(
             (grouped.warehouse * 10 + kind_number).as_('id'),
-            Literal(0).as_('create_uid'), Literal(None).as_('create_date'),
-            Literal(0).as_('write_uid'), Literal(None).as_('write_date'),
+            Literal(0).as_('create_uid'), Literal(Null).as_('create_date'),
+            Literal(0).as_('write_uid'), Literal(Null).as_('write_date'),
             grouped.warehouse, grouped.kind, grouped.count, grouped.since)
