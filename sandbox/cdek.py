@@ -3,7 +3,8 @@
 Follows /work/shared/docs/external/cdek.md: OAuth client_credentials tokens,
 asynchronous order registration (the entity/requests envelope), order
 statuses and ORDER_STATUS webhooks, delivery points and the tariff
-calculator.  All paths live under /v2/ as on api.cdek.ru and api.edu.cdek.ru.
+calculator, print forms (waybill and barcode PDFs) and PRINT_FORM webhooks.
+All paths live under /v2/ as on api.cdek.ru and api.edu.cdek.ru.
 """
 import base64
 import copy
@@ -14,7 +15,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 
 from .core import Simulator, control, error_page, route
 from .page import counts
@@ -170,6 +171,34 @@ _POINTS = [
         56.3211, 43.9462),
     ]
 
+# Print forms (cdek.md §6): route kind -> (related entity type, PRINT_FORM
+# webhook attribute type).  Status names follow the apidoc.cdek.ru-derived
+# enums (Spoleto PrintingOrderStatusCode); the real texts are unconfirmed.
+PRINT_KINDS = {'orders': ('waybill', 'WAYBILL'),
+    'barcodes': ('barcode', 'BARCODE')}
+PRINT_STATUSES = {'ACCEPTED': 'Принят', 'PROCESSING': 'Формируется',
+    'READY': 'Сформирован', 'REMOVED': 'Удален',
+    'INVALID': 'Некорректный запрос'}
+PRINT_FORM_TTL = 3600        # "the link expires in about 1 hour" (§6)
+PRINT_MAX_ORDERS = 100
+BARCODE_FORMATS = {'A4', 'A5', 'A6', 'A7'}
+PRINT_LANGS = {'RUS', 'ENG'}
+
+# What CDEK fills from the contract when an e-shop order omits the sender
+# or the seller.  Whether the real order info then echoes the contract data
+# or leaves the keys out is unconfirmed; the simulator echoes it.
+CONTRACT_SENDER = {'company': 'ООО «Обувной хаб»', 'name': 'Склад отправителя',
+    'contragent_type': 'LEGAL_ENTITY',
+    'phones': [{'number': '+74951234567'}]}
+CONTRACT_SELLER = {'name': 'ООО «Обувной хаб»', 'inn': '7701234567',
+    'phone': '+74951234567', 'ownership_form': 63}
+
+# Webhook variants real integrations meet (cdek.md §8.3): the 2019 payload of
+# CDEK's own PHP SDK test carries ``city`` instead of ``city_name`` and no
+# ``city_code``.  Which statuses still come that way is unconfirmed: by
+# default the final ones do (``legacy_city='final'``).
+LEGACY_CITY_MODES = {'none', 'final', 'all'}
+
 API_PREFIX = '/v2/'
 TOKEN_PATH = '/v2/oauth/token'
 
@@ -221,6 +250,86 @@ def make_jwt(claims):
         return base64.urlsafe_b64encode(raw).rstrip(b'=').decode()
     return '.'.join([part({'alg': 'RS256', 'typ': 'JWT'}), part(claims),
             secrets.token_urlsafe(32)])
+
+
+def vat_part(value, rate):
+    "VAT included in a gross sum at rate % (None: no VAT)"
+    if not rate or not value:
+        return 0
+    return round(value * rate / (100 + rate), 2)
+
+
+def city_uuid(code):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f'cdek-city-{code}'))
+
+
+def full_location(location, city, point=None):
+    """A location as order info renders it: what was sent plus what CDEK
+    adds (city_uuid, country, region, coordinates).  For a ПВЗ order the
+    location is the point's (assumed: the real answer's shape for points is
+    unconfirmed)."""
+    out = {}
+    if point is not None:
+        loc = point['location']
+        out = {'code': loc['city_code'], 'postal_code': loc['postal_code'],
+            'longitude': loc['longitude'], 'latitude': loc['latitude'],
+            'address': loc['address']}
+    out.update(location or {})
+    if city:
+        out.setdefault('code', city['code'])
+        out.setdefault('city', city['city'])
+        out.setdefault('region', city['region'])
+        out.setdefault('region_code', city['region_code'])
+        out.setdefault('longitude', city['lon'])
+        out.setdefault('latitude', city['lat'])
+        out['city_uuid'] = city_uuid(city['code'])
+    out.setdefault('country_code', 'RU')
+    out['country'] = 'Россия' if out['country_code'] == 'RU' else out[
+        'country_code']
+    return out
+
+
+def _pdf_text(text):
+    "Latin-1 safe text for the standard Helvetica font of a PDF"
+    text = text.encode('latin-1', 'replace').decode('latin-1')
+    return text.replace('\\', '\\\\').replace('(', '\\(').replace(
+        ')', '\\)')
+
+
+def make_pdf(title, lines, bars=''):
+    """A small, valid one-page PDF: a title, text lines and, if bars is a
+    string of digits, a barcode-like row of bars under them."""
+    ops = ['BT /F1 16 Tf 40 790 Td (%s) Tj ET' % _pdf_text(title)]
+    y = 760
+    for line in lines:
+        ops.append('BT /F1 11 Tf 40 %d Td (%s) Tj ET' % (y, _pdf_text(line)))
+        y -= 18
+    x = 40
+    for digit in bars:
+        width = 1 + int(digit) % 3
+        ops.append('%d %d %d 60 re f' % (x, y - 70, width))
+        x += width + 2
+    stream = '\n'.join(ops).encode('latin-1')
+    objects = [b'<< /Type /Catalog /Pages 2 0 R >>',
+        b'<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+        b'<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] '
+        b'/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>',
+        b'<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica '
+        b'/Encoding /WinAnsiEncoding >>',
+        b'<< /Length %d >>\nstream\n' % len(stream) + stream
+        + b'\nendstream']
+    out = bytearray(b'%PDF-1.4\n%\xe2\xe3\xcf\xd3\n')
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b'%d 0 obj\n' % number + body + b'\nendobj\n'
+    xref = len(out)
+    out += b'xref\n0 %d\n0000000000 65535 f \n' % (len(objects) + 1)
+    for offset in offsets:
+        out += b'%010d 00000 n \n' % offset
+    out += (b'trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n'
+        % (len(objects) + 1, xref))
+    return bytes(out)
 
 
 def distance_km(a, b):
@@ -299,8 +408,7 @@ def build_point(code, city_code, kind, postal, address, station, lat, lon):
             'longitude': lon, 'latitude': lat, 'address': address,
             'address_full': f"{postal}, Россия, {city['region']}, "
                 f"{city['city']}, {address}",
-            'city_uuid': str(uuid.uuid5(uuid.NAMESPACE_URL,
-                    f'cdek-city-{city_code}'))},
+            'city_uuid': city_uuid(city_code)},
         }
     if postamat:
         point['dimensions'] = [{'width': 40, 'height': 40, 'depth': 60}]
@@ -466,6 +574,9 @@ class OrderChecker:
         self.check_contact(body, 'sender', required=order_type == 2)
         self.check_packages(body, eshop=order_type in (None, 1))
         self.check_services(body)
+        if body.get('print') not in (None, 'waybill', 'barcode'):
+            self.add('v2_invalid_format',
+                'Field print must be waybill or barcode')
         return self.errors
 
     def check_places(self, body):
@@ -645,6 +756,7 @@ class CdekSimulator(Simulator):
                     for o in self.orders.values()
                     if o['statuses']) or '—'),
             ('Подписок на вебхуки', len(self.subscriptions)),
+            ('Печатных форм', len(self.print_forms)),
             ('Пунктов выдачи', len(self.points)),
             ('Обработка запросов, с', self.processing_delay),
             ('Вебхуков отправлено', len(self.webhooks.deliveries))]
@@ -657,6 +769,9 @@ class CdekSimulator(Simulator):
             self.tokens = {}              # access token -> expiry (epoch)
             self.orders = {}              # uuid -> internal order record
             self.subscriptions = {}       # uuid -> {uuid, type, url}
+            self.print_forms = {}         # uuid -> internal print form
+            self.legacy_city = 'final'    # see LEGACY_CITY_MODES
+            self.numeric_ids = False      # cdek_number as a JSON number
             self.points = {p['code']: p for p in default_points()}
             self.processing_delay = 1.0
             # emptying the queue orphans the timers of the previous state
@@ -760,7 +875,7 @@ class CdekSimulator(Simulator):
         order = {'uuid': order_uuid, 'data': copy.deepcopy(body),
             'number': body.get('number') or order_uuid, 'created': self.now(),
             'cdek_number': None, 'mode': tariff[1] if tariff else None,
-            'statuses': [], 'requests': [], 'origin': None,
+            'statuses': [], 'requests': [], 'related': [], 'origin': None,
             'destination': None, 'quote': None, 'delivery_detail': None,
             'keep_free_until': None}
         self.orders[order_uuid] = order
@@ -802,6 +917,12 @@ class CdekSimulator(Simulator):
                 order['data']['packages'], self.now().date(),
                 order['data'].get('services') or []))
         self._add_status(order, 'CREATED')
+        kind = {'waybill': 'orders', 'barcode': 'barcodes'}.get(
+            order['data'].get('print'))
+        if kind:
+            # "print": the form is made right after registration (§4.1)
+            self._new_print_form(kind, {'orders': [
+                        {'order_uuid': order['uuid']}]})
 
     def _process_delete(self, order_uuid, request_uuid):
         order = self.orders[order_uuid]
@@ -911,31 +1032,63 @@ class CdekSimulator(Simulator):
                     'Order is not found')], request_type)
 
     def _render(self, order):
-        entity = copy.deepcopy(order['data'])
+        "The order info entity, shaped like the real answer (cdek.md §5)"
+        data = order['data']
+        entity = copy.deepcopy(data)
         entity.update({'uuid': order['uuid'], 'type': entity.get('type', 1),
                 'number': order['number'], 'is_return': False,
                 'is_reverse': False,
                 'is_client_return': bool(entity.get('is_client_return')),
-                'items_cost_currency': 'RUB', 'recipient_currency': 'RUB'})
+                'items_cost_currency': 'RUB', 'recipient_currency': 'RUB',
+                'delivery_problem': [], 'transacted_payment': False})
         if order['cdek_number']:
             entity['cdek_number'] = order['cdek_number']
         if order['mode']:
             entity['delivery_mode'] = str(order['mode'])
-        entity['recipient']['passport_requirements_satisfied'] = False
+        contacts = {'recipient': None, 'sender': CONTRACT_SENDER}
+        for key, default in contacts.items():
+            contact = entity.get(key) or copy.deepcopy(default)
+            if contact is not None:
+                contact['passport_requirements_satisfied'] = False
+                entity[key] = contact
+        entity.setdefault('seller', copy.deepcopy(CONTRACT_SELLER))
+        for point_key, location_key, city in (
+                ('shipment_point', 'from_location', order['origin']),
+                ('delivery_point', 'to_location', order['destination'])):
+            point = self.points.get(data.get(point_key) or '')
+            if city or data.get(location_key):
+                entity[location_key] = full_location(data.get(location_key),
+                    city, point)
+        cost = entity.get('delivery_recipient_cost')
+        if isinstance(cost, dict):
+            cost.setdefault('vat_sum', vat_part(cost.get('value'),
+                    cost.get('vat_rate')))
         for i, package in enumerate(entity['packages']):
             self._render_package(order, package, i)
         if order['quote']:
             entity['services'] = order['quote']['services']
             entity['planned_delivery_date'] = (order['created'].date()
                 + timedelta(days=order['quote']['calendar_max'])).isoformat()
+            entity['delivery_detail'] = self._delivery_costs(order)
         if order['delivery_detail']:
-            entity['delivery_detail'] = order['delivery_detail']
+            entity['delivery_detail'] = {**entity.get('delivery_detail', {}),
+                **order['delivery_detail']}
         if order['keep_free_until']:
             entity['keep_free_until'] = api_time(order['keep_free_until'])
         entity['statuses'] = [self._render_status(s)
             for s in reversed(order['statuses'])]
-        entity['related_entities'] = []
+        entity['related_entities'] = [dict(r) for r in order.get(
+                'related', [])]
         return envelope(entity, order['requests'])
+
+    @staticmethod
+    def _delivery_costs(order):
+        "delivery_detail as soon as CDEK priced the order"
+        total = order['quote']['total_sum']
+        return {'delivery_sum': order['quote']['delivery_sum'],
+            'total_sum': total, 'delivery_vat_rate': 20,
+            'delivery_vat_sum': vat_part(total, 20),
+            'delivery_discount_percent': 0, 'delivery_discount_sum': 0}
 
     @staticmethod
     def _render_package(order, package, index):
@@ -946,12 +1099,26 @@ class CdekSimulator(Simulator):
         package['weight_volume'] = volume_weight(package)
         package['weight_calc'] = max(package['weight'],
             package['weight_volume'])
+        package.setdefault('comment', '')
+        delivered = order['delivery_detail'] is not None
+        for item in package.get('items') or []:
+            item.setdefault('weight_gross', item.get('weight'))
+            payment = item.get('payment')
+            if isinstance(payment, dict):
+                payment.setdefault('vat_rate', None)
+                payment.setdefault('vat_sum', vat_part(payment.get('value'),
+                        payment.get('vat_rate')))
+            item.setdefault('excise', False)
+            if delivered:
+                item['delivery_amount'] = item.get('amount')
 
     @staticmethod
     def _render_status(status):
         out = {'code': status['code'], 'name': status['name'],
             'date_time': api_time(status['date_time']),
             'city': status['city'], 'deleted': False}
+        if status['city_code']:
+            out['city_uuid'] = city_uuid(status['city_code'])
         if status['reason_code'] is not None:
             out['reason_code'] = str(status['reason_code'])
         return out
@@ -1000,6 +1167,11 @@ class CdekSimulator(Simulator):
             'delivery_discount_percent': 0, 'delivery_discount_sum': 0}
 
     def _notify(self, order, status):
+        if status['code'] == 'ACCEPTED':
+            # ACCEPTED is the pre-validation state order info shows; the
+            # first ORDER_STATUS webhook real integrations receive is CREATED
+            # (an ACCEPTED webhook was an invention of this simulator)
+            return
         legacy = STATUSES.get(status['code'], (None, None))[1]
         attributes = {'is_return': False, 'is_reverse': False,
             'is_client_return': bool(order['data'].get('is_client_return')),
@@ -1012,9 +1184,15 @@ class CdekSimulator(Simulator):
                 else None,
             'deleted': False}
         if order['cdek_number']:
-            attributes['cdek_number'] = order['cdek_number']
+            attributes['cdek_number'] = (int(order['cdek_number'])
+                if self.numeric_ids else order['cdek_number'])
         if status['reason_code'] is not None:
             attributes['status_reason_code'] = str(status['reason_code'])
+        if self.legacy_city == 'all' or (self.legacy_city == 'final'
+                and status['code'] in FINAL_STATUSES):
+            # the older form: ``city`` (a name), no city_name / city_code
+            attributes['city'] = attributes.pop('city_name')
+            attributes.pop('city_code')
         payload = {'type': 'ORDER_STATUS',
             'date_time': webhook_time(status['date_time']),
             'uuid': order['uuid'], 'attributes': attributes}
@@ -1096,6 +1274,171 @@ class CdekSimulator(Simulator):
         return jsonify(envelope({'uuid': sub_uuid},
                 [request_record('DELETE', 'ACCEPTED', self.now())]))
 
+    # -- print forms (cdek.md §6) --------------------------------------------
+    @route('/v2/print/<any(orders, barcodes):kind>', methods=['POST'])
+    def _create_print_form(self, kind):
+        body = self._json_body('CREATE')
+        errors = self._print_form_errors(kind, body)
+        if errors:
+            raise CdekError(400, errors, 'CREATE')
+        with self.lock:
+            form = self._new_print_form(kind, body)
+        return jsonify(envelope({'uuid': form['uuid']},
+                [form['requests'][0]])), 202
+
+    @staticmethod
+    def _print_form_errors(kind, body):
+        checker = OrderChecker()
+        if not isinstance(body, dict):
+            checker.add('v2_bad_request', 'Request body must be a JSON object')
+            return checker.errors
+        orders = checker.field(body, 'orders', 'orders', (list,)) or []
+        if len(orders) > PRINT_MAX_ORDERS:
+            checker.add('v2_invalid_format',
+                f'At most {PRINT_MAX_ORDERS} orders in one print form')
+        for i, ref in enumerate(orders):
+            if not isinstance(ref, dict) or not (ref.get('order_uuid')
+                    or ref.get('cdek_number')):
+                checker.add('v2_order_number_empty', f'orders[{i}]: neither '
+                    'order_uuid nor cdek_number is given')
+        copies = checker.field(body, 'copy_count', 'copy_count', (int,),
+            required=False)
+        if copies is not None and copies < 1:
+            checker.add('v2_invalid_format', 'copy_count must be > 0')
+        if kind == 'barcodes':
+            if body.get('format', 'A4') not in BARCODE_FORMATS:
+                checker.add('v2_invalid_format',
+                    'format must be one of A4, A5, A6, A7')
+            if body.get('lang', 'RUS') not in PRINT_LANGS:
+                checker.add('v2_invalid_format', 'lang must be RUS or ENG')
+        return checker.errors
+
+    def _new_print_form(self, kind, body):
+        form = {'uuid': str(uuid.uuid4()), 'kind': kind,
+            'orders': [{k: (str(v) if k == 'cdek_number' else v)
+                    for k, v in ref.items()
+                    if k in ('order_uuid', 'cdek_number')}
+                for ref in body['orders']],
+            # CDEK prints two copies of a waybill and one of a barcode
+            # unless asked (defaults from the SDKs; unconfirmed)
+            'copy_count': body.get('copy_count') or (
+                2 if kind == 'orders' else 1),
+            'statuses': [], 'requests': [
+                request_record('CREATE', 'ACCEPTED', self.now())],
+            'ready': None, 'url': None, 'pdf': None}
+        if kind == 'barcodes':
+            form['format'] = body.get('format', 'A4')
+            form['lang'] = body.get('lang', 'RUS')
+        elif body.get('type'):
+            form['type'] = body['type']
+        self._print_status(form, 'ACCEPTED')
+        self.print_forms[form['uuid']] = form
+        self._schedule(self._process_print_form, form['uuid'])
+        return form
+
+    def _print_status(self, form, code):
+        form['statuses'].append({'code': code, 'name': PRINT_STATUSES[code],
+                'date_time': api_time(self.now())})
+
+    def _process_print_form(self, form_uuid):
+        form = self.print_forms.get(form_uuid)
+        if form is None or form['statuses'][-1]['code'] != 'ACCEPTED':
+            return
+        orders, errors = [], []
+        for ref in form['orders']:
+            try:
+                order = self._order_by(ref.get('order_uuid'),
+                    ref.get('cdek_number'))
+            except CdekError:
+                errors.append(error('v2_entity_not_found', 'Order '
+                        f"{ref.get('order_uuid') or ref.get('cdek_number')} "
+                        'is not found'))
+                continue
+            if not order['cdek_number'] or order['statuses'][-1]['code'] in (
+                    'INVALID', 'REMOVED'):
+                errors.append(error('v2_entity_invalid', 'Order '
+                        f"{order['uuid']} has no CDEK number: a print form "
+                        'can not be made'))
+            orders.append(order)
+        record = form['requests'][0]
+        record['date_time'] = api_time(self.now())
+        if errors:
+            record.update(state='INVALID', errors=errors)
+            self._print_status(form, 'INVALID')
+            return
+        record['state'] = 'SUCCESSFUL'
+        self._print_status(form, 'PROCESSING')
+        form['pdf'] = self._print_pdf(form, orders)
+        form['url'] = (f"{self.base_url}/v2/print/{form['kind']}/"
+            f"{form['uuid']}.pdf")
+        form['ready'] = self.clock.time()
+        self._print_status(form, 'READY')
+        entity_type, hook_type = PRINT_KINDS[form['kind']]
+        for order in orders:
+            order['related'].append({'type': entity_type,
+                    'uuid': form['uuid'], 'url': form['url'],
+                    'create_time': api_time(self.now())})
+        payload = {'type': 'PRINT_FORM', 'date_time': webhook_time(self.now()),
+            'uuid': form['uuid'],
+            'attributes': {'type': hook_type, 'url': form['url']}}
+        for sub in list(self.subscriptions.values()):
+            if sub['type'] == 'PRINT_FORM':
+                self.webhooks.send(sub['url'], payload, event='PRINT_FORM')
+
+    @staticmethod
+    def _print_pdf(form, orders):
+        lines, bars = [], ''
+        for order in orders:
+            data = order['data']
+            phones = ', '.join(p.get('number', '') for p in
+                data['recipient'].get('phones') or [])
+            lines += [f"CDEK {order['cdek_number']}  order {order['number']}",
+                f"Tariff {data['tariff_code']}  places "
+                f"{len(data['packages'])}  recipient phone {phones}", '']
+            bars = bars or order['cdek_number']
+        title = ('CDEK waybill' if form['kind'] == 'orders'
+            else f"CDEK barcode {form.get('format', 'A4')}")
+        lines.append(f"Copies: {form['copy_count']}")
+        return make_pdf(title, lines, bars)
+
+    def _print_form(self, kind, form_uuid):
+        form = self.print_forms.get(form_uuid)
+        if form is None or form['kind'] != kind:
+            raise CdekError(404, [error('v2_entity_not_found',
+                        f'Print form {form_uuid} is not found')])
+        if (form['ready'] and form['statuses'][-1]['code'] == 'READY'
+                and self.clock.time() - form['ready'] > PRINT_FORM_TTL):
+            self._print_status(form, 'REMOVED')
+            form['url'] = form['pdf'] = None
+        return form
+
+    @route('/v2/print/<any(orders, barcodes):kind>/<form_uuid>')
+    def _get_print_form(self, kind, form_uuid):
+        with self.lock:
+            if form_uuid.endswith('.pdf'):
+                return self._print_form_pdf(kind, form_uuid[:-4])
+            form = self._print_form(kind, form_uuid)
+            entity = {'uuid': form['uuid'], 'orders': form['orders'],
+                'copy_count': form['copy_count']}
+            for key in ('type', 'format', 'lang'):
+                if key in form:
+                    entity[key] = form[key]
+            if form['url']:
+                entity['url'] = form['url']
+            entity['statuses'] = list(form['statuses'])
+            return jsonify(envelope(entity, form['requests']))
+
+    def _print_form_pdf(self, kind, form_uuid):
+        form = self._print_form(kind, form_uuid)
+        code = form['statuses'][-1]['code']
+        if code == 'REMOVED':
+            raise CdekError(400, [error('v2_entity_expired',
+                        'The print form has expired')])
+        if code != 'READY':
+            raise CdekError(400, [error('v2_entity_invalid',
+                        f'The print form is not ready ({code})')])
+        return Response(form['pdf'], mimetype='application/pdf')
+
     # -- reference data ------------------------------------------------------
     @route('/v2/deliverypoints')
     def _delivery_points(self):
@@ -1122,7 +1465,10 @@ class CdekSimulator(Simulator):
             if args.get('postal_code') and not args['postal_code'].startswith(
                     info['postal_prefix']):
                 continue
-            cities.append({'code': code, 'city': info['city'],
+            # payment_limit: the cash-on-delivery ceiling, -1 = none (as
+            # the SDKs describe it; the seeded cities have no limit)
+            cities.append({'code': code, 'city_uuid': city_uuid(code),
+                    'city': info['city'], 'payment_limit': -1,
                     'country_code': 'RU', 'country': 'Россия',
                     'region': info['region'],
                     'region_code': info['region_code'],
@@ -1203,6 +1549,32 @@ class CdekSimulator(Simulator):
         with self.lock:
             self.tokens = dict.fromkeys(self.tokens, 0)
             return {'expired': len(self.tokens)}
+
+    @control('webhook_format')
+    def webhook_format(self, legacy_city=None, numeric_ids=None):
+        """How ORDER_STATUS webhooks look: legacy_city 'none' | 'final'
+        (default: final statuses carry the older ``city`` instead of
+        city_name/city_code) | 'all'; numeric_ids sends cdek_number as a
+        JSON number"""
+        with self.lock:
+            if legacy_city is not None:
+                if legacy_city not in LEGACY_CITY_MODES:
+                    raise ValueError('legacy_city must be one of '
+                        f'{sorted(LEGACY_CITY_MODES)}')
+                self.legacy_city = legacy_city
+            if numeric_ids is not None:
+                self.numeric_ids = bool(numeric_ids)
+            return {'legacy_city': self.legacy_city,
+                'numeric_ids': self.numeric_ids}
+
+    @control('print_forms')
+    def list_print_forms(self):
+        "Every print form with its status"
+        with self.lock:
+            return [{'uuid': f['uuid'], 'kind': f['kind'],
+                    'orders': f['orders'],
+                    'status': f['statuses'][-1]['code']}
+                for f in self.print_forms.values()]
 
     @control('processing')
     def processing(self, delay=None, run_pending=False):

@@ -12,7 +12,8 @@ the same base URL:
 import base64
 import itertools
 import re
-from datetime import timedelta, timezone
+import zlib
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flask import Response, jsonify, request
@@ -37,6 +38,8 @@ RTM34_NSMAP = {'ns2': 'http://russianpost.org/sms-info/data', 'ns3': DATA,
     'ns6': 'http://www.russianpost.org/RTM/DataExchangeESPP/Data',
     'ns7': OPER}
 
+LIMIT_REACHED = ('Ошибка авторизации: Превышен лимит количества '
+    'запросов')
 BAD_FORMAT = ('Формат данных запроса не соответствует установленному в '
     'регламенте обмена')
 MOSCOW = timezone(timedelta(hours=3))
@@ -91,7 +94,10 @@ PLACES = [('10', 'Москва', 3, '140980'), ('11', 'Москва', 3, '140980
     ('19', 'Санкт-Петербург', 3, '200960'), ('420', 'Казань', 3, '420960'),
     ('603', 'Нижний Новгород', 3, '603960'),
     ('620', 'Екатеринбург', 5, '620960'),
-    ('630', 'Новосибирск', 7, '630960')]
+    ('630', 'Новосибирск', 7, '630960'), ('17', 'Тверь', 3, '170960'),
+    ('443', 'Самара', 4, '443960'), ('600', 'Владимир', 3, '600960'),
+    ('614', 'Пермь', 5, '614960'), ('350', 'Краснодар', 3, '350960'),
+    ('300', 'Тула', 3, '300960')]
 RUSSIA = {'Id': 643, 'Code2A': 'RU', 'Code3A': 'RUS', 'NameRU': 'Россия',
     'NameEN': 'Russian Federation'}
 
@@ -240,9 +246,13 @@ def render_record(parcel, operation, record):
         for key, value in RUSSIA.items():
             sub(country, DATA, key, value)
     finance = sub(record, DATA, 'FinanceParameters')
+    # amounts "appear only when known" (A.1): zeros are left out, but
+    # CustomDuty, which real answers carry even alone
     for tag in ('Payment', 'Value', 'MassRate', 'InsrRate', 'AirRate', 'Rate',
             'CustomDuty'):
-        sub(finance, DATA, tag, parcel['finance'].get(tag, 0))
+        amount = parcel['finance'].get(tag, 0)
+        if amount or tag == 'CustomDuty':
+            sub(finance, DATA, tag, amount)
     render_item(parcel, sub(record, DATA, 'ItemParameters'))
     params = sub(record, DATA, 'OperationParameters')
     pair(params, 'OperType', operation['type'], operation['type_name'])
@@ -297,7 +307,8 @@ def new_parcel(barcode, index_from, index_to, mass=1000, mail_type=None,
         'sender': sender, 'recipient': recipient,
         'finance': {'Payment': payment, 'Value': value,
             'MassRate': mass_rate},
-        'operations': [], 'returning': False, 'step': 0}
+        'operations': [], 'returning': False, 'step': 0,
+        'auto_from': None, 'auto_done': 0}
 
 
 # -- Otpravka ---------------------------------------------------------------
@@ -466,6 +477,273 @@ def backlog_view(order):
     return view
 
 
+
+# -- Otpravka normalisation (russian_post.md B.5) ---------------------------
+# city -> (region as the cleaning service spells it, index of a central
+# office); the cities of the demo data.  Region spelling ("обл. Тверская")
+# follows the note's example ("г. Москва", "шоссе Каширское"): type first.
+CLEAN_CITIES = {
+    'москва': ('г. Москва', '101000'),
+    'санкт-петербург': ('г. Санкт-Петербург', '190000'),
+    'казань': ('Респ. Татарстан', '420111'),
+    'екатеринбург': ('обл. Свердловская', '620014'),
+    'нижний новгород': ('обл. Нижегородская', '603005'),
+    'новосибирск': ('обл. Новосибирская', '630099'),
+    'тверь': ('обл. Тверская', '170100'), 'самара': ('обл. Самарская',
+        '443099'), 'владимир': ('обл. Владимирская', '600000'),
+    'пермь': ('край Пермский', '614000'),
+    'краснодар': ('край Краснодарский', '350000'),
+    'тула': ('обл. Тульская', '300041')}
+# deliverable when both hold (the spec's own rule, B.5)
+GOOD_QUALITY = {'GOOD', 'POSTAL_BOX', 'ON_DEMAND', 'UNDEF_05'}
+GOOD_VALIDATION = {'VALIDATED', 'OVERRIDDEN', 'CONFIRMED_MANUALLY'}
+STREET_WORDS = re.compile(r'(^|\s)(ул\.?|улица|пр-кт|проспект|пр\.|шоссе|'
+    r'ш\.|пер\.|переулок|бульвар|б-р|наб\.|набережная|пл\.|площадь|'
+    r'проезд|мкр\.?|тракт)(\s|$)', re.I)
+HOUSE = re.compile(r'^(?:д\.?|дом)?\s*(\d+[а-яa-z]?)(?:/(\d+))?'
+    r'(?:\s*(?:к\.?|корп\.?|корпус)\s*(\d+))?'
+    r'(?:\s*(?:стр\.?|строение)\s*(\d+))?$', re.I)
+ROOM = re.compile(r'^(?:кв\.?|квартира|оф\.?|офис|пом\.?)\s*(\d+[а-я]?)$',
+    re.I)
+STREET_HOUSE = re.compile(r'^(.*?\D)\s+(?:д\.?\s*)?(\d+[а-я]?(?:/\d+)?'
+    r'(?:\s*(?:к\.?|корп\.?)\s*\d+)?)$', re.I)
+
+
+def clean_address(record_id, original):
+    """One answer of /1.0/clean/address, parsed from a one-line address.
+
+    A heuristic over comma-separated parts (the real service uses the
+    address registry): index, city, street, house[/slash][ корп. N][ стр.
+    N], flat; "а/я N" and "до востребования" give POSTAL_BOX / ON_DEMAND.
+    What is not recognised stays unparsed and lowers the codes.
+    """
+    answer = {'id': record_id, 'original-address': original,
+        'address-type': 'DEFAULT'}
+    text = ' '.join(str(original or '').split())
+    parts = [p.strip() for p in text.split(',') if p.strip()]
+    city = index = None
+    unparsed, street = [], None
+    for part in parts:
+        low = part.lower()
+        match = re.fullmatch(r'(\d{6})(?:\s+(.*))?', part)
+        if match:
+            index = match.group(1)
+            if not match.group(2):
+                continue
+            part, low = match.group(2), match.group(2).lower()
+        name = re.sub(r'^(г\.?|город)\s*', '', low)
+        if name in CLEAN_CITIES:
+            city = name
+            continue
+        box = re.fullmatch(r'(?:а/я|абонентский ящик)\s*(\d+)', low)
+        if box:
+            answer.update({'address-type': 'PO_BOX',
+                    'num-address-type': box.group(1)})
+            continue
+        if low == 'до востребования':
+            answer['address-type'] = 'DEMAND'
+            continue
+        house = HOUSE.fullmatch(part)
+        if house and street:
+            answer.update({k: v for k, v in zip(('house', 'slash', 'corpus',
+                            'building'), house.groups()) if v})
+            continue
+        room = ROOM.fullmatch(part)
+        if room:
+            answer['room'] = room.group(1)
+            continue
+        if STREET_WORDS.search(part) and not street:
+            both = STREET_HOUSE.fullmatch(part)
+            street = both.group(1).strip() if both else part
+            if both:
+                house = HOUSE.fullmatch(both.group(2))
+                if house:
+                    answer.update({k: v for k, v in zip(('house', 'slash',
+                                    'corpus', 'building'), house.groups())
+                            if v})
+            continue
+        unparsed.append(part)
+    if city is None and index:
+        known = place_of(index)[0].lower()
+        city = known if known in CLEAN_CITIES else None
+    if city:
+        region, central = CLEAN_CITIES[city]
+        title = ' '.join('-'.join(p.capitalize() for p in w.split('-'))
+            for w in city.split())
+        answer.update({'region': region, 'place': f'г. {title}',
+                'index': index or central})
+    elif index:
+        answer['index'] = index
+    if street:
+        answer['street'] = street
+    answer.update(address_codes(answer, city, unparsed))
+    return answer
+
+
+def address_codes(answer, city, unparsed):
+    "quality-code and validation-code of a parsed address"
+    kind = answer['address-type']
+    if not city:
+        quality, validation = (('UNDEF_02', 'NOT_VALIDATED_HAS_NO_MAIN_POINTS')
+            if answer.get('index') else
+            ('UNDEF_01', 'NOT_VALIDATED_HAS_NO_MAIN_POINTS'))
+    elif kind == 'PO_BOX':
+        quality, validation = 'POSTAL_BOX', 'VALIDATED'
+    elif kind == 'DEMAND':
+        quality, validation = 'ON_DEMAND', 'VALIDATED'
+    elif not answer.get('street'):
+        quality, validation = 'UNDEF_03', 'NOT_VALIDATED_HAS_NO_MAIN_POINTS'
+    elif not answer.get('house'):
+        quality, validation = 'UNDEF_04', 'NOT_VALIDATED_INCORRECT_HOUSE'
+    elif not answer.get('room'):
+        quality, validation = 'UNDEF_05', 'VALIDATED'
+    else:
+        quality, validation = 'GOOD', 'VALIDATED'
+    if unparsed and city:
+        validation = 'NOT_VALIDATED_HAS_UNPARSED_PARTS'
+    return {'quality-code': quality, 'validation-code': validation}
+
+
+def clean_fio(record_id, original):
+    """/1.0/clean/physical: surname, name, middle-name (the answer's field
+    names are unconfirmed, see notes/russian_post.md); quality EDITED for
+    two or three Cyrillic words, NOT_SURE otherwise"""
+    words = str(original or '').split()
+    answer = {'id': record_id, 'original-fio': original}
+    cyrillic = all(re.fullmatch(r'[А-Яа-яЁё-]+', w) for w in words)
+    for key, word in zip(('surname', 'name', 'middle-name'), words):
+        answer[key] = word[:1].upper() + word[1:].lower()
+    answer['quality-code'] = ('EDITED' if cyrillic and 2 <= len(words) <= 3
+        else 'NOT_SURE')
+    return answer
+
+
+def clean_phone(record_id, original):
+    """/1.0/clean/phone: a Russian number split into country, city (DEF)
+    code and number (field names and codes unconfirmed)"""
+    digits = re.sub(r'\D', '', str(original or ''))
+    answer = {'id': record_id, 'original-phone': original}
+    if len(digits) == 11 and digits[0] in '78':
+        digits = digits[1:]
+    if len(digits) == 10 and digits[0] in '3489':
+        answer.update({'phone-country-code': '7',
+                'phone-city-code': digits[:3], 'phone-number': digits[3:],
+                'phone-extension': '', 'quality-code': 'GOOD'})
+    else:
+        answer['quality-code'] = 'EMPTY' if not digits else 'GARBAGE'
+    return answer
+
+
+WEEKDAYS = ['понедельник', 'вторник', 'среда', 'четверг', 'пятница',
+    'суббота', 'воскресенье']
+
+
+def post_office(index, closed=False, temporary_closed=False):
+    "GET /postoffice/1.0/{index}: the office passport, a subset"
+    city, _, _ = place_of(index)
+    region = CLEAN_CITIES.get(city.lower(), ('', ''))[0]
+    hours = [{'weekday-id': day + 1, 'weekday-name': WEEKDAYS[day],
+            'begin-worktime': '08:00:00',
+            'end-worktime': '20:00:00' if day < 5 else '18:00:00',
+            'lunches': []} for day in range(6)]
+    return {'postal-code': str(index), 'type-code': 'ГОПС', 'type-id': 8,
+        'region': region, 'settlement': city,
+        'address-source': f'{city}, ул. Почтовая, д. {int(index) % 97 + 1}',
+        'latitude': 55.75 + (int(index) % 1000) / 10000,
+        'longitude': 37.61 + (int(index) % 997) / 10000,
+        'is-closed': closed, 'is-temporary-closed': temporary_closed,
+        'is-private-category': False, 'works-on-saturdays': True,
+        'works-on-sundays': False, 'working-hours': hours,
+        'phones': [{'is-fax': False, 'phone-number': '2000000',
+                'phone-town-code': '800', 'phone-type-name': 'Справочная'}]}
+
+
+# -- print forms: small real PDFs (B.4) -------------------------------------
+TRANSLIT = dict(zip('абвгдеёжзийклмнопрстуфхцчшщъыьэюя',
+        ['a', 'b', 'v', 'g', 'd', 'e', 'e', 'zh', 'z', 'i', 'y', 'k', 'l',
+            'm', 'n', 'o', 'p', 'r', 's', 't', 'u', 'f', 'kh', 'ts', 'ch',
+            'sh', 'shch', '', 'y', '', 'e', 'yu', 'ya']))
+
+
+def latin(text):
+    "The built-in PDF fonts have no Cyrillic: transliterate"
+    out = []
+    for char in str(text):
+        low = char.lower()
+        if low in TRANSLIT:
+            value = TRANSLIT[low]
+            out.append(value.capitalize() if char != low else value)
+        elif ord(char) < 128:
+            out.append(char)
+        else:
+            out.append('?')
+    return ''.join(out).replace('\\', '\\\\').replace('(', '\\(').replace(
+        ')', '\\)')
+
+
+def pdf_document(pages):
+    """A valid PDF, one page (A6, Helvetica) per list of text lines"""
+    objects = ['<< /Type /Catalog /Pages 2 0 R >>', None,
+        '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>']
+    kids = []
+    for lines in pages:
+        stream = 'BT /F1 9 Tf 20 390 Td 12 TL\n' + ''.join(
+            f'({latin(line)}) Tj T*\n' for line in lines) + 'ET'
+        data = zlib.compress(stream.encode('latin-1'))
+        objects.append(None)        # the page, once its content has a number
+        page_number = len(objects)
+        objects.append((f'<< /Length {len(data)} /Filter /FlateDecode >>\n'
+                'stream\n', data, '\nendstream'))
+        objects[page_number - 1] = (
+            '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 298 420] '
+            f'/Resources << /Font << /F1 3 0 R >> >> '
+            f'/Contents {page_number + 1} 0 R >>')
+        kids.append(f'{page_number} 0 R')
+    objects[1] = (f"<< /Type /Pages /Kids [{' '.join(kids)}] "
+        f'/Count {len(kids)} >>')
+    out = bytearray(b'%PDF-1.4\n%\xe2\xe3\xcf\xd3\n')
+    offsets = []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f'{number} 0 obj\n'.encode()
+        if isinstance(obj, tuple):
+            out += obj[0].encode() + obj[1] + obj[2].encode()
+        else:
+            out += obj.encode()
+        out += b'\nendobj\n'
+    xref = len(out)
+    out += f'xref\n0 {len(objects) + 1}\n0000000000 65535 f \n'.encode()
+    for offset in offsets:
+        out += f'{offset:010d} 00000 n \n'.encode()
+    out += (f'trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n'
+        f'startxref\n{xref}\n%%EOF\n').encode()
+    return bytes(out)
+
+
+def form_f7p(order):
+    "Address label Ф7п: who, where, barcode, mass, amounts (kopecks)"
+    address = ', '.join(str(order[k]) for k in ('index-to', 'region-to',
+            'place-to', 'street-to', 'house-to', 'room-to') if order.get(k))
+    return ['F7p ADDRESS LABEL (forma F7p)',
+        f"Barcode (ShPI): {order.get('barcode') or '-'}",
+        f"Order: {order['order-num']}",
+        f"To: {order.get('recipient-name', '')}", f'Address: {address}',
+        f"Phone: {order.get('tel-address') or '-'}",
+        f"Mass: {order['mass']} g",
+        f"Declared value: {(order.get('insr-value') or 0) / 100:.2f} RUB",
+        f"Cash on delivery: {(order.get('payment') or 0) / 100:.2f} RUB",
+        f"From office: {order.get('postoffice-code') or ''}"]
+
+
+def form_f112(order):
+    "Money order Ф112ЭК for the cash on delivery"
+    return ['F112EK POSTAL MONEY ORDER (forma F112EK)',
+        f"For item: {order.get('barcode') or '-'}",
+        f"Order: {order['order-num']}",
+        f"Amount: {(order.get('payment') or 0) / 100:.2f} RUB",
+        'Payee: the sender (shop), cashless']
+
+
 class RussianPostSimulator(Simulator):
     name = 'russian_post'
     title = 'Почта России: трекинг и Отправка (симулятор)'
@@ -485,7 +763,24 @@ class RussianPostSimulator(Simulator):
             ('Заказов в Отправке', len(self.backlog)),
             ('Партий', len(self.batches)),
             ('Пакетных запросов (тикетов)', len(self.tickets)),
-            ('Логин трекинга', self.creds.get('login'))]
+            ('Логин трекинга', self.creds.get('tracking_login')),
+            ('Единичных запросов сегодня', '{} из {}'.format(
+                    self.tracking_calls.get(self.today(), 0),
+                    self.tracking_daily_limit or '∞')),
+            ('Тикетов сегодня', '{} из {}'.format(
+                    self.batch_calls.get(self.today(), 0),
+                    self.batch_daily_limit or '∞')),
+            ('Движение отправлений', f'шаг каждые {self.auto_advance} с'
+                if self.auto_advance else 'вручную')]
+
+    def today(self):
+        "The quota day: assumed to turn at midnight Moscow time"
+        return self.now(MOSCOW).date()
+
+    def start_demo(self):
+        "Parcels move on by themselves: a route step every 20 minutes"
+        with self.lock:
+            self._set_auto_advance(1200)
 
     def init_state(self):
         with self.lock:
@@ -494,6 +789,10 @@ class RussianPostSimulator(Simulator):
             self.ticket_delay = TICKET_DELAY
             self.tracking_daily_limit = None
             self.tracking_calls = {}          # date -> count
+            self.batch_daily_limit = None
+            self.batch_calls = {}             # date -> getTicket count
+            self.auto_advance = None          # seconds per route step
+            self.offices = {}                 # index -> {closed, temporary}
             self.shipping_points = ['109012']
             self.parcels = {}                 # barcode -> tracking data
             self.tickets = {}                 # ticket -> {issued, barcodes}
@@ -564,6 +863,7 @@ class RussianPostSimulator(Simulator):
         with self.lock:
             parcel = self.parcels.get(barcode)
             if parcel:
+                self._catch_up(parcel)
                 render_history(parcel, data, int(message_type))
         return soap_response(envelope)
 
@@ -574,13 +874,14 @@ class RussianPostSimulator(Simulator):
                 raise SoapError('Receiver', 'Authorization error',
                     ('AuthorizationFaultReason',
                         'Ошибка авторизации: неверный логин или пароль'))
-            today = self.now(MOSCOW).date()
+            today = self.today()
             self.tracking_calls[today] = self.tracking_calls.get(today, 0) + 1
             limit = self.tracking_daily_limit
             if limit is not None and self.tracking_calls[today] > limit:
+                # unconfirmed for single access: the batch service's text
+                # (lapaygroup issue #35) in the fault the bad login gets
                 raise SoapError('Receiver', 'Authorization error',
-                    ('AuthorizationFaultReason', 'Ошибка авторизации: '
-                        'Превышен лимит количества запросов'))
+                    ('AuthorizationFaultReason', LIMIT_REACHED))
 
     # -- batch tracking (SOAP 1.1) -------------------------------------------
     @route('/fc', methods=['POST'])
@@ -634,6 +935,13 @@ class RussianPostSimulator(Simulator):
             if problem:
                 self._batch_error(response, *problem)
                 return
+            today = self.today()
+            self.batch_calls[today] = self.batch_calls.get(today, 0) + 1
+            if (self.batch_daily_limit is not None
+                    and self.batch_calls[today] > self.batch_daily_limit):
+                # the real over-quota answer: in-band, HTTP 200 (A, #35)
+                self._batch_error(response, 3, LIMIT_REACHED)
+                return
             issued = self.now(MOSCOW)
             ticket = issued.strftime('%Y%m%d%H%M%S') + (
                 f'{issued.microsecond // 1000:03d}'
@@ -669,6 +977,8 @@ class RussianPostSimulator(Simulator):
             item = sub(value, FCLIENT, 'Item')
             item.set('Barcode', barcode)
             parcel = self.parcels.get(barcode)
+            if parcel:
+                self._catch_up(parcel)
             if not parcel or not parcel['operations']:
                 self._batch_error(item, 12, 'Сообщение не найдено',
                     qn(FCLIENT, 'Error'))
@@ -757,12 +1067,14 @@ class RussianPostSimulator(Simulator):
             self.now(MOSCOW).month)
         index_to = order.get('index-to') or (order.get('ecom-data') or {}
             ).get('delivery-point-index') or order.get('str-index-to')
-        self.parcels[order['barcode']] = new_parcel(order['barcode'], office,
-            index_to, order['mass'], MAIL_TYPES.get(order['mail-type']),
-            MAIL_CATEGORIES.get(order['mail-category']),
-            recipient=order.get('recipient-name', ''),
-            payment=order.get('payment') or 0,
-            value=order.get('insr-value') or 0)
+        self.parcels[order['barcode']] = self._start_auto(new_parcel(
+                order['barcode'], office, index_to, order['mass'],
+                MAIL_TYPES.get(order['mail-type']),
+                MAIL_CATEGORIES.get(order['mail-category']),
+                recipient=order.get('recipient-name', ''),
+                payment=order.get('payment') or 0,
+                value=order.get('insr-value') or 0,
+                mass_rate=backlog_view(order)['mass-rate-with-vat']))
 
     @route('/1.0/backlog/<int:order_id>')
     def _get_order(self, order_id):
@@ -844,6 +1156,17 @@ class RussianPostSimulator(Simulator):
                 or self.shipping_points[0],
             'shipment-count': len(orders),
             'shipment-mass': sum(o['mass'] for o in orders)}
+        # the rate sums' names are assumed (the note: "shipment-*-rate-sum")
+        views = [backlog_view(o) for o in orders]
+        batch.update({
+                'shipment-mass-rate-sum': sum(v['mass-rate'] for v in views),
+                'shipment-mass-rate-vat-sum': sum(v['mass-rate-with-vat']
+                    - v['mass-rate'] for v in views),
+                'shipment-insure-rate-sum': sum(v.get('insr-rate', 0)
+                    for v in views),
+                'shipment-insure-rate-vat-sum': sum(
+                    v.get('insr-rate-with-vat', 0) - v.get('insr-rate', 0)
+                    for v in views)})
         self.batches[name] = batch
         return batch
 
@@ -860,8 +1183,11 @@ class RussianPostSimulator(Simulator):
     def _search_shipments(self):
         query = request.args.get('query', '')
         with self.lock:
+            # by barcode (B.4) or by the shop's order number (assumed:
+            # the spec's search field is not confirmed by the note)
             found = [o for o in self.backlog.values()
-                if o.get('_batch') and o.get('barcode') == query]
+                if o.get('_batch') and query in (o.get('barcode'),
+                    o['order-num'])]
             return jsonify([{**backlog_view(o), 'batch-name': o['_batch']}
                     for o in found])
 
@@ -885,6 +1211,104 @@ class RussianPostSimulator(Simulator):
         method = body.get('payment-method', 'CASHLESS')
         return jsonify(dict(price, **{'payment-method': method,
                     'notice-payment-method': method}))
+
+    # -- normalisation, post offices, forms ----------------------------------
+    def _records(self, field):
+        "The [{id, <field>}] body of the cleaning calls"
+        body = self._json_list()
+        for record in body:
+            if not isinstance(record, dict) or 'id' not in record:
+                raise JsonTypeError('Every record needs an "id"')
+        check_types(body)
+        return [(str(r['id']), r.get(field)) for r in body]
+
+    @route('/1.0/clean/address', methods=['POST'])
+    def _clean_address(self):
+        try:
+            records = self._records('original-address')
+        except JsonTypeError as exc:
+            return self._bad_json(exc)
+        # the order of the answer is not guaranteed (B.5): reversed here,
+        # so that a client matching by position fails its tests
+        return jsonify([clean_address(i, a) for i, a in reversed(records)])
+
+    @route('/1.0/clean/physical', methods=['POST'])
+    def _clean_physical(self):
+        try:
+            records = self._records('original-fio')
+        except JsonTypeError as exc:
+            return self._bad_json(exc)
+        return jsonify([clean_fio(i, f) for i, f in reversed(records)])
+
+    @route('/1.0/clean/phone', methods=['POST'])
+    def _clean_phone(self):
+        try:
+            records = self._records('original-phone')
+        except JsonTypeError as exc:
+            return self._bad_json(exc)
+        return jsonify([clean_phone(i, f) for i, f in reversed(records)])
+
+    @route('/postoffice/1.0/<index>')
+    def _post_office(self, index):
+        """An office of a known city (index prefix) or a shipping point;
+        the answer for an unknown index is unconfirmed: 404 here"""
+        known = re.fullmatch(r'\d{6}', index) and (
+            index in self.shipping_points
+            or place_of(index)[0] != 'Россия')
+        if not known:
+            return self.spring_error(404, 'Not Found',
+                f'Post office {index} is not found')
+        with self.lock:
+            state = self.offices.get(index, {})
+        return jsonify(post_office(index, **state))
+
+    def _batched(self, order_id):
+        order = self.backlog.get(order_id)
+        return order if order and order.get('_batch') else None
+
+    def _pdf(self, pages, name):
+        response = Response(pdf_document(pages),
+            content_type='application/pdf')
+        response.headers['Content-Disposition'] = (
+            f'attachment; filename="{name}.pdf"')
+        return response
+
+    @route('/1.0/forms/<int:order_id>/f7pdf', defaults={'form': 'f7p'})
+    @route('/1.0/forms/<int:order_id>/f112pdf', defaults={'form': 'f112'})
+    @route('/1.0/forms/<int:order_id>/forms', defaults={'form': 'all'})
+    def _forms(self, order_id, form):
+        """Forms of an order in a batch: the label Ф7п, the money order
+        Ф112ЭК (cash on delivery only), or both in one PDF.  Real PDFs
+        (the real service answers PDF for these three; zip only for the
+        batch's zip-all, not simulated)."""
+        with self.lock:
+            order = self._batched(order_id)
+            if order is None:
+                return self.spring_error(404, 'Not Found',
+                    f'Shipment {order_id} is not found in batches')
+            return self._order_forms(order, form)
+
+    @route('/1.0/forms/backlog/<int:order_id>/forms')
+    def _backlog_forms(self, order_id):
+        "Forms of an order still in the backlog (before batching)"
+        with self.lock:
+            order = self.backlog.get(order_id)
+            if order is None or order.get('_batch'):
+                return self.spring_error(404, 'Not Found',
+                    f'Order {order_id} is not found')
+            return self._order_forms(order, 'all')
+
+    def _order_forms(self, order, form):
+        cod = bool(order.get('payment'))
+        if form == 'f112' and not cod:
+            # the refusal's text and status are unconfirmed
+            return self.spring_error(400, 'Bad Request', 'Форма Ф112ЭК '
+                'формируется только для отправлений с наложенным платежом')
+        pages = {'f7p': [form_f7p(order)], 'f112': [form_f112(order)],
+            'all': [form_f7p(order)] + ([form_f112(order)] if cod else [])
+            }[form]
+        name = f"{form}-{order.get('barcode') or order['id']}"
+        return self._pdf(pages, name)
 
     # -- control actions -----------------------------------------------------
     @control('credentials')
@@ -910,10 +1334,18 @@ class RussianPostSimulator(Simulator):
 
     @control('settings')
     def settings(self, dynamic_barcode=None, ticket_delay=None,
-            tracking_daily_limit=None, shipping_points=None):
+            tracking_daily_limit=None, shipping_points=None,
+            batch_daily_limit=None, auto_advance=None):
         """Account behaviour: barcode at creation ("dynamic ДТИ") or at
-        batching, batch-ticket readiness delay (s), single-access quota."""
+        batching, batch-ticket readiness delay (s), daily quotas of single
+        requests and of tickets (-1 = none), parcels moving on by
+        themselves: a route step every auto_advance seconds (0 = off)."""
         with self.lock:
+            if batch_daily_limit is not None:
+                self.batch_daily_limit = (int(batch_daily_limit)
+                    if batch_daily_limit >= 0 else None)
+            if auto_advance is not None:
+                self._set_auto_advance(float(auto_advance))
             if dynamic_barcode is not None:
                 self.dynamic_barcode = bool(dynamic_barcode)
             if ticket_delay is not None:
@@ -926,7 +1358,59 @@ class RussianPostSimulator(Simulator):
             return {'dynamic_barcode': self.dynamic_barcode,
                 'ticket_delay': self.ticket_delay,
                 'tracking_daily_limit': self.tracking_daily_limit,
+                'batch_daily_limit': self.batch_daily_limit,
+                'auto_advance': self.auto_advance,
                 'shipping_points': self.shipping_points}
+
+    @control('exhaust_quota')
+    def exhaust_quota(self, service='all'):
+        """Today's tracking quota is used up: 'single' (rtm34), 'batch'
+        (getTicket) or 'all'.  Without a limit set, the limit becomes what
+        was used so far.  Tomorrow (Moscow) the quota is back."""
+        today = self.today()
+        with self.lock:
+            if service in ('single', 'all'):
+                used = self.tracking_calls.get(today, 0)
+                if self.tracking_daily_limit is None:
+                    self.tracking_daily_limit = used
+                self.tracking_calls[today] = max(used,
+                    self.tracking_daily_limit)
+            if service in ('batch', 'all'):
+                used = self.batch_calls.get(today, 0)
+                if self.batch_daily_limit is None:
+                    self.batch_daily_limit = used
+                self.batch_calls[today] = max(used, self.batch_daily_limit)
+            return {'tracking_daily_limit': self.tracking_daily_limit,
+                'batch_daily_limit': self.batch_daily_limit}
+
+    @control('quota')
+    def quota(self):
+        "Today's use of the tracking quotas"
+        today = self.today()
+        with self.lock:
+            return {'day': today.isoformat(),
+                'single': self.tracking_calls.get(today, 0),
+                'single_limit': self.tracking_daily_limit,
+                'batch': self.batch_calls.get(today, 0),
+                'batch_limit': self.batch_daily_limit}
+
+    @control('hold_tickets')
+    def hold_tickets(self, seconds=None):
+        "Every issued ticket is 'not ready' (ErrorTypeID 6) for seconds more"
+        seconds = self.ticket_delay if seconds is None else float(seconds)
+        with self.lock:
+            for ticket in self.tickets.values():
+                ticket['issued'] = (self.clock.time() - self.ticket_delay
+                    + seconds)
+            return {'tickets': len(self.tickets)}
+
+    @control('set_office')
+    def set_office(self, index, closed=False, temporary_closed=False):
+        "Close a post office (for good or for a while) or open it again"
+        with self.lock:
+            self.offices[str(index)] = {'closed': bool(closed),
+                'temporary_closed': bool(temporary_closed)}
+            return post_office(str(index), **self.offices[str(index)])
 
     @control('seed_parcel')
     def seed_parcel(self, barcode=None, index_from='109012',
@@ -939,10 +1423,10 @@ class RussianPostSimulator(Simulator):
         with self.lock:
             barcode = barcode or make_barcode(index_from,
                 next(self._serials), self.now(MOSCOW).month)
-            self.parcels[barcode] = new_parcel(barcode, index_from, index_to,
-                mass, MAIL_TYPES.get(mail_type),
-                MAIL_CATEGORIES.get(mail_category), sender, recipient,
-                payment, value)
+            self.parcels[barcode] = self._start_auto(new_parcel(barcode,
+                    index_from, index_to, mass, MAIL_TYPES.get(mail_type),
+                    MAIL_CATEGORIES.get(mail_category), sender, recipient,
+                    payment, value))
             for _ in range(operations):
                 self.advance_parcel(barcode)
             return {'barcode': barcode,
@@ -953,17 +1437,45 @@ class RussianPostSimulator(Simulator):
         "Add the next tracking operation of the parcel's route"
         with self.lock:
             parcel = self._parcel(barcode)
+            self._catch_up(parcel)
             if parcel['operations'] and is_final(parcel['operations'][-1]):
                 raise ValueError(f'{barcode} is already in a final state')
-            route = RETURN_ROUTE if parcel['returning'] else FORWARD_ROUTE
-            if not parcel['returning'] and place_of(parcel['index_from']
-                    )[2] == place_of(parcel['index_to'])[2]:
-                route = [s for s in route if s[2] != 'to_sc']
-            oper_type, attr, where = route[min(parcel['step'],
-                    len(route) - 1)]
-            parcel['step'] += 1
-            return self._add_operation(parcel, oper_type, attr,
-                *self._route_place(parcel, where))
+            return self._next_step(parcel)
+
+    def _next_step(self, parcel, moment=None):
+        route = RETURN_ROUTE if parcel['returning'] else FORWARD_ROUTE
+        if not parcel['returning'] and place_of(parcel['index_from']
+                )[2] == place_of(parcel['index_to'])[2]:
+            route = [s for s in route if s[2] != 'to_sc']
+        oper_type, attr, where = route[min(parcel['step'], len(route) - 1)]
+        parcel['step'] += 1
+        return self._add_operation(parcel, oper_type, attr,
+            *self._route_place(parcel, where), moment=moment)
+
+    def _catch_up(self, parcel):
+        """With auto_advance on, the route steps due by the clock's time,
+        each dated when it was due (histories move with the clock)"""
+        if not self.auto_advance or parcel['auto_from'] is None:
+            return
+        due = int((self.clock.time() - parcel['auto_from'])
+            // self.auto_advance)
+        while parcel['auto_done'] < due:
+            if parcel['operations'] and is_final(parcel['operations'][-1]):
+                return
+            parcel['auto_done'] += 1
+            self._next_step(parcel, datetime.fromtimestamp(
+                    parcel['auto_from'] + parcel['auto_done']
+                    * self.auto_advance, timezone.utc))
+
+    def _set_auto_advance(self, seconds):
+        self.auto_advance = seconds or None
+        for parcel in self.parcels.values():
+            self._start_auto(parcel)
+
+    def _start_auto(self, parcel):
+        parcel['auto_from'] = self.clock.time() if self.auto_advance else None
+        parcel['auto_done'] = 0
+        return parcel
 
     @control('add_operation')
     def add_operation(self, barcode, oper_type, oper_attr=0, index=None,
@@ -1001,9 +1513,9 @@ class RussianPostSimulator(Simulator):
         return operations[-1]['index'] if operations else parcel['index_from']
 
     def _add_operation(self, parcel, oper_type, attr, index, description,
-            type_name=None, attr_name=None):
+            type_name=None, attr_name=None, moment=None):
         names = OPERATIONS.get((oper_type, attr), (str(oper_type), ''))
-        moment = self.now()
+        moment = moment or self.now()
         if parcel['operations'] and moment <= parcel['operations'][-1]['date']:
             moment = parcel['operations'][-1]['date'] + timedelta(
                 milliseconds=1)

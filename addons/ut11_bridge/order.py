@@ -56,11 +56,8 @@ class Order(metaclass=PoolMeta):
         if systems and systems[0].ut11_reserve_on_payment:
             cls.reserve([o for o in orders if o.reservation_city])
 
-    @classmethod
-    def reserve(cls, orders):
-        super().reserve(orders)
-        cls.ut11_enqueue([o for o in orders
-                if any(r.active for r in o.reservations)])
+    # «Зарезервировать» needs no override: Reservation.reserve_lines sends
+    # the orders that hold reservations (see Reservation._ut11_resend)
 
     @classmethod
     def cancel(cls, orders):
@@ -343,9 +340,13 @@ class Reservation(metaclass=PoolMeta):
         """An order in 1C, or on its way there (a refused one included),
         follows every change of its reservations: the manager's fix after
         a refusal sends it again by itself"""
-        Order = Pool().get('order_hub.order')
-        Order.ut11_enqueue([o for o in orders if o.ut11_ref
-                or any(r.active for r in o.reservations)])
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        Reservation = pool.get('order_hub.reservation')
+        orders = list(orders)
+        holding = Reservation.orders_holding(orders)
+        Order.ut11_enqueue([o for o in orders
+                if o.ut11_ref or o.id in holding])
 
 
 class OrderLine(metaclass=PoolMeta):
