@@ -542,7 +542,7 @@ def fetch_site_orders(numbers):
 def move_orders(orders, manager):
     """The manager takes the orders (hub ids, as ORDERS) on: pickup shops,
     reservation (the order goes to 1C), hand-over; one order cancelled"""
-    steps = {'paid': [], 'assembling': ['reserve'],
+    steps = {'paid': [], 'assembling': ['reserve', request_shipment],
         'delivering': ['reserve', 'deliver'],
         'issued': ['reserve', 'deliver', 'issue'],
         'cancelled': ['cancel'], 'awaiting_payment': []}
@@ -550,8 +550,29 @@ def move_orders(orders, manager):
         if delivery == 2:
             step(lambda: set_pickup_shop(order_id, extra), manager)
         for name in steps[state]:
+            if callable(name):
+                step(lambda: name(order_id), manager)
+                continue
             step(lambda: getattr(Pool().get('order_hub.order'), name)(
                     [Pool().get('order_hub.order')(order_id)]), manager)
+
+
+def request_shipment(order_id):
+    """«Запросить товар»: a shipment of the order's goods from where they
+    are reserved, for the carrier the customer chose (order_shipments)"""
+    from trytond.modules.order_shipments.order import DELIVERY_OF_SERVICE
+    pool = Pool()
+    Order = pool.get('order_hub.order')
+    Shipment = pool.get('order_shipments.shipment')
+    order = Order(order_id)
+    reserved = [r for r in order.reservations if r.active]
+    if not reserved:
+        return
+    delivery_type, _ = DELIVERY_OF_SERVICE[order.delivery_service]
+    Shipment.request_goods(order, [(l, l.quantity) for l in order.lines],
+        reserved[0].warehouse,
+        order.pickup_shop if delivery_type == 'shop_pickup' else None,
+        delivery_type)
 
 
 def set_pickup_shop(order_id, shop):

@@ -266,6 +266,7 @@ async function linesTable(page) {
   const context = await browser.newContext({ locale: 'ru-RU',
     timezoneId: 'Europe/Moscow', viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
+  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
   const pages = await context.newPage();   // the simulators' pages
   await page.bringToFront();
   try {
@@ -459,6 +460,18 @@ async function linesTable(page) {
       `the dialog did not end with the request sent: ${message}`);
     await shot(page, 'goods-requested');
     await done.locator('button', { hasText: 'Закрыть' }).click();
+
+    // 7b. the shipment the request made, on the order's «Отправления» tab
+    await page.locator('#tabcontent .nav-tabs a:visible',
+      { hasText: 'Отправления' }).first().click();
+    const shipmentRow = page.locator('#tabcontent .treeview:visible tbody tr')
+      .filter({ hasText: 'ОТ-' }).first();
+    await shipmentRow.waitFor({ timeout: 30000 });
+    expect((await shipmentRow.innerText()).includes('Собирается'),
+      `the new shipment is not «Собирается»: ${await shipmentRow.innerText()}`);
+    const shipments = await shot(page, 'order-shipments');
+    expectLabels(shipments, ['Способ доставки', 'Отгружает'],
+      'order shipments');
 
     // 8. the sync journal
     await page.click('#menu >> text=/^Обмен$/');

@@ -1,0 +1,9 @@
+from trytond.exceptions import UserError
+
+
+class ShipmentError(UserError):
+    pass
+
+
+class CarrierError(UserError):
+    pass
