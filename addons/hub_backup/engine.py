@@ -409,9 +409,10 @@ def module_versions(names):
     versions = {'trytond': importlib.metadata.version('trytond')}
     for name in names:
         try:
-            versions[name] = get_module_info(name).get('version', '')
+            info = get_module_info(name)
         except Exception:
-            versions[name] = ''
+            info = {}
+        versions[name] = info.get('version') or versions['trytond']
     return versions
 
 

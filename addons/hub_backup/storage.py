@@ -91,7 +91,7 @@ class S3Storage:
 
     def __str__(self):
         where = f' ({self.endpoint})' if self.endpoint else ''
-        return f's3://{self.bucket}/{self.prefix}{where}'.replace('/ (', ' (')
+        return f's3://{self.bucket}/{self.prefix}'.rstrip('/') + where
 
     @property
     def client(self):
@@ -120,6 +120,7 @@ class S3Storage:
 
     def _call(self, operation, *args, **kwargs):
         "Retry what may pass (network, 5xx, throttling) with back-off"
+        from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
         for attempt in range(self.attempts):
             try:
@@ -136,7 +137,7 @@ class S3Storage:
                     raise StorageUnavailable(storage=str(self),
                         reason=f'{code}: {error}') from error
                 last = error
-            except (BotoCoreError, OSError) as error:
+            except (Boto3Error, BotoCoreError, OSError) as error:
                 last = error
             if attempt + 1 < self.attempts:
                 time.sleep(self.retry_delay * 2 ** attempt)
