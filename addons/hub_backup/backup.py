@@ -39,6 +39,7 @@ def describe(error):
 
 class Job:
     "What backups and restores share: state kept by the job itself"
+    __slots__ = ()
 
     def _save_state(self, **values):
         # the job's own bookkeeping: no access check, no rules, no log
