@@ -110,7 +110,8 @@ class Source:
 
 @dataclass
 class Settings:
-    "What the [hub_backup] section of trytond.conf says"
+    """What the [hub_backup] section of trytond.conf says (or the
+    environment: TRYTOND_HUB_BACKUP__FOLDER…)"""
     folder: str = ''
     key_file: str = ''
     min_free_mb: int = 100
@@ -130,8 +131,6 @@ class Settings:
         values = {}
         for name, default in cls().__dict__.items():
             value = config.get('hub_backup', name, default=None)
-            if value is None:
-                value = os.environ.get(f'HUB_BACKUP_{name.upper()}')
             if value is not None:
                 values[name] = type(default)(value)
         settings = cls(**values)
