@@ -70,11 +70,8 @@ class BackupScreenTestCase(unittest.TestCase):
             pool = Pool()
             for name in ['hub_backup.restore', 'hub_backup.backup',
                     'res.notification', 'hub_notify.message']:
-                Model = pool.get(name)
-                with Transaction().set_context(_check_access=False):
-                    table = Model.__table__()
-                    Transaction().connection.cursor().execute(
-                        *table.delete())
+                table = pool.get(name).__table__()
+                Transaction().connection.cursor().execute(*table.delete())
             System = pool.get('hub_sync.system')
             System.delete(System.search([('code', '!=', 'smtp')]))
 

@@ -182,10 +182,13 @@ class EngineTestCase(unittest.TestCase):
 
     def test_cloud_only_and_down_fails_and_leaves_nothing(self):
         cloud = S3Server(free_port()).storage(create=False)
+        scratch = self.folder / 'tmp'
+        scratch.mkdir()
+        self.addCleanup(setattr, tempfile, 'tempdir', tempfile.tempdir)
+        tempfile.tempdir = str(scratch)
         with self.assertRaises(StorageUnavailable):
             engine.backup(self.source, [cloud], self.key)
-        self.assertFalse(list(Path(tempfile.gettempdir()).glob(
-                    f'hub-backup-*/{engine.DB_PART["postgresql"]}')))
+        self.assertEqual(list(scratch.iterdir()), [])
 
     def test_cloud_back_within_the_retries(self):
         server = S3Server(free_port())
