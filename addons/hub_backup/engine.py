@@ -404,11 +404,11 @@ def _activated(conn):
 
 def module_versions(names):
     "The version of each activated module, as installed here"
-    from trytond.modules import get_module_info
+    import trytond.modules
     versions = {'trytond': importlib.metadata.version('trytond')}
     for name in names:
         try:
-            info = get_module_info(name)
+            info = trytond.modules.get_module_info(name)
         except Exception:
             info = {}
         versions[name] = info.get('version') or versions['trytond']
