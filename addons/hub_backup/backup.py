@@ -51,6 +51,20 @@ class Job:
         for name, value in values.items():
             setattr(self, name, value)
 
+    def _claim(self):
+        "Queued → running, by one job only (the queue and the cron race)"
+        table = self.__table__()
+        cursor = Transaction().connection.cursor()
+        now = utcnow()
+        cursor.execute(*table.update([table.state, table.started],
+                ['running', now],
+                where=(table.id == self.id) & (table.state == 'queued')))
+        if cursor.rowcount != 1:
+            return False
+        self.state, self.started = 'running', now
+        Transaction().commit()
+        return True
+
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     "Backup Settings"
@@ -232,8 +246,8 @@ class Backup(Job, ModelSQL, ModelView):
 
     def _execute(self):
         transaction = Transaction()
-        self._save_state(state='running', started=utcnow(), error=None)
-        transaction.commit()
+        if not self._claim():
+            return
         try:
             settings = engine.Settings.from_config()
             outcome = engine.backup(self.source(), self.storages(settings),
@@ -386,8 +400,8 @@ class Restore(Job, ModelSQL, ModelView):
 
     def _execute(self):
         transaction = Transaction()
-        self._save_state(state='running', started=utcnow())
-        transaction.commit()
+        if not self._claim():
+            return
         backup = self.backup
         try:
             storage, settings = backup.storage(self.source)
