@@ -12,6 +12,7 @@ Storage and key come from the [hub_backup] section of the configuration
 """
 import argparse
 import os
+import re
 import sys
 
 from . import crypto, engine
@@ -137,7 +138,7 @@ class Command:
             status = 0     # the local copy is there to drill
         elif status:
             return status
-        stamp = set_id.rsplit('-', 2)[-2].lower()
+        stamp = re.sub('[^0-9]', '', set_id.rsplit('-', 2)[-2])[:14]
         status, target = self.restore(set_id,
             f'{self.options.database}_drill_{stamp}', self.options.cloud)
         if not self.options.keep_database:

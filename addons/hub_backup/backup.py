@@ -146,6 +146,7 @@ class Backup(Job, ModelSQL, ModelView):
             ('done', "Done"),
             ('partial', "Saved Locally Only"),
             ('failed', "Failed"),
+            ('expired', "Removed by Retention"),
             ], "State", required=True, readonly=True, sort=False)
     started = fields.DateTime("Started", readonly=True)
     finished = fields.DateTime("Finished", readonly=True)
@@ -224,8 +225,10 @@ class Backup(Job, ModelSQL, ModelView):
 
     @classmethod
     def cron_queued(cls):
-        "Catch up: jobs nobody ran (no queue worker, a crash)"
+        """Catch up: jobs nobody ran (no queue worker, a crash); list the
+        command line's sets"""
         Restore = Pool().get('hub_backup.restore')
+        cls.import_sets()
         cls.execute(cls.search([('state', '=', 'queued')],
                 order=[('id', 'ASC')]))
         Restore.execute(Restore.search([('state', '=', 'queued')],
@@ -276,35 +279,72 @@ class Backup(Job, ModelSQL, ModelView):
             return settings.storages()
         return [settings.local()]
 
-    def outcome_values(self, outcome):
-        manifest = outcome.manifest
-        parts = manifest['parts']
-        reason = '; '.join(describe(e) for e in outcome.failed.values())
+    @classmethod
+    def manifest_values(cls, manifest):
         return {
-            'state': 'partial' if outcome.failed else 'done',
-            'set_id': manifest['id'], 'finished': utcnow(),
-            'duration': manifest['duration'],
-            'size': round(sum(p['size'] for p in parts) / 2 ** 20, 2),
-            'location': ', '.join(str(s) for s in outcome.stored),
-            'error': translate('msg_cloud_failed', reason=reason)
-            if outcome.failed else None,
+            'set_id': manifest['id'], 'duration': manifest['duration'],
+            'size': round(sum(p['size'] for p in manifest['parts'])
+                / 2 ** 20, 2),
             'summary': f"{len(manifest['tables'])} / "
             f"{sum(manifest['tables'].values())} / "
             f"{manifest['filestore']['files']}",
             'manifest': json.dumps(manifest, indent=1, ensure_ascii=False),
             }
 
+    def outcome_values(self, outcome):
+        reason = '; '.join(describe(e) for e in outcome.failed.values())
+        return {**self.manifest_values(outcome.manifest),
+            'state': 'partial' if outcome.failed else 'done',
+            'finished': utcnow(),
+            'location': ', '.join(str(s) for s in outcome.stored),
+            'error': translate('msg_cloud_failed', reason=reason)
+            if outcome.failed else None,
+            }
+
+    @classmethod
+    def import_sets(cls):
+        """List the sets of this database that the command line made in
+        the local folder (a systemd timer's backups, say), once each"""
+        local = engine.Settings.from_config().local()
+        database = Transaction().database.name
+        if not local or cls._busy():     # a job's set before its record
+            return
+        known = {b.set_id for b in cls.search([('set_id', '!=', None)])}
+        vlist = []
+        for set_id in engine.sets_of(local, database):
+            if set_id in known:
+                continue
+            try:
+                manifest = local.read_manifest(set_id)
+                values = cls.manifest_values(manifest)
+            except (BackupError, ValueError, KeyError):
+                continue
+            made = engine.set_time(set_id[len(database):])
+            vlist.append({**values, 'database': database,
+                    'trigger': 'command', 'state': 'done', 'started': made,
+                    'finished': made + dt.timedelta(
+                        seconds=manifest['duration']),
+                    'location': str(local)})
+        if vlist:
+            with without_check_access():
+                cls.create(vlist)
+
     def apply_retention(self, settings, outcome):
         Configuration = Pool().get('hub_backup.configuration')
         config = Configuration(1)
         problems = [self.error] if self.error else []
+        deleted = set()
         for storage in outcome.stored:
             try:
-                engine.apply_retention(storage, self.database,
-                    keep=config.keep_count, max_age_days=config.keep_days)
+                deleted.update(engine.apply_retention(storage, self.database,
+                        keep=config.keep_count,
+                        max_age_days=config.keep_days))
             except BackupError as error:
                 problems.append(translate('msg_retention_failed',
                         storage=str(storage), reason=describe(error)))
+        # the same rules apply everywhere: gone from one storage, gone
+        for expired in self.search([('set_id', 'in', list(deleted))]):
+            expired._save_state(state='expired')
         return {'error': '\n'.join(problems) or None}
 
     @classmethod

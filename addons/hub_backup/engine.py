@@ -181,14 +181,14 @@ class Verification:
 
 def new_set_id(database, now=None):
     now = now or dt.datetime.now(dt.UTC)
-    return f'{database}-{now:%Y%m%dT%H%M%S}Z-{os.urandom(2).hex()}'
+    return f'{database}-{now:%Y%m%dT%H%M%S.%f}Z-{os.urandom(2).hex()}'
 
 
 def set_time(set_id):
     "When a set was made, from its id (UTC, naive); None if not ours"
-    match = re.search(r'-(\d{8}T\d{6})Z-[0-9a-f]{4}$', set_id)
+    match = re.search(r'-(\d{8}T\d{6}\.\d{6})Z-[0-9a-f]{4}$', set_id)
     if match:
-        return dt.datetime.strptime(match.group(1), '%Y%m%dT%H%M%S')
+        return dt.datetime.strptime(match.group(1), '%Y%m%dT%H%M%S.%f')
 
 
 def sets_of(storage, database):

@@ -66,6 +66,8 @@ class BackupScreenTestCase(unittest.TestCase):
             _lock_tables=['hub_backup_configuration'])
 
     def tearDown(self):
+        shutil.rmtree(engine.Settings.from_config().folder,
+            ignore_errors=True)
         with self.transaction():
             pool = Pool()
             for name in ['hub_backup.restore', 'hub_backup.backup',
@@ -161,6 +163,49 @@ class BackupScreenTestCase(unittest.TestCase):
             backups = Pool().get('hub_backup.backup').search([])
             self.assertEqual([(b.trigger, b.state != 'queued')
                     for b in backups], [('schedule', True)])
+
+    def test_command_line_sets_are_listed(self):
+        "a set made by bin/hub-backup (a systemd timer) shows up once"
+        settings = engine.Settings.from_config()
+        staging = settings.local().folder / 'x'
+        staging.mkdir(parents=True)
+        set_id = engine.new_set_id(DB_NAME)
+        manifest = {'id': set_id, 'duration': 2.5, 'parts': [
+                {'size': 3 * 2 ** 20}], 'tables': {'ir_module': 40},
+            'filestore': {'files': 2}}
+        engine.write_manifest(staging, manifest, settings.key())
+        self.addCleanup(settings.local().delete_set, set_id)
+        settings.local().put_set(set_id, staging)
+        shutil.rmtree(staging)
+        for _ in range(2):
+            self.run_queue()
+        with self.transaction():
+            backup, = Pool().get('hub_backup.backup').search([])
+            self.assertEqual((backup.set_id, backup.trigger, backup.state,
+                    backup.size, backup.summary),
+                (set_id, 'command', 'done', 3.0, '1 / 40 / 2'))
+
+    @unittest.skipUnless(ON_POSTGRESQL, "the SQLite run's database is "
+        "in memory")
+    def test_retention_marks_removed_sets(self):
+        with self.transaction():
+            Configuration = Pool().get('hub_backup.configuration')
+            Configuration.write([Configuration(1)], {'keep_count': 1})
+        self.addCleanup(self.keep_count, 7)
+        first = self.backup_now()
+        self.run_queue()
+        second = self.backup_now()
+        self.run_queue()
+        self.assertEqual(self.read('hub_backup.backup', first).state,
+            'expired')
+        self.assertEqual(self.read('hub_backup.backup', second).state, 'done')
+        self.assertEqual(engine.Settings.from_config().local().list_sets(),
+            [self.read('hub_backup.backup', second).set_id])
+
+    def keep_count(self, count):
+        with self.transaction():
+            Configuration = Pool().get('hub_backup.configuration')
+            Configuration.write([Configuration(1)], {'keep_count': count})
 
     # -- restore and verification --------------------------------------------
     def restore_wizard(self, backup_id, database, source='local'):
