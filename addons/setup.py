@@ -11,7 +11,7 @@ from setuptools import find_namespace_packages, setup
 HERE = Path(__file__).resolve().parent
 MODULES = sorted(cfg.parent.name for cfg in HERE.glob('*/tryton.cfg'))
 DATA = ['tryton.cfg', '*.xml', '*.po', '*.rst', '*.json', '*.xsd', '*.txt',
-    '*.html',
+    '*.html', '*.js', '*.css',
     '*.csv', '*.odt', '*.fodt', '*.svg', '*.png']
 
 

@@ -362,10 +362,27 @@ def validate_tax_system(receipt, parameter):
             parameter + '.tax_system_code')
 
 
+# Optional request fields the Receipt object gives back.  The object's
+# fields (OpenAPI-generated model "Receipt"): id, type, payment_id,
+# refund_id, status, fiscal_document_number, fiscal_storage_number,
+# fiscal_attribute, registered_at, fiscal_provider_id, items, settlements,
+# tax_system_code, receipt_industry_details, receipt_operational_details,
+# timezone, internet, on_behalf_of.  No customer, no created_at, no
+# additional_user_props (accepted in the request, not echoed; unconfirmed
+# beyond that model).
+RECEIPT_ECHOED = ('receipt_industry_details', 'receipt_operational_details',
+    'timezone', 'internet', 'on_behalf_of')
+
+
 def extra_receipt_fields(receipt):
-    keep = ('receipt_industry_details', 'receipt_operational_details',
-        'additional_user_props', 'timezone', 'internet', 'on_behalf_of')
-    return {k: receipt[k] for k in keep if receipt.get(k) is not None}
+    return {k: receipt[k] for k in RECEIPT_ECHOED
+        if receipt.get(k) is not None}
+
+
+def public(obj):
+    "A copy of a stored object without the simulator's private '_' keys"
+    return {k: copy.deepcopy(v) for k, v in obj.items()
+        if not k.startswith('_')}
 
 
 def validate_settlements(settlements, total):
@@ -423,16 +440,17 @@ def paginate(objects, args):
     return body
 
 
-def filter_created(objects, args):
-    "Apply created_at.gte/gt/lte/lt to a list of API objects"
+def filter_created(objects, args, field='created_at', stored=None):
+    """Apply <field>.gte/gt/lte/lt to a list of API objects (stored: the
+    key the time is kept under when the object does not show it)"""
     ops = {'gte': lambda a, b: a >= b, 'gt': lambda a, b: a > b,
         'lte': lambda a, b: a <= b, 'lt': lambda a, b: a < b}
     for op, test in ops.items():
-        name = f'created_at.{op}'
+        name = f'{field}.{op}'
         if args.get(name):
             bound = parse_iso(args[name], name)
-            objects = [o for o in objects
-                if test(parse_iso(o['created_at'], name), bound)]
+            objects = [o for o in objects if o.get(stored or field)
+                and test(parse_iso(o[stored or field], name), bound)]
     return objects
 
 
@@ -664,6 +682,12 @@ class YooKassaSimulator(Simulator):
         if receipt:
             payment['receipt_registration'] = 'pending'
             self.payment_receipts[pid] = receipt
+        customer_id = data.get('merchant_customer_id')
+        if customer_id is not None:
+            if not isinstance(customer_id, str) or len(customer_id) > 200:
+                raise invalid('Invalid merchant_customer_id',
+                    'merchant_customer_id')
+            payment['merchant_customer_id'] = customer_id
         method = data.get('payment_method_data')
         if isinstance(method, dict) and method.get('type'):
             payment['payment_method'] = {'type': method['type'], 'id': pid,
@@ -720,7 +744,11 @@ class YooKassaSimulator(Simulator):
         items = list(self.payments.values())[::-1]  # newest first
         if request.args.get('status'):
             items = [p for p in items if p['status'] == request.args['status']]
+        if request.args.get('payment_method'):
+            items = [p for p in items if (p.get('payment_method') or {}).get(
+                    'type') == request.args['payment_method']]
         items = filter_created(items, request.args)
+        items = filter_created(items, request.args, 'captured_at')
         return paginate(copy.deepcopy(items), request.args)
 
     @route('/v3/payments/<pid>/capture', methods=['POST'])
@@ -798,7 +826,11 @@ class YooKassaSimulator(Simulator):
         if method_type == 'bank_card':
             payment['authorization_details'] = {
                 'rrn': str(uuid.uuid4().int)[:12], 'auth_code': '000000',
-                'three_d_secure': {'applied': False}}
+                # three_d_secure as in the reference's field list; which
+                # sub-fields a frictionless card payment shows is
+                # unconfirmed
+                'three_d_secure': {'applied': False,
+                    'method_completed': False, 'challenge_completed': False}}
         if self.capture_mode.get(payment['id']):
             self._succeed(payment)
         else:
@@ -840,7 +872,11 @@ class YooKassaSimulator(Simulator):
         if data.get('receipt') is not None:
             receipt = validate_receipt(data['receipt'], value,
                 self.max_receipt_items)
-        elif self.receipts_required:
+        elif refunded == 0 and value == Decimal(payment['amount']['value']):
+            # "If you make a full refund, you don't need to transfer data
+            # for the receipt": the payment's receipt is returned whole
+            receipt = self._full_refund_receipt(pid)
+        if receipt is None and self.receipts_required:
             raise invalid('Receipt is missing or illegal', 'receipt')
         description = data.get('description')
         if description is not None and (not isinstance(description, str)
@@ -851,6 +887,11 @@ class YooKassaSimulator(Simulator):
             'amount': money(value, currency)}
         if description:
             refund['description'] = description
+        if (payment.get('payment_method') or {}).get('type') == 'bank_card':
+            # Refund.refund_authorization_details {rrn} (OpenAPI model);
+            # that card refunds carry it at once is unconfirmed
+            refund['refund_authorization_details'] = {
+                'rrn': str(uuid.uuid4().int)[:12]}
         metadata = metadata_of(data)
         if metadata is not None:
             refund['metadata'] = metadata
@@ -865,6 +906,17 @@ class YooKassaSimulator(Simulator):
                 payment_id=pid)
         self._notify('refund.succeeded', refund)
         return copy.deepcopy(refund)
+
+    def _full_refund_receipt(self, pid):
+        "The receipt data of a full refund: the payment's own receipt"
+        for receipt in self.receipts.values():
+            if receipt['type'] == 'payment' and receipt.get(
+                    'payment_id') == pid and receipt['status'] != 'canceled':
+                return {'customer': receipt.get('_customer'),
+                    'items': copy.deepcopy(receipt['items']),
+                    'tax_system_code': receipt.get('tax_system_code'),
+                    'extra': {}}
+        return None
 
     @route('/v3/refunds/<rid>')
     @api()
@@ -936,10 +988,12 @@ class YooKassaSimulator(Simulator):
         if data.get('tax_system_code') is not None:
             receipt['tax_system_code'] = data['tax_system_code']
         receipt.update(data.get('extra', {}))
-        receipt['created_at'] = iso(self.now())
+        # the Receipt object has no created_at, but lists filter on it
+        receipt['_created_at'] = iso(self.now())
+        receipt['_customer'] = data.get('customer')
         self.receipts[receipt['id']] = receipt
         self.receipt_due[receipt['id']] = self.clock.monotonic() + self.receipt_delay
-        return copy.deepcopy(receipt)
+        return public(receipt)
 
     def _register_receipt(self, rid):
         "The cash register fiscalized the receipt: pending -> succeeded"
@@ -967,7 +1021,7 @@ class YooKassaSimulator(Simulator):
         receipt = self.receipts.get(rid)
         if receipt is None:
             raise not_found('Receipt', 'receipt_id')
-        return copy.deepcopy(receipt)
+        return public(receipt)
 
     @route('/v3/receipts')
     @api()
@@ -977,8 +1031,8 @@ class YooKassaSimulator(Simulator):
             if request.args.get(field):
                 items = [r for r in items
                     if r.get(field) == request.args[field]]
-        items = filter_created(items, request.args)
-        return paginate(copy.deepcopy(items), request.args)
+        items = filter_created(items, request.args, stored='_created_at')
+        return paginate([public(r) for r in items], request.args)
 
     # -- notifications -----------------------------------------------------
     def _notify(self, event, obj):

@@ -181,6 +181,11 @@ class Demo:
     def say(self, text):
         print(text, file=self.out, flush=True)
 
+    @property
+    def portal_url(self):
+        "The shop's portal (hub_portal), for a phone at the counter"
+        return f'{self.url}{self.database}/hub/shop/'
+
     # -- life cycle ----------------------------------------------------------
     def start(self):
         """The simulators, the database, the server; a customer orders on
@@ -405,7 +410,9 @@ class Demo:
     def banner(self):
         url = f'{self.url}#{self.database}'
         width = max(len(label) for _, label, _ in SIMULATORS)
-        lines = ['', f"  Хаб заказов: {url}   (веб-клиент, на русском)", '',
+        lines = ['', f"  Хаб заказов: {url}   (веб-клиент, на русском)",
+            f"  Портал магазина (с телефона): {self.portal_url}   "
+            "(shop.tverskaya, shop.nevsky)", '',
             "  Пользователи (пароль у всех: demo-2026; у admin — admin)"]
         lines += [f"    {login:16} {who}" for login, who in USERS]
         lines += ['', "  Внешние системы — симуляторы, страницы управления:"]

@@ -46,7 +46,8 @@ CITIES = [
     ("Тула", "Тульская область", '54.193122', '37.617348'),
     ]
 
-# login, name, group xml ids (of order_hub unless named module.id), 1C warehouse of the user (by its name in 1C)
+# login, name, group xml ids (order_hub's, or module.id), 1C warehouse of
+# the user (by its name in 1C)
 USERS = [
     ('manager', "Петрова Светлана (менеджер ИМ)", ['group_manager'], None),
     ('shop.tverskaya', "Ковалёв Артём (магазин на Тверской)", ['group_shop'],
@@ -189,6 +190,8 @@ def load(database, config_file, urls):
     say("Заказы с сайта…")
     numbers = place_orders(urls['bitrix_site'])
     orders = step(lambda: fetch_site_orders(numbers))
+    if 'yookassa' in urls:
+        pay_with_yookassa(urls['yookassa'], orders)
     manager = step(lambda: user_id('manager'))
     move_orders(orders, manager)
     step(finish_setup)
@@ -486,6 +489,33 @@ def place_orders(url):
         numbers.append(str(control(url, 'place_order',
                     **values)['account_number']))
     return numbers
+
+
+def pay_with_yookassa(url, orders):
+    """The first paid order was paid through YooKassa, as the site's
+    payment module does it: the hub reads the payment (its notification
+    has nowhere to go yet), registers the prepayment receipt and sends it
+    to the customer"""
+    order_id = orders[[o[0] for o in ORDERS].index('paid')]
+    number, total = step(lambda: (lambda o: (o.site_number, o.total))(
+            Pool().get('order_hub.order')(order_id)))
+    sim = control(url, 'credentials')
+    response = requests.post(f"{sim['api_url']}/payments", json={
+            'amount': {'value': f'{total:.2f}', 'currency': 'RUB'},
+            'capture': True, 'description': f'Заказ №{number}',
+            'metadata': {'BX_PAYMENT_NUMBER': f'{number}/1'},
+            'confirmation': {'type': 'redirect',
+                'return_url': 'https://shop.example/'}},
+        auth=(sim['shop_id'], sim['secret_key']), timeout=30,
+        headers={'Idempotence-Key': f'demo-{number}'})
+    response.raise_for_status()
+    payment_id = response.json()['id']
+    control(url, 'succeed_payment', payment_id=payment_id)
+    step(lambda: Pool().get('order_payment.payment').yookassa_sync(
+            payment_id))
+    step(lambda: Pool().get('hub_sync.outbox').process_due())
+    control(url, 'register_receipts')
+    step(lambda: Pool().get('order_payment.receipt').yookassa_refresh())
 
 
 def offer_ids():

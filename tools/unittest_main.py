@@ -147,6 +147,16 @@ def _base_of(modules):
         key=lambda m: (len(hubcache.closure([m])), m))
 
 
+def _update_module_list():
+    """A base database cached before a module was added to the checkout
+    does not list it: Tryton would not find the module to activate"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(test_tryton.DB_NAME, 0) as transaction:
+        Pool().get('ir.module').update_list()
+        transaction.commit()
+
+
 def activate_module(modules, lang='en'):
     """Tryton's activate_module, built in layers: a database not in the
     cache starts from the cached database of its largest dependency among
@@ -161,6 +171,7 @@ def activate_module(modules, lang='en'):
         started = time.perf_counter()
         if base := _base_of(modules):
             activate_module([base], lang)
+            _update_module_list()
             started = time.perf_counter()
         _activate_module(modules, lang)
         _log(f'{name}: activated in {time.perf_counter() - started:.1f} s'

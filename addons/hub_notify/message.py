@@ -5,6 +5,7 @@ from email.utils import formataddr, make_msgid
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.hub_common import model_selection, utcnow
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import without_check_access
 
 from .clients import SmsClient, send_email
 
@@ -39,6 +40,14 @@ class Message(ModelSQL, ModelView):
     @classmethod
     def get_origins(cls):
         return model_selection()
+
+    @classmethod
+    def connected(cls, channel):
+        "Whether the connection of the channel ('email', 'sms') exists"
+        System = Pool().get('hub_sync.system')
+        with without_check_access():
+            return bool(System.search([('code', '=', CHANNELS[channel])],
+                    limit=1))
 
     @classmethod
     def send(cls, values):

@@ -116,6 +116,32 @@ class Order(metaclass=PoolMeta):
             Receipt.create_settlement(order)
 
     @classmethod
+    def cancel(cls, orders):
+        """A cancelled order gives the money back: held payments are
+        released, everything paid and not refunded is refunded (one
+        refund per payment, each with its receipt)"""
+        pool = Pool()
+        Payment = pool.get('order_payment.payment')
+        Refund = pool.get('order_payment.refund')
+        ActionLog = pool.get('order_hub.action_log')
+        before = {o.id: o.state for o in orders}
+        super().cancel(orders)
+        cancelled = [o for o in cls.browse([o.id for o in orders])
+            if o.state == 'cancelled' and before[o.id] != 'cancelled']
+        for order in cancelled:
+            Payment.send_cancel([p for p in order.payments
+                    if p.state == 'waiting_for_capture'])
+            refunds = Refund.refund_all(order, reason=gettext(
+                    'order_payment.msg_refund_reason_cancelled'))
+            if refunds:
+                ActionLog.add([(order, 'payment', gettext(
+                                'order_payment.msg_log_cancel_refund',
+                                amount=format_money(sum(
+                                        (r.amount for r in refunds),
+                                        Decimal(0))),
+                                count=len(refunds)))])
+
+    @classmethod
     def issue(cls, orders):
         "Every shipment handed over: the full-settlement receipt is due"
         pool = Pool()
@@ -146,7 +172,8 @@ class DayTotal(ModelSQL, ModelView):
     "Payments of the Day"
     __name__ = 'order_payment.day_total'
 
-    day = fields.Char("Day (UTC)")
+    day = fields.Char("Day", help="In the company's time zone (Moscow "
+        "when it has none).")
     currency = fields.Function(fields.Many2One('currency.currency',
             "Currency"), 'get_currency')
     payments = fields.Integer("Payments")
@@ -166,18 +193,19 @@ class DayTotal(ModelSQL, ModelView):
         payment = pool.get('order_payment.payment').__table__()
         refund = pool.get('order_payment.refund').__table__()
         day_format = 'YYYY-MM-DD'
+        # the days stored with the moments, in the company's time zone
         money = (payment.select(
-                ToChar(payment.paid_at, day_format).as_('day'),
+                ToChar(payment.paid_date, day_format).as_('day'),
                 Literal(1).as_('payment'), payment.amount.as_('paid'),
                 Literal(0).as_('refund'), Literal(0).as_('refunded'),
                 where=(payment.state == 'succeeded')
-                & (payment.paid_at != Null))
+                & (payment.paid_date != Null))
             | refund.select(
-                ToChar(refund.done_at, day_format).as_('day'),
+                ToChar(refund.done_date, day_format).as_('day'),
                 Literal(0).as_('payment'), Literal(0).as_('paid'),
                 Literal(1).as_('refund'), refund.amount.as_('refunded'),
                 where=(refund.state == 'succeeded')
-                & (refund.done_at != Null)))
+                & (refund.done_date != Null)))
         money.all_ = True
         day = money.select(
             money.day,

@@ -8,10 +8,12 @@ its handlers report back through ``Payment.set_provider_state``,
 rules (when an order is paid, what may be refunded, which receipt is due)
 live here, not in the provider module.
 """
+import datetime as dt
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
-from sql import For
+from sql import For, Null
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -22,6 +24,7 @@ from trytond.modules.order_hub.pricing import format_money
 from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import Transaction
 
 from . import fiscal
@@ -44,8 +47,72 @@ REFUND_STATES = [
     ]
 
 
+# the accountant's day, when the company sets no time zone
+DEFAULT_TIMEZONE = 'Europe/Moscow'
+
+
 def new_key():
     return uuid.uuid4().hex
+
+
+def local_date(moment, timezone=None):
+    """The day of a naive UTC moment in the company's time zone (Moscow
+    when it has none): «Итоги дня» count the accountant's days"""
+    zone = get_tzinfo(timezone or DEFAULT_TIMEZONE)
+    return moment.replace(tzinfo=dt.UTC).astimezone(zone).date()
+
+
+class LocalDayMixin:
+    "A moment stored in UTC with its day in the company's time zone"
+    __slots__ = ()
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cls.fill_local_days()
+
+    @classmethod
+    def fill_local_days(cls):
+        "Rows from before the day was stored get it (migration)"
+        pool = Pool()
+        moment, day = cls._local_day_fields
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        order = pool.get('order_hub.order').__table__()
+        company = pool.get('company.company').__table__()
+        query = table.join(order, condition=table.order == order.id).join(
+            company, 'LEFT', condition=order.company == company.id).select(
+            table.id, getattr(table, moment), company.timezone,
+            where=(getattr(table, day) == Null)
+            & (getattr(table, moment) != Null))
+        cursor.execute(*query)
+        rows = cursor.fetchall()
+        for id_, when, zone in rows:
+            if isinstance(when, str):
+                when = dt.datetime.fromisoformat(when)
+            date = local_date(when, zone)
+            cursor.execute(*table.update([getattr(table, day)], [date],
+                    where=table.id == id_))
+        # records read before see the new values (as ModelSQL.write does)
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                for id_, _, _ in rows:
+                    cache[cls.__name__].pop(id_, None)
+
+    @classmethod
+    def set_local_days(cls, records, moment):
+        "Write moment and its local day on the records"
+        name, day = cls._local_day_fields
+        by_day = {}
+        for record in records:
+            company = record.order.company
+            by_day.setdefault(local_date(moment,
+                    company.timezone if company else None),
+                []).append(record)
+        for date, group in by_day.items():
+            cls.write(group, {name: moment, day: date})
 
 
 class ProviderMixin:
@@ -87,10 +154,11 @@ class ProviderMixin:
         return super().copy(records, default=default)
 
 
-class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
+class Payment(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
     "Payment"
     __name__ = 'order_payment.payment'
     _rec_name = 'provider_ref'
+    _local_day_fields = ('paid_at', 'paid_date')
 
     order = fields.Many2One('order_hub.order', "Order", required=True,
         readonly=True, ondelete='RESTRICT')
@@ -100,6 +168,8 @@ class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
             ], "Kind", required=True, readonly=True)
     date = fields.DateTime("Created", required=True, readonly=True)
     paid_at = fields.DateTime("Paid", readonly=True)
+    paid_date = fields.Date("Day Paid", readonly=True,
+        help="In the company's time zone (Moscow when it has none).")
     state = fields.Selection(PAYMENT_STATES, "Status", required=True,
         readonly=True, sort=False)
     state_string = state.translated('state')
@@ -297,7 +367,7 @@ class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
     @classmethod
     @Workflow.transition('succeeded')
     def succeed(cls, payments):
-        cls.write(payments, {'paid_at': utcnow()})
+        cls.set_local_days(payments, utcnow())
         cls.log_order(payments, 'msg_log_payment_succeeded')
 
     @classmethod
@@ -347,9 +417,10 @@ class Payment(ProviderMixin, Workflow, ModelSQL, ModelView):
             raise PaymentError(gettext('order_payment.msg_payment_delete'))
 
 
-class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
+class Refund(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
     "Refund"
     __name__ = 'order_payment.refund'
+    _local_day_fields = ('done_at', 'done_date')
 
     order = fields.Many2One('order_hub.order', "Order", required=True,
         readonly=True, ondelete='RESTRICT')
@@ -357,6 +428,8 @@ class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
         required=True, readonly=True, ondelete='RESTRICT')
     date = fields.DateTime("Requested", required=True, readonly=True)
     done_at = fields.DateTime("Refunded", readonly=True)
+    done_date = fields.Date("Day Refunded", readonly=True,
+        help="In the company's time zone (Moscow when it has none).")
     state = fields.Selection(REFUND_STATES, "Status", required=True,
         readonly=True, sort=False)
     state_string = state.translated('state')
@@ -405,11 +478,13 @@ class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
             reason=None):
         """Refund units of the order's lines and, with delivery, its
         delivery; lines is [(order line, quantity)].  The amount, when
-        given, must equal what those items cost on the receipts.
+        given, must equal what those items cost on the receipts.  Returns
+        the refunds: one per payment the money goes back to.
 
         Never more than paid minus refunded: the order's payments are
-        locked while it is checked.  The refund (with its idempotency key
-        and its receipt) is stored before the provider is called."""
+        locked while it is checked.  The refunds (with their idempotency
+        keys and their receipts) are stored before the provider is
+        called."""
         pool = Pool()
         Payment = pool.get('order_payment.payment')
         Receipt = pool.get('order_payment.receipt')
@@ -423,33 +498,144 @@ class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
             raise RefundError(gettext('order_payment.msg_refund_amount',
                     order=order.rec_name, amount=format_money(amount),
                     items=format_money(total)))
-        payment = cls.pick_payment(order, payments, total)
-        Payment.write([payment], {
-                'refunded_amount': payment.refunded_amount + total})
-        refund, = cls.create([{'order': order.id, 'payment': payment.id,
-                    'provider': payment.provider, 'amount': total,
-                    'reason': reason, 'delivery': bool(delivery),
-                    'lines': [('create', [{'line': l.id, 'quantity': q}
-                                for l, q in lines if q])],
-                    }])
-        Receipt.submit([Receipt.create_refund(refund, items)])
-        ActionLog = pool.get('order_hub.action_log')
-        ActionLog.add([(order, 'payment', gettext(
-                        'order_payment.msg_log_refund_requested',
-                        amount=format_money(total), reason=reason or '—'))])
-        cls.send([refund])
-        return refund
+        return cls.create_refunds(order, payments, items, reason)
 
     @classmethod
-    def pick_payment(cls, order, payments, total):
-        "The latest paid payment that can return the whole amount"
+    def refund_all(cls, order, reason=None):
+        """Refund everything paid and not refunded yet (a cancelled
+        order): the units still sold and the delivery, or, when they do
+        not add up to the money held (an advance), the advance itself"""
+        pool = Pool()
+        Payment = pool.get('order_payment.payment')
+        Receipt = pool.get('order_payment.receipt')
+        RefundLine = pool.get('order_payment.refund.line')
+        payments = Payment.lock_order(order)
         available = sum((p.refundable for p in payments), Decimal(0))
+        if available <= 0:
+            return []
+        refunded = RefundLine.refunded_units(order.lines)
+        lines = [(l, l.quantity - refunded[l.id]) for l in order.lines
+            if l.quantity > refunded[l.id]]
+        delivery = bool(order.delivery_cost) and not (
+            Receipt.delivery_refunded(order))
+        items = Receipt.refund_items(order, lines, delivery)
+        if fiscal.total(items) != available:
+            items = [Receipt.advance_item(order, available)]
+        return cls.create_refunds(order, payments, items, reason)
+
+    @classmethod
+    def create_refunds(cls, order, payments, items, reason=None):
+        """One refund per payment the items' money goes back to (the
+        latest first), each with its receipt"""
+        pool = Pool()
+        Payment = pool.get('order_payment.payment')
+        Receipt = pool.get('order_payment.receipt')
+        ActionLog = pool.get('order_hub.action_log')
+        refunds = []
+        for payment, part, units in cls.split(order, payments, items):
+            total = fiscal.total(part)
+            Payment.write([payment], {
+                    'refunded_amount': payment.refunded_amount + total})
+            refund, = cls.create([{'order': order.id,
+                        'payment': payment.id, 'provider': payment.provider,
+                        'amount': total, 'reason': reason,
+                        'delivery': any(i.line is None
+                            and i.payment_subject == 'service'
+                            for i in part),
+                        'lines': [('create', [{'line': l, 'quantity': q}
+                                    for l, q in units.items() if q])],
+                        }])
+            Receipt.submit([Receipt.create_refund(refund, part)])
+            ActionLog.add([(order, 'payment', gettext(
+                            'order_payment.msg_log_refund_requested',
+                            amount=format_money(total),
+                            reason=reason or '—'))])
+            refunds.append(refund)
+        cls.send(refunds)
+        return refunds
+
+    @classmethod
+    def split(cls, order, payments, items):
+        """[(payment, items, {order line id: units})]: the items' money
+        taken from the latest paid payments first, as much as each can
+        still return.  A unit whose price straddles two payments is split
+        into two items of one unit whose prices add up to its price, so
+        every receipt's items sum to its refund to the kopeck; the unit
+        counts as refunded by the part holding its larger share."""
+        total = fiscal.total(items)
+        available = sum((p.refundable for p in payments), Decimal(0))
+        if total > available:
+            raise RefundError(gettext('order_payment.msg_refund_too_much',
+                    order=order.rec_name, amount=format_money(total),
+                    available=format_money(available)))
+        whole = [p for p in reversed(payments) if p.refundable >= total]
+        if whole:
+            # one payment returns it all: no split
+            return [(whole[0], list(items), cls.units(items))]
+        # (index of the unit, one unit); fractional quantities stay whole
+        units = []
+        for item in items:
+            count = int(item.quantity)
+            if count == item.quantity:
+                units += [replace(item, quantity=Decimal(1))] * count
+            else:
+                units.append(item)
+        pieces = list(enumerate(units))
+        parts = []
         for payment in reversed(payments):
-            if payment.refundable >= total:
-                return payment
-        raise RefundError(gettext('order_payment.msg_refund_too_much',
-                order=order.rec_name, amount=format_money(total),
-                available=format_money(available)))
+            room, part = payment.refundable, []
+            while pieces and room > 0:
+                index, unit = pieces[0]
+                if unit.amount <= room:
+                    part.append(pieces.pop(0))
+                    room -= unit.amount
+                else:
+                    part.append((index, replace(unit, unit_price=room)))
+                    pieces[0] = (index, replace(unit,
+                            unit_price=unit.unit_price - room))
+                    room = Decimal(0)
+            if part:
+                parts.append((payment, part))
+            if not pieces:
+                break
+        # which part counts each unit: the largest share, the first on a tie
+        owner = {}
+        for number, (_, part) in enumerate(parts):
+            for index, piece in part:
+                if index not in owner or piece.amount > owner[index][1]:
+                    owner[index] = (number, piece.amount)
+        result = []
+        for number, (payment, part) in enumerate(parts):
+            counted = {}
+            for index, piece in part:
+                if owner[index][0] == number and piece.line is not None:
+                    counted[piece.line] = counted.get(piece.line, 0) + (
+                        units[index].quantity)
+            result.append((payment, cls.regroup([p for _, p in part]),
+                    counted))
+        return result
+
+    @staticmethod
+    def regroup(items):
+        "Equal items of one unit together again"
+        grouped = []
+        for item in items:
+            if grouped and item.mark_code is None and replace(grouped[-1],
+                    quantity=item.quantity) == item:
+                grouped[-1] = replace(grouped[-1],
+                    quantity=grouped[-1].quantity + item.quantity)
+            else:
+                grouped.append(item)
+        return grouped
+
+    @staticmethod
+    def units(items):
+        "{order line id: units} of items"
+        units = {}
+        for item in items:
+            if item.line is not None:
+                units[item.line] = units.get(item.line, 0) + item.quantity
+        return units
 
     @classmethod
     def set_provider_state(cls, refund, state, reason=None):
@@ -465,7 +651,7 @@ class Refund(ProviderMixin, Workflow, ModelSQL, ModelView):
     @Workflow.transition('succeeded')
     def succeed(cls, refunds):
         ActionLog = Pool().get('order_hub.action_log')
-        cls.write(refunds, {'done_at': utcnow()})
+        cls.set_local_days(refunds, utcnow())
         ActionLog.add((r.order, 'payment', gettext(
                     'order_payment.msg_log_refund_succeeded',
                     amount=format_money(r.amount))) for r in refunds)

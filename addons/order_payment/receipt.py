@@ -338,9 +338,15 @@ class Receipt(ProviderMixin, Workflow, ModelSQL, ModelView):
             return False
         if state == 'registered':
             cls.register([receipt])
+            cls.send_to_customer(cls.browse([receipt.id]))
         else:
             cls.reject([receipt], reason)
         return True
+
+    @classmethod
+    def send_to_customer(cls, receipts):
+        """The hook called once a receipt is registered: its copy goes to
+        the customer (order_payment's hub_notify glue: notify.py)"""
 
     @classmethod
     @Workflow.transition('registered')

@@ -10,7 +10,6 @@ from trytond.i18n import gettext
 from trytond.modules.order_hub.pricing import format_money
 from trytond.modules.order_payment.fiscal import phone_e164
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import without_check_access
 
 
 def qr_png(text):
@@ -18,12 +17,6 @@ def qr_png(text):
     buffer = io.BytesIO()
     qrcode.make(text, image_factory=PyPNGImage, box_size=6).save(buffer)
     return buffer.getvalue()
-
-
-def connected(code):
-    System = Pool().get('hub_sync.system')
-    with without_check_access():
-        return bool(System.search([('code', '=', code)], limit=1))
 
 
 class Payment(metaclass=PoolMeta):
@@ -48,13 +41,14 @@ class Payment(metaclass=PoolMeta):
 
     def link_messages(self):
         "hub_notify.message values: the e-mail and the SMS of the link"
+        Message = Pool().get('hub_notify.message')
         order = self.order
         words = {'order': order.site_number or order.number,
             'amount': format_money(self.amount),
             'url': self.confirmation_url,
             'name': order.customer_name or ''}
         messages = []
-        if order.email and connected('smtp'):
+        if order.email and Message.connected('email'):
             text = gettext('payment_yookassa.msg_link_email', **words)
             messages.append({'channel': 'email', 'recipient': order.email,
                     'subject': gettext('payment_yookassa.msg_link_subject',
@@ -63,7 +57,7 @@ class Payment(metaclass=PoolMeta):
                     'image': qr_png(self.confirmation_url),
                     'origin': str(self)})
         phone = phone_e164(order.phone)
-        if phone and connected('sms'):
+        if phone and Message.connected('sms'):
             messages.append({'channel': 'sms', 'recipient': phone,
                     'text': gettext('payment_yookassa.msg_link_sms', **words),
                     'origin': str(self)})

@@ -104,7 +104,9 @@ class Payment(metaclass=PoolMeta):
 
     @classmethod
     def providers(cls):
-        return super().providers() + [(SYSTEM, "YooKassa")]
+        # a method's selection is not translated by Tryton: the label is
+        return super().providers() + [
+            (SYSTEM, gettext('payment_yookassa.msg_provider_name'))]
 
     @classmethod
     def send(cls, payments):

@@ -4,7 +4,8 @@
 // warehouse from 1C, the order is paid and reserved (it goes to 1C), a line
 // edit is re-priced by the site and reaches the site and 1C (their control
 // pages), the action log names the source of each entry, the sync journal,
-// the loads from 1C, «Запросить товар» as a dialog, and the administrator's
+// the loads from 1C, and «Запросить товар» as a dialog; then the
+// accountant's payments, receipts and day's totals, and the administrator's
 // «Создать резервную копию сейчас».  Every screen is
 // also checked for English left in labels.  One screenshot per step.
 // usage: node demo_walk.js <hub url> <database> <screenshot folder>
@@ -216,6 +217,35 @@ async function clickButton(page, text, waitForState) {
     expect(Date.now() < deadline, `«${text}»: the order is not ` +
       `«${waitForState}» (it is «${await orderState(page)}»)`);
   }
+}
+
+async function loginAs(page, login) {
+  await page.goto(`${url}#${database}`);
+  await page.waitForSelector('#login', { timeout: 30000 });
+  await page.fill('#login', login);
+  await page.click('.login-dialog button[type=submit]');
+  await page.waitForSelector('input[type=password]', { timeout: 30000 });
+  await page.fill('input[type=password]', PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#menu', { timeout: 60000 });
+  await page.waitForTimeout(1500);
+}
+
+// a list opened from the menu (on its domain tab, if given), once its
+// column and a row show
+async function openList(page, entry, column, tab = null) {
+  await openMenu(page, entry);
+  await page.locator('#tabcontent th:visible', { hasText: column })
+    .last().waitFor({ timeout: 60000 });
+  if (tab) {
+    await page.locator('#tabcontent .nav-tabs a:visible', { hasText: tab })
+      .last().click();
+  }
+  await page.locator('#tabcontent .treeview:visible tbody tr').first()
+    .waitFor({ timeout: 30000 });
+  await page.waitForTimeout(1000);
+  return page.locator('#tabcontent .treeview:visible tbody tr')
+    .allInnerTexts();
 }
 
 async function linesTable(page) {
@@ -464,16 +494,50 @@ async function linesTable(page) {
     const transfers = await shot(page, 'transfer-requests');
     expectLabels(transfers, ['Откуда', 'Куда'], 'transfer requests');
 
-    // 11. the administrator makes a backup now and sees it listed
+    // 11. the accountant: payments with their receipts, receipts, the
+    // day's totals (the demo's order paid through YooKassa)
+    const books = await (await browser.newContext({ locale: 'ru-RU',
+      timezoneId: 'Europe/Moscow', viewport: { width: 1400, height: 900 } }))
+      .newPage();
+    await loginAs(books, 'accountant');
+    await books.click('#menu >> text=Хаб заказов');
+    await books.waitForTimeout(800);
+    await books.click('#menu >> text=/^Оплата$/');
+    await books.waitForTimeout(800);
+    const payments = await openList(books, 'Платежи', 'Сумма', 'Все');
+    expect(payments.some((r) => r.includes('ЮKassa')),
+      `no YooKassa payment in «Платежи»: ${payments}`);
+    const paymentsLabels = await shot(books, 'accountant-payments');
+    expectLabels(paymentsLabels, ['Заказ', 'Сумма', 'Статус'], 'payments');
+    await books.locator('#tabcontent .treeview:visible tbody tr')
+      .filter({ hasText: 'ЮKassa' }).first()
+      .locator('td[data-title^="Сумма"]').first().click();
+    await books.locator('#tabcontent button[title="Переключить"]:visible')
+      .first().click();
+    await books.locator('#tabcontent .form:visible').first()
+      .waitFor({ timeout: 30000 });
+    await books.waitForTimeout(1500);
+    const paymentReceipts = await books.locator(
+      '#tabcontent .treeview:visible tbody tr').allInnerTexts();
+    expect(paymentReceipts.some((r) => r.includes('Предоплата')),
+      `the payment has no prepayment receipt: ${paymentReceipts}`);
+    await shot(books, 'payment-and-its-receipt');
+    const receipts = await openList(books, 'Чеки', 'Итог', 'Все');
+    expect(receipts.some((r) => r.includes('Предоплата') &&
+      r.includes('Зарегистрирован')),
+    `no registered prepayment receipt in «Чеки»: ${receipts}`);
+    await shot(books, 'accountant-receipts');
+    const totals = await openList(books, 'Итоги дня', 'День');
+    expect(totals.length > 0, 'no day in «Итоги дня»');
+    const totalsLabels = await shot(books, 'day-totals');
+    expectLabels(totalsLabels, ['День', 'Оплачено', 'Возвращено'],
+      'day totals');
+
+    // 12. the administrator makes a backup now and sees it listed
     const admin = await (await browser.newContext({ locale: 'ru-RU',
       timezoneId: 'Europe/Moscow', viewport: { width: 1400, height: 900 } }))
       .newPage();
-    await admin.goto(`${url}#${database}`);
-    await admin.fill('#login', 'hubadmin');
-    await admin.click('.login-dialog button[type=submit]');
-    await admin.fill('input[type=password]', PASSWORD);
-    await admin.keyboard.press('Enter');
-    await admin.waitForSelector('#menu', { timeout: 60000 });
+    await loginAs(admin, 'hubadmin');
     await admin.click('#menu >> text=/^Резервное копирование$/');
     await admin.waitForTimeout(800);
     // one click runs the action (a double click would make two); the
@@ -495,6 +559,13 @@ async function linesTable(page) {
     problems.push(`error: ${error.message}`);
     await page.screenshot({ path: path.join(shots, 'demo-error.png') })
       .catch(() => {});
+    for (const other of context.browser().contexts()) {
+      for (const open of other.pages()) {
+        if (open === page || open === pages) continue;
+        await open.screenshot({ path: path.join(shots,
+          'demo-error-accountant.png') }).catch(() => {});
+      }
+    }
   } finally {
     await browser.close();
   }

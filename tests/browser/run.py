@@ -4,7 +4,9 @@ Starts the demo exactly as bin/demo does (scripts/demo.py: the simulators,
 the database with every module wired to them, the server, Tryton's cron),
 on free ports under var/browser-demo/, with a paid order placed on the site
 before the cron's first exchange; then demo_walk.js (playwright-core) walks
-it and saves one screenshot per step in var/screenshots/demo-*.png.
+it and saves one screenshot per step in var/screenshots/demo-*.png;
+portal_walk.js then walks the shop's portal on a phone-sized screen
+(portal-*.png; `run.py portal` runs this walk alone).
 Needs Chromium (`apt-get install chromium`; CHROMIUM=<path> for another).
 """
 import shutil
@@ -26,24 +28,41 @@ def free_port():
         return s.getsockname()[1]
 
 
-def main():
+def portal_walk(demo):
+    "The shop's portal on a phone, QR codes photographed (PNG from qrcode)"
+    import qrcode
+    target = f'/{demo.database}/hub/shop/?from=qr'
+    codes = {'portal': demo.url.rstrip('/') + target,
+        'foreign': 'https://example.com/shipment/1'}
+    for name, text in codes.items():
+        qrcode.make(text, border=6).save(VAR / f'qr-{name}.png')
+    return subprocess.run(['node', str(ROOT / 'tests/browser/portal_walk.js'),
+            demo.portal_url, str(ROOT / 'var' / 'screenshots'),
+            str(VAR / 'qr-portal.png'), target, str(VAR / 'qr-foreign.png')],
+        cwd=ROOT / 'web').returncode
+
+
+def main(only_portal=False):
     shutil.rmtree(VAR, ignore_errors=True)
     demo = Demo(var=VAR, listen=f'127.0.0.1:{free_port()}', free_ports=True,
         ticker=False)
     try:
         demo.start()
+        if only_portal:
+            return portal_walk(demo)
         result = subprocess.run(['node',
                 str(ROOT / 'tests/browser/demo_walk.js'), demo.url,
                 demo.database, str(ROOT / 'var' / 'screenshots'),
                 demo.urls['bitrix_site'], demo.urls['ut11'],
                 str(demo.first_order['account_number'])],
             cwd=ROOT / 'web')
-        if result.returncode:
+        returncode = result.returncode or portal_walk(demo)
+        if returncode:
             print(f"Logs of the demo: {VAR / 'log'}")
-        return result.returncode
+        return returncode
     finally:
         demo.stop()
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(main(only_portal=sys.argv[1:] == ['portal']))

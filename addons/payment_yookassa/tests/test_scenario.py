@@ -128,7 +128,8 @@ class PaymentScenarioTestCase(YooKassaScenario):
 
 
 class LinkScenarioTestCase(YooKassaScenario):
-    "A re-priced order: payment link by e-mail (with a QR code) and SMS"
+    """A re-priced order: payment link by e-mail (with a QR code) and SMS;
+    receipts sent to the customer by the hub (a local SMTP server)"""
 
     @classmethod
     def setUpClass(cls):
@@ -158,6 +159,28 @@ class LinkScenarioTestCase(YooKassaScenario):
             system, = System.search([('code', '=', 'yookassa')])
             System.write([system], {'yookassa_ips': cls.allowed_ips})
         cls.step(connect)
+
+    def setUp(self):
+        super().setUp()
+        self.mailbox.messages.clear()
+
+    def mails(self, count, timeout=5):
+        deadline = time.monotonic() + timeout
+        while len(self.mailbox.messages) < count and (
+                time.monotonic() < deadline):
+            time.sleep(0.05)
+        return list(self.mailbox.messages)
+
+    def smtp_url(self, url=None):
+        "Point the mail connection elsewhere; return its address"
+        def change():
+            System = Pool().get('hub_sync.system')
+            system, = System.search([('code', '=', 'smtp')])
+            old = system.base_url
+            if url:
+                System.write([system], {'base_url': url})
+            return old
+        return self.step(change)
 
     def send_link(self, order_id):
         def send():
@@ -237,6 +260,96 @@ class LinkScenarioTestCase(YooKassaScenario):
         self.assertEqual(len(self.sim.payments), created + 1)
 
 
+    def test_receipts_emailed_by_the_hub(self):
+        "Every registered receipt reaches the customer's mailbox"
+        order_id = self.new_order([(self.shirt, 2)], delivery='0',
+            site_number='S-3001')
+        payment_id = self.site_payment(order_id, Decimal('2000'))
+        self.sim.succeed_payment(payment_id)
+        self.deliver()
+        self.run_queue()
+        self.refresh()
+        self.run_queue()
+        mail, = self.mails(1)
+        self.assertEqual(mail['To'], 'm.ivanova@example.ru')
+        self.assertIn('S-3001', mail['Subject'])
+        self.assertIn('Предоплата', mail['Subject'])
+        text = mail.get_body(('plain',)).get_content()
+        self.assertIn('2\u00a0000,00\u00a0₽', text)
+        html = mail.get_body(('html',)).get_content()
+        self.assertIn('Кассовый чек: Предоплата 100%', html)
+        receipt, = [r for r in self.sim.receipts.values()
+            if r.get('payment_id') == payment_id]
+        self.assertIn(f"ФД № {receipt['fiscal_document_number']}", html)
+        self.assertIn(receipt['fiscal_attribute'], text)
+        log = self.order(order_id)['log']
+        self.assertTrue(any('m.ivanova@example.ru' in l for l in log), log)
+
+        # the mail server is down when the refund receipt is registered:
+        # the e-mail waits in the outbox and goes out once it is back
+        address = self.smtp_url(f'smtp://127.0.0.1:{free_port()}')
+
+        def refund():
+            pool = Pool()
+            Order = pool.get('order_hub.order')
+            Refund = pool.get('order_payment.refund')
+            order = Order(order_id)
+            Refund.request(order, [(order.lines[0], Decimal(1))],
+                reason="Не подошёл размер")
+        self.step(refund)
+        self.run_queue()
+        self.deliver()
+        self.refresh()
+        self.run_queue()
+        self.assertEqual(len(self.mails(2, timeout=0.5)), 1)
+
+        def waiting():
+            Outbox = Pool().get('hub_sync.outbox')
+            return [(m.state, m.operation) for m in Outbox.search([
+                        ('operation', '=', 'hub_notify_email'),
+                        ('state', '!=', 'done')])]
+        self.assertEqual(self.read(waiting), [
+                ('pending', 'hub_notify_email')])
+        self.smtp_url(address)
+        self.make_all_due()
+        self.run_queue()
+        first, second = self.mails(2)
+        self.assertIn('Возврат', second['Subject'])
+        html = second.get_body(('html',)).get_content()
+        self.assertIn('возврат прихода', html)
+        self.assertIn('1\u00a0000,00\u00a0₽', second.get_body(
+                ('plain',)).get_content())
+        self.assertEqual(self.read(waiting), [])
+
+        # the full settlement at hand-over
+        def settle():
+            Order = Pool().get('order_hub.order')
+            Order.issue_settlement_receipt([Order(order_id)])
+        self.step(settle)
+        self.run_queue()
+        self.refresh()
+        self.run_queue()
+        third = self.mails(3)[-1]
+        self.assertIn('Полный расчёт', third['Subject'])
+
+    def test_receipt_by_sms_without_email(self):
+        order_id = self.new_order(delivery='0', site_number='S-3002',
+            email=None, phone='8 (903) 111-22-33')
+        payment_id = self.site_payment(order_id, Decimal('3000'))
+        self.sim.succeed_payment(payment_id)
+        self.deliver()
+        self.run_queue()
+        self.refresh()
+        self.run_queue()
+        receipt, = [r for r in self.sim.receipts.values()
+            if r.get('payment_id') == payment_id]
+        sms, = self.sms.list_messages(to='79031112233')
+        self.assertIn('S-3002', sms['text'])
+        self.assertIn('3\u00a0000,00\u00a0₽', sms['text'])
+        self.assertIn(receipt['fiscal_attribute'], sms['text'])
+        self.assertEqual(self.mails(1, timeout=0.3), [])
+
+
 class RefundScenarioTestCase(YooKassaScenario):
     "Partial refunds and a rejected receipt re-sent"
 
@@ -255,8 +368,9 @@ class RefundScenarioTestCase(YooKassaScenario):
             Order = Pool().get('order_hub.order')
             order = Order(order_id)
             lines = [(l, Decimal(q)) for l, q in zip(order.lines, quantities)]
-            return Refund.request(order, lines, delivery=delivery,
-                amount=amount, reason="Возврат товара").id
+            return [r.id for r in Refund.request(order, lines,
+                    delivery=delivery, amount=amount,
+                    reason="Возврат товара")]
         return self.step(refund)
 
     def test_partial_refunds(self):
