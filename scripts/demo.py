@@ -162,6 +162,10 @@ class Demo:
         self.env = dict(os.environ,
             PATH=f'{BIN}{os.pathsep}{os.environ.get("PATH", "")}',
             TRYTOND_DATABASE__PATH=str(self.var / 'db'),
+            # «Создать резервную копию сейчас»: sets under var/backups,
+            # encrypted with a key made once (scripts/demo.py, backup_key)
+            TRYTOND_HUB_BACKUP__FOLDER=str(self.var / 'backups'),
+            TRYTOND_HUB_BACKUP__KEY_FILE=str(self.var / 'backup.key'),
             TRYTOND_WEB__ROOT=str(ROOT / 'web/node_modules/tryton-sao'),
             TRYTOND_WEB__LISTEN=listen or os.environ.get(
                 'TRYTOND_WEB__LISTEN', '127.0.0.1:8000'),
@@ -190,6 +194,7 @@ class Demo:
         (self.var / 'log').mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         self.check_address()
+        self.backup_key()
         try:
             self.start_sandbox()
             self.create_database()
@@ -333,6 +338,14 @@ class Demo:
         else:
             raise SystemExit(f"Адрес {address.netloc} уже занят. Укажите "
                 "другой, например: TRYTOND_WEB__LISTEN=127.0.0.1:8010 bin/demo")
+
+    def backup_key(self):
+        "The demo's backup key (production keeps its own off the database)"
+        key = self.var / 'backup.key'
+        if not key.exists():
+            import base64
+            key.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())
+            key.chmod(0o600)
 
     def start_server(self):
         process = self.spawn('trytond', [str(BIN / 'trytond'),

@@ -46,7 +46,8 @@ CITIES = [
     ("Тула", "Тульская область", '54.193122', '37.617348'),
     ]
 
-# login, name, group xml ids, 1C warehouse of the user (by its name in 1C)
+# login, name, group xml ids (order_hub's, or module.id), 1C warehouse of
+# the user (by its name in 1C)
 USERS = [
     ('manager', "Петрова Светлана (менеджер ИМ)", ['group_manager'], None),
     ('shop.tverskaya', "Ковалёв Артём (магазин на Тверской)", ['group_shop'],
@@ -57,7 +58,8 @@ USERS = [
         "Центральный склад"),
     ('accountant', "Громова Елена (бухгалтер)", ['group_accountant'], None),
     ('hubadmin', "Тихонов Роман (администратор)",
-        ['group_admin', 'group_manager'], None),
+        ['group_admin', 'group_manager', 'hub_backup.group_backup_admin'],
+        None),
     ]
 
 CUSTOMERS = [
@@ -326,7 +328,9 @@ def create_users():
                 'login': login, 'name': name, 'password': PASSWORD,
                 'language': ru.id, 'companies': [('add', [company])],
                 'company': company,
-                'groups': [('add', [ModelData.get_id('order_hub', g)
+                'groups': [('add', [ModelData.get_id(
+                                *(g.split('.') if '.' in g
+                                    else ('order_hub', g)))
                             for g in groups])],
                 'hub_shops': [('add', [warehouses[shop]] if shop else [])],
                 } for login, name, groups, shop in USERS])

@@ -5,7 +5,8 @@
 // edit is re-priced by the site and reaches the site and 1C (their control
 // pages), the action log names the source of each entry, the sync journal,
 // the loads from 1C, and «Запросить товар» as a dialog; then the
-// accountant's payments, receipts and day's totals.  Every screen is
+// accountant's payments, receipts and day's totals, and the administrator's
+// «Создать резервную копию сейчас».  Every screen is
 // also checked for English left in labels.  One screenshot per step.
 // usage: node demo_walk.js <hub url> <database> <screenshot folder>
 //            <site url> <1C url> <site order number>
@@ -544,6 +545,29 @@ async function linesTable(page) {
     const totalsLabels = await shot(books, 'day-totals');
     expectLabels(totalsLabels, ['День', 'Оплачено', 'Возвращено'],
       'day totals');
+
+    // 12. the administrator makes a backup now and sees it listed
+    const admin = await (await browser.newContext({ locale: 'ru-RU',
+      timezoneId: 'Europe/Moscow', viewport: { width: 1400, height: 900 } }))
+      .newPage();
+    await loginAs(admin, 'hubadmin');
+    await admin.click('#menu >> text=/^Резервное копирование$/');
+    await admin.waitForTimeout(800);
+    // one click runs the action (a double click would make two); the
+    // dump runs in the queue after the commit, then the list opens
+    await admin.locator('#menu').getByText('Создать резервную копию сейчас',
+      { exact: true }).first().click();
+    await admin.locator('#tabcontent th:visible', { hasText: 'Где хранится' })
+      .first().waitFor({ timeout: 60000 });
+    const backups = admin.locator('#tabcontent .treeview:visible tbody tr');
+    await eventually(async () => (await backups.allInnerTexts()).some(
+      (r) => r.includes('Готово')), 30);
+    const rows = await backups.allInnerTexts();
+    expect(rows.length === 1 && rows[0].includes('Готово') &&
+      rows[0].includes('Вручную'), `not one finished backup: ${rows}`);
+    const backupLabels = await shot(admin, 'backup-now');
+    expectLabels(backupLabels, ['Размер, МБ', 'Где хранится',
+      'Последняя проверка'], 'backups');
   } catch (error) {
     problems.push(`error: ${error.message}`);
     await page.screenshot({ path: path.join(shots, 'demo-error.png') })
