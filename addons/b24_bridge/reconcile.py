@@ -1,7 +1,5 @@
 """Reconciliation: deals that differ from their orders (stage, amount,
 product rows), listed with «Синхронизировать» (send the whole order again)."""
-import json
-
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.order_hub.pricing import format_money
@@ -51,12 +49,19 @@ class Difference(ModelSQL, ModelView):
     @classmethod
     def reconcile(cls):
         "Compare every mirrored order with its deal; list what differs"
-        pool = Pool()
-        Order = pool.get('order_hub.order')
-        System = pool.get('hub_sync.system')
-        from trytond.modules.hub_common import utcnow
+        System = Pool().get('hub_sync.system')
         system = System.get(SYSTEM)
         client = system.b24_client()
+        try:
+            return cls._reconcile(system, client)
+        finally:
+            system.b24_keep_tokens(client)
+
+    @classmethod
+    def _reconcile(cls, system, client):
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        from trytond.modules.hub_common import utcnow
         stages = system.b24_ensure_pipeline(client)
         names = system.b24_stage_names()
         by_stage = {v: names[k] for k, v in stages.items()}

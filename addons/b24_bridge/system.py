@@ -89,18 +89,31 @@ class System(metaclass=PoolMeta):
     def b24_client(self):
         rate = self.b24_rate or 2.0
         if self.b24_auth == 'oauth':
-            return B24Client(endpoint=self.base_url,
-                access_token=self.token, refresh=self.b24_refresh,
-                timeout=self.timeout, rate=rate)
+            # refresh: HTTP only (it may run in the batch sender's thread);
+            # the caller stores the new tokens with b24_keep_tokens
+            client = B24Client(endpoint=self.base_url,
+                access_token=self.token, timeout=self.timeout, rate=rate,
+                refresh=lambda: self.b24_fetch_tokens(client))
+            return client
         return B24Client(webhook=self.base_url, timeout=self.timeout,
             rate=rate)
 
-    def b24_refresh(self):
-        """A new access token (and refresh token, stored at once: the old
-        one no longer works)"""
+    def b24_fetch_tokens(self, client):
+        "A new access token; the new refresh token kept on the client"
+        kept = getattr(client, 'tokens', None) or {}
         data = refresh_tokens(self.b24_oauth_url or
             self.default_b24_oauth_url(), self.login, self.password,
-            self.b24_refresh_token, timeout=self.timeout)
+            kept.get('refresh_token') or self.b24_refresh_token,
+            timeout=self.timeout)
+        client.tokens = data
+        return data['access_token']
+
+    def b24_keep_tokens(self, client):
+        """Store the tokens the client refreshed (the old refresh token no
+        longer works: they must not be lost)"""
+        data = getattr(client, 'tokens', None)
+        if not data:
+            return
         expires = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) \
             + datetime.timedelta(seconds=int(data.get('expires_in') or 3600))
         with without_check_access():
@@ -108,7 +121,7 @@ class System(metaclass=PoolMeta):
                     'b24_refresh_token': data.get('refresh_token')
                     or self.b24_refresh_token,
                     'b24_token_expires': expires})
-        return data['access_token']
+        client.tokens = None
 
     def b24_event_allowed(self, form):
         "Whether an outgoing event comes from our portal (application token)"
