@@ -4,7 +4,7 @@
 
 The hub and the Bitrix24 simulator (real HTTP, real clock, the portal's
 leaky bucket on: 2 requests/s, burst 50; the hub's client paces itself at
-2 requests/s without using the burst).  Orders go through creation, payment,
+2 requests/s sustained, at most 5 at once after a pause).  Orders go through creation, payment,
 reservation, delivery and issue (5 changes each), in waves of 50 changes
 committed together, as managers' saves would be; after each commit the
 outbox is processed as the queue worker would.
@@ -51,8 +51,8 @@ def main():
     sim.start()
     floor = measure_floor(sim)
     print(f'backend: {args.backend}; {machine()}', flush=True)
-    print('simulator: real clock; portal bucket 2 req/s, burst 50; '
-        'hub client 2 req/s, no burst', flush=True)
+    print('simulator: real clock (not scaled); portal bucket 2 req/s, '
+        'burst 50; hub client 2 req/s, burst 5', flush=True)
     with Transaction().start(db, 0, context={'language': 'ru'}) as tx:
         pool = Pool()
         company = setup_company()

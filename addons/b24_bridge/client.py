@@ -3,8 +3,10 @@
 Incoming webhook (``https://PORTAL/rest/USER/CODE/``) or local application
 (``https://PORTAL/rest/`` + ``auth=ACCESS_TOKEN``, refreshed on
 ``expired_token`` through the OAuth server).  Every HTTP request waits for
-the client's leaky bucket (2 requests per second, shared by every client of
-the portal in this process); ``batch`` sends up to 50 commands as one
+the client's leaky bucket (2 requests per second sustained, shared by every
+client of the portal in this process; after a pause up to 5 may go at once,
+a tenth of the portal's own burst of 50, so that the hub's work between
+requests does not lower the rate); ``batch`` sends up to 50 commands as one
 request.  Errors: ``QUERY_LIMIT_EXCEEDED``, ``OPERATION_TIME_LIMIT`` and 5xx
 are transient, authorisation problems are configuration, the rest refusals.
 """
@@ -71,7 +73,7 @@ _buckets = {}
 _buckets_lock = threading.Lock()
 
 
-def bucket_for(portal, rate=2.0, burst=1):
+def bucket_for(portal, rate=2.0, burst=5):
     with _buckets_lock:
         bucket = _buckets.get(portal)
         if bucket is None or (bucket.rate, bucket.burst) != (rate, burst):
@@ -138,7 +140,7 @@ class B24Client(HttpClient):
     refresh: a callable returning a fresh access token) of an application"""
 
     def __init__(self, webhook=None, endpoint=None, access_token=None,
-            refresh=None, timeout=10, rate=2.0, burst=1, session=None):
+            refresh=None, timeout=10, rate=2.0, burst=5, session=None):
         if webhook:
             base = webhook
         elif endpoint:
