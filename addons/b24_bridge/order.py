@@ -14,6 +14,7 @@ through the order's own methods (re-pricing, reservations, log), or refused
 writes coming back as events differ from neither, so they never loop.
 """
 import json
+import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -29,6 +30,8 @@ from trytond.transaction import Transaction, without_check_access
 from .client import BATCH_LIMIT
 from .exceptions import EditRefused
 from .system import SYSTEM
+
+logger = logging.getLogger(__name__)
 
 OPERATION = 'b24_push_order'
 ORIGINATOR = 'order_hub'
@@ -724,17 +727,21 @@ class Outbox(metaclass=PoolMeta):
     @classmethod
     def b24_process(cls, ids, chunk=4 * BATCH_LIMIT):
         """Rounds of up to 200 orders (their commands fill whole batches
-        better than 50 orders' would), each in one transaction"""
+        better than 50 orders' would), each in one transaction.  A queue
+        task names one message: it takes up to 49 others due along (one
+        batch's worth: the request that committed waits for it); the cron
+        passes every due one."""
         from trytond import backend
-        # a queue task names one message: take the others due along
-        ids = list(dict.fromkeys(list(ids) + cls.b24_due(chunk)))
+        ids = list(ids)
+        if len(ids) == 1:
+            ids = list(dict.fromkeys(ids + cls.b24_due(BATCH_LIMIT - 1)))
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
             try:
                 cls._b24_attempt(part)
             except backend.DatabaseOperationalError:
-                # one is locked by another worker: each on its own
-                super().process(part)
+                # locked: another worker is sending them, or will
+                logger.info("Bitrix24 messages busy, skipped")
 
     @classmethod
     def b24_due_messages(cls, messages):
