@@ -688,8 +688,10 @@ def compute_row(raw, row_id, deal_id, sort):
         rate = dsum / netto * 100 if netto else 0
     price = exclusive * factor
     name = row.get('PRODUCT_NAME') or ''
+    # the row's own ids are strings, the rest typed (crm-deal-productrows-get)
     return {
-        'ID': row_id, 'OWNER_ID': deal_id, 'OWNER_TYPE': 'D',
+        'ID': None if row_id is None else str(row_id),
+        'OWNER_ID': str(deal_id), 'OWNER_TYPE': 'D',
         'PRODUCT_ID': int(num(row.get('PRODUCT_ID'), 0)),
         'PRODUCT_NAME': name, 'ORIGINAL_PRODUCT_NAME': name,
         'PRODUCT_DESCRIPTION': row.get('PRODUCT_DESCRIPTION'),
@@ -737,6 +739,7 @@ class Bitrix24Simulator(BitrixRest):
         self.deals, self.contacts, self.rows = {}, {}, {}
         self.comments = {}
         self.statuses = self._seed_statuses()
+        self.categories = [dict(c) for c in CATEGORIES]
         self.bindings = []          # event.bind and outgoing webhooks
         self.oauth_app = None             # the installed OAuth application
         self._ids = {k: 0 for k in ('deal', 'contact', 'row', 'mf', 'comment',
@@ -773,7 +776,8 @@ class Bitrix24Simulator(BitrixRest):
 
     def _stages(self, category):
         entity = 'DEAL_STAGE' if not category else f'DEAL_STAGE_{category}'
-        return [s for s in self.statuses if s['ENTITY_ID'] == entity]
+        return sorted((s for s in self.statuses if s['ENTITY_ID'] == entity),
+            key=lambda s: int(s['SORT']))
 
     # -- events ---------------------------------------------------------------------
     def _emit(self, event, fields, by_user=True):
@@ -829,7 +833,7 @@ class Bitrix24Simulator(BitrixRest):
         category = int(deal.get('CATEGORY_ID') or 0)
         if creating and fields.get('CATEGORY_ID') not in (None, ''):
             category = int(fields['CATEGORY_ID'])
-            if category not in {c['id'] for c in CATEGORIES}:
+            if category not in {c['id'] for c in self.categories}:
                 raise RestError('', f'Category {category} not found.')
         stage_id = fields.get('STAGE_ID') or deal.get('STAGE_ID') \
             or self._stages(category)[0]['STATUS_ID']
@@ -964,7 +968,7 @@ class Bitrix24Simulator(BitrixRest):
         rows = [compute_row(raw, None, deal_id, (i + 1) * 10)
             for i, raw in enumerate(as_list(p.get('rows')))]
         for row in rows:
-            row['ID'] = self._next('row')
+            row['ID'] = str(self._next('row'))
         self.rows[deal_id] = rows  # replaces all rows (§6.2)
         if deal['IS_MANUAL_OPPORTUNITY'] != 'Y':
             deal['OPPORTUNITY'] = money(sum(r['PRICE'] * r['QUANTITY']
@@ -992,14 +996,78 @@ class Bitrix24Simulator(BitrixRest):
     def category_list(self, p, ctx):
         if str(p.get('entityTypeId', '')) != '2':
             raise RestError('NOT_FOUND', 'Тип сущности не найден')
-        return ListResult([dict(c) for c in CATEGORIES], len(CATEGORIES),
-            wrap='categories')
+        return ListResult([dict(c) for c in self.categories],
+            len(self.categories), wrap='categories')
 
     @rest('crm.status.list')
     def status_list(self, p, ctx):
         rows = apply_filter(self.statuses, p.get('filter'))
         rows = apply_order(rows, p.get('order') or {'SORT': 'ASC'})
-        return [dict(r) for r in rows]
+        # a list method: the envelope carries total (one page holds all)
+        return ListResult([dict(r) for r in rows], len(rows))
+
+    @rest('crm.status.add')
+    def status_add(self, p, ctx):
+        fields = {k.upper(): v for k, v in p.fields().items()}
+        entity, status_id = fields.get('ENTITY_ID'), fields.get('STATUS_ID')
+        if not entity or not status_id or not fields.get('NAME'):
+            raise RestError('', 'Required fields: ENTITY_ID, STATUS_ID, NAME.')
+        if any(s['ENTITY_ID'] == entity and s['STATUS_ID'] == status_id
+                for s in self.statuses):
+            raise RestError('', f'Status "{status_id}" already exists.')
+        match = re.fullmatch(r'DEAL_STAGE_(\d+)', entity)
+        category = match.group(1) if match else None
+        semantics = as_dict(fields.get('EXTRA')).get('SEMANTICS') or \
+            fields.get('SEMANTICS')
+        semantics = {'success': 'S', 'failure': 'F', 'S': 'S', 'F': 'F'}.get(
+            semantics)
+        color = fields.get('COLOR') or '#ACE9FB'
+        self._ids['status'] = max(self._ids['status'],
+            max(int(s['ID']) for s in self.statuses)) + 1
+        row = {'ID': str(self._ids['status']), 'ENTITY_ID': entity,
+            'STATUS_ID': str(status_id), 'NAME': str(fields['NAME']),
+            'NAME_INIT': '', 'SORT': str(int(num(fields.get('SORT'), 10))),
+            'SYSTEM': 'N', 'CATEGORY_ID': category, 'COLOR': color,
+            'SEMANTICS': semantics, 'EXTRA': {'SEMANTICS': {'S': 'success',
+                'F': 'failure'}.get(semantics, 'process'), 'COLOR': color}}
+        self.statuses.append(row)
+        return int(row['ID'])
+
+    @rest('crm.status.update')
+    def status_update(self, p, ctx):
+        status_id = str(p.id())
+        row = next((s for s in self.statuses if s['ID'] == status_id), None)
+        if row is None:
+            raise not_found()
+        for key, value in p.fields().items():
+            key = key.upper()
+            if key in ('NAME', 'SORT', 'COLOR'):
+                row[key] = str(value)
+        return True
+
+    @rest('crm.category.add')
+    def category_add(self, p, ctx):
+        "A new deal pipeline, seeded with the default stages (C<id>:…)"
+        if str(p.get('entityTypeId', '')) != '2':
+            raise RestError('NOT_FOUND', 'Тип сущности не найден')
+        fields = as_dict(p.get('fields'))
+        if not fields.get('name'):
+            raise RestError('', 'Name is required.')
+        category_id = max(c['id'] for c in self.categories) + 1
+        category = {'id': category_id, 'name': str(fields['name']),
+            'sort': int(num(fields.get('sort'), 500)), 'entityTypeId': 2,
+            'isDefault': 'N', 'originId': '', 'originatorId': ''}
+        self.categories.append(category)
+        for status_id, name, sort, color, semantics in DEFAULT_STAGES:
+            row = {'ID': str(len(self.statuses) + 1),
+                'ENTITY_ID': f'DEAL_STAGE_{category_id}',
+                'STATUS_ID': f'C{category_id}:{status_id}', 'NAME': name,
+                'NAME_INIT': name, 'SORT': str(sort), 'SYSTEM': 'Y',
+                'CATEGORY_ID': str(category_id), 'COLOR': color,
+                'SEMANTICS': semantics, 'EXTRA': {'SEMANTICS': {'S': 'success',
+                    'F': 'failure'}.get(semantics, 'process'), 'COLOR': color}}
+            self.statuses.append(row)
+        return {'category': dict(category)}
 
     # -- contacts -------------------------------------------------------------------
     def _contact(self, contact_id):
@@ -1276,6 +1344,16 @@ class Bitrix24Simulator(BitrixRest):
         with self.lock:
             self.update_deal(int(id), fields, user_id, by_user=not automation)
             return self._render_deal(self.deals[int(id)])
+
+    @control('user_edit_rows')
+    def user_edit_rows(self, id, rows, user_id=7):
+        """A Bitrix24 user saves the deal's product rows in its card (the
+        whole list, like productrows.set); fires ONCRMDEALUPDATE"""
+        with self.lock:
+            deal_id = int(id)
+            self.productrows_set(Params({'id': deal_id, 'rows': rows}),
+                {'type': 'user', 'user_id': int(user_id)})
+            return [dict(r) for r in self.rows[deal_id]]
 
     @control('user_edit_contact')
     def user_edit_contact(self, id, fields, user_id=7):

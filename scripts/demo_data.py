@@ -16,6 +16,7 @@ every status by the manager (those reserved are in 1C too).
 import argparse
 import datetime as dt
 import json
+import os
 import time
 import urllib.request
 from decimal import Decimal
@@ -258,6 +259,20 @@ def connect(urls):
         cdek = control(urls['cdek'], 'credentials')
         System.cdek_configure_sandbox(urls['cdek'], cdek['client_id'],
             cdek['client_secret'])
+    if 'bitrix24' in urls:
+        connect_b24(urls['bitrix24'])
+
+
+def connect_b24(url):
+    """Bitrix24: its incoming webhook, and an outgoing one (deal changes)
+    to the hub's route, whose application token the hub checks"""
+    hub = 'http://' + os.environ.get('TRYTOND_WEB__LISTEN', '127.0.0.1:8000')
+    hook = control(url, 'outgoing_webhook', events=['ONCRMDEALUPDATE'],
+        handler=f'{hub}/{DATABASE}/b24_bridge/events')
+    Pool().get('hub_sync.system').create([{'code': 'b24',
+                'name': "Битрикс24", 'base_url': control(url, 'webhook')['url'],
+                'secret': hook['application_token'],
+                'b24_member_id': hook['member_id'], 'b24_hub_url': hub}])
 
 
 def ut11_references(url, login, password):

@@ -227,14 +227,33 @@ class ProductRowsTest(Bitrix24Case):
         rows = self.result('crm.deal.productrows.get', {'id': deal_id})
         self.assertEqual((rows[0]['DISCOUNT_SUM'], rows[0]['PRICE']),
             (99.9, 899.1))
+        # the row's own ids are strings, the rest typed, as the real answer
         self.assertEqual((rows[0]['OWNER_TYPE'], rows[0]['OWNER_ID']),
-            ('D', deal_id))
+            ('D', str(deal_id)))
+        self.assertIsInstance(rows[0]['ID'], str)
+        self.assertIsInstance(rows[0]['PRODUCT_ID'], int)
+        self.assertIsInstance(rows[0]['QUANTITY'], float)
         deal = self.result('crm.deal.get', {'id': deal_id})
         self.assertEqual(deal['OPPORTUNITY'], '2098.20')
         self.result('crm.deal.productrows.set', {'id': deal_id,
             'rows': [{'PRODUCT_NAME': 'Фильтр', 'PRICE': 500}]})
         rows = self.result('crm.deal.productrows.get', {'id': deal_id})
         self.assertEqual([r['PRODUCT_NAME'] for r in rows], ['Фильтр'])
+
+    def test_user_edits_rows_in_the_card(self):
+        deal_id = self.result('crm.deal.add', {'fields': {'TITLE': 'x'}})
+        self.control.action('outgoing_webhook',
+            handler=RECEIVER.base_url + '/b24/rows', events=['ONCRMDEALUPDATE'])
+        rows = self.control.action('user_edit_rows', id=deal_id,
+            rows=[{'PRODUCT_NAME': 'a', 'PRICE': 10, 'QUANTITY': 3,
+                'XML_ID': 'hub_line_1'}])
+        self.assertEqual((rows[0]['QUANTITY'], rows[0]['XML_ID']),
+            (3.0, 'hub_line_1'))
+        self.sim.webhooks.wait_idle()
+        (name, form), = RECEIVER.received
+        self.assertEqual((form['event'], form['data[FIELDS][ID]']),
+            ('ONCRMDEALUPDATE', str(deal_id)))
+        self.assertIn('auth[application_token]', form)
 
     def test_discount_validation(self):
         deal_id = self.result('crm.deal.add', {'fields': {}})
@@ -252,6 +271,41 @@ class ProductRowsTest(Bitrix24Case):
         self.call('crm.timeline.comment.add', {'FIELDS': {
             'ENTITY_ID': deal_id, 'ENTITY_TYPE': 'deal', 'COMMENT': 'x'}},
             status=400)
+
+
+class PipelineTest(Bitrix24Case):
+    def test_status_list_has_total(self):
+        body = self.call('crm.status.list',
+            {'filter': {'ENTITY_ID': 'DEAL_STAGE'}})
+        self.assertEqual(body['total'], len(body['result']))
+        self.assertEqual(body['total'], 8)
+
+    def test_new_pipeline_with_its_stages(self):
+        category = self.result('crm.category.add', {'entityTypeId': 2,
+            'fields': {'name': 'Заказы хаба', 'sort': 900}})['category']
+        self.assertEqual(category['id'], 2)
+        stages = self.result('crm.status.list',
+            {'filter': {'ENTITY_ID': 'DEAL_STAGE_2'}})
+        self.assertEqual(stages[0]['STATUS_ID'], 'C2:NEW')
+        new_id = self.result('crm.status.add', {'fields': {
+            'ENTITY_ID': 'DEAL_STAGE_2', 'STATUS_ID': 'C2:UC_PAID',
+            'NAME': 'Оплачен', 'SORT': 15}})
+        self.assertIsInstance(new_id, int)
+        self.result('crm.status.update', {'id': stages[0]['ID'],
+            'fields': {'NAME': 'Ожидает оплаты'}})
+        names = [(s['STATUS_ID'], s['NAME']) for s in self.result(
+            'crm.status.list', {'filter': {'ENTITY_ID': 'DEAL_STAGE_2'}})]
+        self.assertEqual(names[:2], [('C2:NEW', 'Ожидает оплаты'),
+            ('C2:UC_PAID', 'Оплачен')])
+        deal_id = self.result('crm.deal.add', {'fields': {
+            'CATEGORY_ID': 2}})
+        self.result('crm.deal.update', {'id': deal_id,
+            'fields': {'STAGE_ID': 'C2:UC_PAID'}})
+        deal = self.result('crm.deal.get', {'id': deal_id})
+        self.assertEqual((deal['CATEGORY_ID'], deal['STAGE_ID']),
+            ('2', 'C2:UC_PAID'))
+        categories = self.result('crm.category.list', {'entityTypeId': 2})
+        self.assertEqual(len(categories['categories']), 3)
 
 
 class BatchTest(Bitrix24Case):

@@ -1,0 +1,129 @@
+"""Reconciliation: deals that differ from their orders (stage, amount,
+product rows), listed with «Синхронизировать» (send the whole order again)."""
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.order_hub.pricing import format_money
+from trytond.pool import Pool
+from trytond.transaction import without_check_access
+from trytond.wizard import StateAction, StateTransition, Wizard
+
+from .client import BATCH_LIMIT
+from .order import ORIGINATOR, money
+from .system import SYSTEM
+
+
+class Difference(ModelSQL, ModelView):
+    "Bitrix24 Deal Difference"
+    __name__ = 'b24_bridge.difference'
+
+    order = fields.Many2One('order_hub.order', "Order", required=True,
+        readonly=True, ondelete='CASCADE')
+    deal = fields.Char("Deal", readonly=True)
+    kind = fields.Selection([
+            ('missing', "No Deal"),
+            ('stage', "Stage"),
+            ('amount', "Amount"),
+            ('rows', "Product Rows"),
+            ], "Difference", readonly=True)
+    hub_value = fields.Char("In the Hub", readonly=True)
+    b24_value = fields.Char("In Bitrix24", readonly=True)
+    checked = fields.DateTime("Checked", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('order', 'DESC'), ('id', 'ASC')]
+        cls._buttons.update({'synchronise': {}})
+
+    @classmethod
+    @ModelView.button
+    def synchronise(cls, differences):
+        "Send the whole order to its deal again"
+        Order = Pool().get('order_hub.order')
+        orders = Order.browse(list({d.order.id for d in differences}))
+        with without_check_access():
+            Order.write(orders, {'b24_sent': None})
+        Order.b24_enqueue(orders)
+        with without_check_access():
+            cls.delete(differences)
+
+    @classmethod
+    def reconcile(cls):
+        "Compare every mirrored order with its deal; list what differs"
+        System = Pool().get('hub_sync.system')
+        system = System.get(SYSTEM)
+        client = system.b24_client()
+        try:
+            return cls._reconcile(system, client)
+        finally:
+            system.b24_keep_tokens(client)
+
+    @classmethod
+    def _reconcile(cls, system, client):
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        from trytond.modules.hub_common import utcnow
+        stages = system.b24_ensure_pipeline(client)
+        names = system.b24_stage_names()
+        by_stage = {v: names[k] for k, v in stages.items()}
+        deals = {d['ID']: d for d in client.deals({
+                    'CATEGORY_ID': system.b24_category,
+                    'ORIGINATOR_ID': ORIGINATOR})}
+        orders = Order.search([])
+        rows = {}
+        ids = [o.b24_deal for o in orders if o.b24_deal in deals]
+        for start in range(0, len(ids), BATCH_LIMIT):
+            results, errors = client.batch({i: ('crm.deal.productrows.get',
+                        {'id': i}) for i in ids[start:start + BATCH_LIMIT]})
+            rows.update(results)
+        now = utcnow()
+        vlist = []
+        for order in orders:
+            deal = deals.get(order.b24_deal) if order.b24_deal else None
+            base = {'order': order.id, 'deal': order.b24_deal,
+                'checked': now}
+            if deal is None:
+                vlist.append({**base, 'kind': 'missing',
+                        'hub_value': order.number, 'b24_value': '—'})
+                continue
+            stage = stages[order.state]
+            if deal.get('STAGE_ID') != stage:
+                vlist.append({**base, 'kind': 'stage',
+                        'hub_value': names[order.state],
+                        'b24_value': by_stage.get(deal.get('STAGE_ID'),
+                            deal.get('STAGE_ID'))})
+            if money(deal.get('OPPORTUNITY')) != money(order.total):
+                vlist.append({**base, 'kind': 'amount',
+                        'hub_value': format_money(order.total or 0),
+                        'b24_value': deal.get('OPPORTUNITY')})
+            theirs = [Order.b24_row_key(r) for r in rows.get(deal['ID'], [])]
+            ours = [Order.b24_row_key(r) for r in order.get_b24_rows(system)]
+            if theirs != ours:
+                vlist.append({**base, 'kind': 'rows',
+                        'hub_value': cls.describe_rows(ours),
+                        'b24_value': cls.describe_rows(theirs)})
+        # the list is the wizard's output: managers read it, nobody edits it
+        with without_check_access():
+            cls.delete(cls.search([]))
+            cls.create(vlist)
+        return len(vlist)
+
+    @staticmethod
+    def describe_rows(keys):
+        text = '; '.join(f'{name} × {quantity} по {price}'
+            for _, name, quantity, price in keys) or '—'
+        return text if len(text) < 250 else text[:249] + '…'
+
+
+class Reconcile(Wizard):
+    "Reconcile with Bitrix24"
+    __name__ = 'b24_bridge.reconcile'
+    start = StateTransition()
+    open_ = StateAction('b24_bridge.act_difference')
+
+    def transition_start(self):
+        Pool().get('b24_bridge.difference').reconcile()
+        return 'open_'
+
+    def do_open_(self, action):
+        return action, {}
