@@ -128,6 +128,8 @@ ORDERS = [
     ('issued', 7, [('ДЖ-6003', '27', 1), ('АК-9002', None, 1)], 2,
         "Магазин на Тверской"),
     ('cancelled', 11, [('КР-1003', '40', 1)], 3, None),
+    # a pickup waiting at the counter of Tverskaya (the shop's portal)
+    ('assembling', 0, [('КР-1002', '43', 1)], 2, "Магазин на Тверской"),
     ]
 # crons that reload everything: not at the demo's start, the data is fresh
 HEAVY_CRONS = ['ut11_bridge.load_run|cron_load_catalogue',

@@ -2,16 +2,19 @@
 // phone-sized viewport, against the running demo: the login (a wrong
 // password first), «Главная», «Сканировать» with a photo of a QR code
 // from another site (refused in Russian) and of one of the portal (opened),
-// then the logout.  One screenshot per step (portal-*.png).
+// «Выдача» (the pickups of the shop), the photo of a pickup slip's QR code
+// opening the shipment, «Доставлено» and «Выдан», then the logout.  One
+// screenshot per step (portal-*.png).
 // usage: node portal_walk.js <portal url> <screenshot folder>
 //            <QR png of a portal page> <its path> <QR png of another site>
+//            <QR png of a pickup slip> <its shipment's path>
 const { chromium } = require(
   require.resolve('playwright-core', { paths: [process.cwd()] }));
 const fs = require('fs');
 const path = require('path');
 
-const [portal, shots, portalQr, portalTarget, foreignQr] =
-  process.argv.slice(2);
+const [portal, shots, portalQr, portalTarget, foreignQr, slipQr,
+  shipmentTarget] = process.argv.slice(2);
 const LOGIN = 'shop.tverskaya';
 const PASSWORD = 'demo-2026';
 let step = 0;
@@ -89,7 +92,38 @@ async function heading(page) {
       { timeout: 20000 });
     await shot(page, 'scan-opened');
 
-    // 5. logout
+    // 5. «Выдача»: the pickups coming to and waiting in the shop
+    await page.click('.bar a.home');
+    await page.click('nav.menu >> text=Выдача');
+    await page.waitForSelector('ul.pickups-waiting');
+    expect(await heading(page) === 'Выдача', 'not on «Выдача»');
+    expect(await page.locator(`a[href="${shipmentTarget}"]`).count() === 1,
+      'the pickup is not listed in «Выдача»');
+    await shot(page, 'pickups');
+
+    // 6. the photo of the pickup slip's QR code opens the shipment
+    await page.click('text=Сканировать бланк выдачи');
+    await page.waitForSelector('#photo', { state: 'attached' });
+    await page.setInputFiles('#photo', slipQr);
+    await page.waitForURL((u) => u.pathname === shipmentTarget,
+      { timeout: 20000 });
+    expect((await heading(page)).startsWith('Отправление'),
+      'not on the shipment page');
+    await shot(page, 'shipment');
+
+    // 7. «Доставлено» (the customer is told), then «Выдан»
+    await page.click('form.action button >> text=Доставлено');
+    await page.waitForSelector('.flash.info >> text=покупателю отправлено');
+    expect((await page.textContent('.shipment-state')).includes('Доставлено'),
+      'the shipment is not «Доставлено»');
+    await shot(page, 'delivered');
+    await page.click('form.action button >> text=Выдан');
+    await page.waitForSelector('.flash.info >> text=выдано покупателю');
+    expect((await page.textContent('.shipment-state')).includes('Выдан'),
+      'the shipment is not «Выдан»');
+    await shot(page, 'handed-over');
+
+    // 8. logout
     await page.click('.bar button.link');
     await page.waitForSelector('.flash.info >> text=Вы вышли');
     await shot(page, 'logout');

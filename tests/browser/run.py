@@ -6,9 +6,12 @@ on free ports under var/browser-demo/, with a paid order placed on the site
 before the cron's first exchange; then demo_walk.js (playwright-core) walks
 it and saves one screenshot per step in var/screenshots/demo-*.png;
 portal_walk.js then walks the shop's portal on a phone-sized screen
-(portal-*.png; `run.py portal` runs this walk alone).
+(portal-*.png: login, scanning, «Выдача», a pickup slip's QR code,
+«Доставлено» and «Выдан»; `run.py portal` runs this walk alone).
 Needs Chromium (`apt-get install chromium`; CHROMIUM=<path> for another).
 """
+import html
+import re
 import shutil
 import socket
 import subprocess
@@ -28,17 +31,38 @@ def free_port():
         return s.getsockname()[1]
 
 
+def pickup_path(demo, login='shop.tverskaya', password='demo-2026'):
+    """The portal path of the first pickup waiting in the shop of login, as
+    its «Выдача» page lists it (the pickup slip's QR code holds this page)"""
+    import requests
+    base = demo.portal_url.rstrip('/')
+    with requests.Session() as session:
+        page = session.get(f'{base}/login', timeout=30)
+        token = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
+        session.post(f'{base}/login', timeout=30, data={'login': login,
+                'password': password, 'csrf_token': token.group(1)})
+        page = session.get(f'{base}/pickups', timeout=30)
+        found = re.search(r'href="([^"]*/shipment/[^"]+)"', page.text)
+        if not found:
+            raise SystemExit(f"No pickup waits for {login} in the demo")
+        return html.unescape(found.group(1))
+
+
 def portal_walk(demo):
-    "The shop's portal on a phone, QR codes photographed (PNG from qrcode)"
+    """The shop's portal on a phone, QR codes photographed (PNG from
+    qrcode): a portal page, another site's, and a pickup slip's"""
     import qrcode
     target = f'/{demo.database}/hub/shop/?from=qr'
+    shipment = pickup_path(demo)
     codes = {'portal': demo.url.rstrip('/') + target,
-        'foreign': 'https://example.com/shipment/1'}
+        'foreign': 'https://example.com/shipment/1',
+        'shipment': demo.url.rstrip('/') + shipment}
     for name, text in codes.items():
         qrcode.make(text, border=6).save(VAR / f'qr-{name}.png')
     return subprocess.run(['node', str(ROOT / 'tests/browser/portal_walk.js'),
             demo.portal_url, str(ROOT / 'var' / 'screenshots'),
-            str(VAR / 'qr-portal.png'), target, str(VAR / 'qr-foreign.png')],
+            str(VAR / 'qr-portal.png'), target, str(VAR / 'qr-foreign.png'),
+            str(VAR / 'qr-shipment.png'), shipment],
         cwd=ROOT / 'web').returncode
 
 
