@@ -568,11 +568,13 @@ def request_shipment(order_id):
     reserved = [r for r in order.reservations if r.active]
     if not reserved:
         return
-    delivery_type, _ = DELIVERY_OF_SERVICE[order.delivery_service]
+    delivery_type, carrier = DELIVERY_OF_SERVICE[order.delivery_service]
+    # the carrier when its module plugs in (CDEK: its request form opens)
+    carriers = dict(Shipment.get_carriers())
     Shipment.request_goods(order, [(l, l.quantity) for l in order.lines],
         reserved[0].warehouse,
         order.pickup_shop if delivery_type == 'shop_pickup' else None,
-        delivery_type)
+        delivery_type, carrier=carrier if carrier in carriers else None)
 
 
 def set_pickup_shop(order_id, shop):

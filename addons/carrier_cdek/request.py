@@ -137,11 +137,11 @@ class Request(ModelSQL, ModelView):
                     and shipment.carrier_state == 'refused':
                 cls.write([request], {'state': 'draft'})
             return request
-        request, = cls.create([cls.default_values(shipment)])
+        request, = cls.create([cls.prefill_values(shipment)])
         return request
 
     @classmethod
-    def default_values(cls, shipment):
+    def prefill_values(cls, shipment):
         recipient = shipment.get_recipient()
         company = shipment.company
         party = company.party if company else None
@@ -164,7 +164,7 @@ class Request(ModelSQL, ModelView):
                             'length': length, 'width': width,
                             'height': height}])],
             'items': [('create', [cls.item_values(i) for i in items])]}
-        values.update(cls.default_places(shipment))
+        values.update(cls.prefill_places(shipment))
         return values
 
     @classmethod
@@ -178,7 +178,7 @@ class Request(ModelSQL, ModelView):
             'marking': ', '.join(item['marking_codes'] or [])}
 
     @classmethod
-    def default_places(cls, shipment):
+    def prefill_places(cls, shipment):
         """The sender city and drop-off point, the recipient's city code
         and a default tariff, from CDEK's lists when it answers"""
         values = {'from_city_code': None, 'tariff_code': None}
