@@ -255,7 +255,7 @@ def connect(urls):
     if 'cdek' in urls:
         cdek = control(urls['cdek'], 'credentials')
         System.cdek_configure_sandbox(urls['cdek'], cdek['client_id'],
-            cdek['client_secret'])
+            cdek['client_secret'], hub_url=System.cdek_hub_url())
 
 
 def ut11_references(url, login, password):

@@ -43,9 +43,13 @@ class System(metaclass=PoolMeta):
     @classmethod
     def cdek_hub_url(cls):
         """Where CDEK reaches this hub: ``[carrier_cdek] hub_url`` of
-        trytond.conf (the public address of the Tryton server)"""
-        return config.get('carrier_cdek', 'hub_url',
-            default='http://localhost:8000').rstrip('/')
+        trytond.conf (the public address of the Tryton server), else the
+        address the server listens on"""
+        url = config.get('carrier_cdek', 'hub_url', default=None)
+        if not url:
+            listen = config.get('web', 'listen', default='localhost:8000')
+            url = 'http://' + listen.replace('0.0.0.0', '127.0.0.1')
+        return url.rstrip('/')
 
     def cdek_webhook_url(self, hub_url=None):
         "The webhook address: the database and the secret token in the path"
