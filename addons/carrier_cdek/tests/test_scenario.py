@@ -339,6 +339,17 @@ class CdekScenario(HubTestCase):
             cdek_poll_quiet_hours=0)
         self.assertEqual(self.read(shipment_id)['state'], "Доставлено")
 
+        # the customer refuses at the point: shown as a return
+        self.sim.set_order_status('NOT_DELIVERED', uuid=self.read(
+                shipment_id)['ref'], reason_code='11')
+        self.step(lambda pool: pool.get(
+                'order_shipments.shipment').carrier_track(),
+            cdek_poll_quiet_hours=0)
+        shown = self.read(shipment_id)
+        self.assertTrue(shown['returned'])
+        self.assertEqual((shown['state'], shown['codes'][-1]),
+            ("Доставлено", 'NOT_DELIVERED'))
+
     def test_cancel_while_cdek_allows(self):
         """Cancelled before hand-over: the CDEK order is deleted; once CDEK
         has the parcel, a Russian refusal and nothing changes"""
