@@ -260,7 +260,7 @@ def connect(urls):
     if 'cdek' in urls:
         cdek = control(urls['cdek'], 'credentials')
         System.cdek_configure_sandbox(urls['cdek'], cdek['client_id'],
-            cdek['client_secret'])
+            cdek['client_secret'], hub_url=System.cdek_hub_url())
     if 'bitrix24' in urls:
         connect_b24(urls['bitrix24'])
 
@@ -589,11 +589,13 @@ def request_shipment(order_id):
     reserved = [r for r in order.reservations if r.active]
     if not reserved:
         return
-    delivery_type, _ = DELIVERY_OF_SERVICE[order.delivery_service]
+    delivery_type, carrier = DELIVERY_OF_SERVICE[order.delivery_service]
+    # the carrier when its module plugs in (CDEK: its request form opens)
+    carriers = dict(Shipment.get_carriers())
     Shipment.request_goods(order, [(l, l.quantity) for l in order.lines],
         reserved[0].warehouse,
         order.pickup_shop if delivery_type == 'shop_pickup' else None,
-        delivery_type)
+        delivery_type, carrier=carrier if carrier in carriers else None)
 
 
 def set_pickup_shop(order_id, shop):

@@ -1,7 +1,8 @@
-"""A real HTTP endpoint for the hub's routes in tests, served from the
-test's thread (Tryton's in-memory SQLite database lives in one thread): a
-simulator's notifications arrive over HTTP, wait in a queue, and ``pump``
-runs each through Tryton's WSGI app (the route unchanged)."""
+"""A real HTTP endpoint for the hub's routes in tests: a server whose
+thread hands each request to the test's thread, which runs it through
+Tryton's WSGI app (the routes unchanged) — Tryton's SQLite database in
+memory lives in one thread.  Used by the bridges whose remote calls back
+(YooKassa notifications, CDEK webhooks)."""
 import queue
 import threading
 
@@ -10,6 +11,7 @@ from werkzeug.test import Client
 
 
 class HubEndpoint:
+    "A real HTTP endpoint for the hub's routes, served from the test thread"
 
     def __init__(self):
         self.requests = queue.Queue()
@@ -37,7 +39,7 @@ class HubEndpoint:
         return [item['response']]
 
     def pump(self, idle=0.5):
-        "Serve what arrives until nothing came for idle seconds; how many"
+        "Serve what arrives until nothing came for idle seconds"
         from trytond.wsgi import app
         client = Client(app)
         served = 0
