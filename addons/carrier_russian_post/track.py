@@ -170,19 +170,22 @@ class Tracker:
 
     def run(self, Shipment, shipments):
         "Plan within the quota, then spend the plan"
-        by_barcode = {s.track_number: s for s in shipments}
-        result = plan([s.russian_post_parcel() for s in shipments],
+        by_barcode = {}
+        for shipment in shipments:
+            by_barcode.setdefault(shipment.track_number, []).append(shipment)
+        result = plan([by_barcode[b][0].russian_post_parcel()
+                for b in by_barcode],
             self.system.russian_post_quota(self.now), self.now,
             run_interval=RUN_INTERVAL, ticket_size=TICKET_SIZE)
         for barcode in result.singles:
             self.system.russian_post_spend(self.now, singles=1)
             events = self.client.history(barcode)
-            Shipment.russian_post_tracked(by_barcode[barcode], events,
-                self.now)
+            for shipment in by_barcode[barcode]:
+                Shipment.russian_post_tracked(shipment, events, self.now)
         for barcodes in result.tickets:
             self.system.russian_post_spend(self.now, tickets=1)
             ticket = self.client.request_ticket(barcodes)
-            Shipment.write([by_barcode[b] for b in barcodes], {
+            Shipment.write([s for b in barcodes for s in by_barcode[b]], {
                     'russian_post_ticket': ticket,
                     'russian_post_ticket_date': naive(self.now)})
 

@@ -10,6 +10,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
+from sandbox.clock import FakeClock
 from sandbox.russian_post import DEFAULT_CREDENTIALS, RussianPostSimulator
 from trytond.modules.order_hub.tests.tools import (
     HubTestCase, set_company, setup_company)
@@ -30,7 +31,9 @@ class RussianPostScenarioTestCase(HubTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = RussianPostSimulator()
+        # the simulator's clock: each route step of a parcel an hour later
+        cls.sim = RussianPostSimulator(clock=FakeClock(
+                dt.datetime.now(dt.UTC) - dt.timedelta(days=3)))
         cls.url = cls.sim.start()
         cls.addClassCleanup(cls.sim.stop)
         with Transaction().start(DB_NAME, 0) as transaction:
@@ -48,6 +51,19 @@ class RussianPostScenarioTestCase(HubTestCase):
         self.configure_tracking(russian_post_daily_quota=100,
             russian_post_paused_until=None, russian_post_quota_day=None,
             russian_post_single_used=0, russian_post_tickets_used=0)
+        self.journal_from = self.step(lambda pool: max([0] + [j.id
+                    for j in pool.get('hub_sync.journal').search([])]))
+
+    def tearDown(self):
+        # the simulator forgets its parcels (barcodes are issued again):
+        # the parcels of this test are no longer followed
+        def stop(pool):
+            Shipment = pool.get(SHIPMENT)
+            Shipment.write(Shipment.search([
+                        ('carrier_state', '=', 'created')]),
+                {'carrier_state': 'cancelled'})
+        self.step(stop)
+        super().tearDown()
 
     def step(self, func):
         "func in a committed transaction, as a queue task or RPC would"
@@ -107,6 +123,9 @@ class RussianPostScenarioTestCase(HubTestCase):
                         ('operation', '=', CREATE),
                         ('state', '=', 'pending')])]
         ids = self.step(pending)
+        # time passes: the retry is due
+        self.step(lambda pool: pool.get('hub_sync.outbox').write(
+                pool.get('hub_sync.outbox').browse(ids), {'next_try': None}))
         self.step(lambda pool: pool.get('hub_sync.outbox').process(
                 pool.get('hub_sync.outbox').browse(ids)))
         return ids
@@ -151,7 +170,8 @@ class RussianPostScenarioTestCase(HubTestCase):
         def read(pool):
             Journal = pool.get('hub_sync.journal')
             return [(j.outcome, j.summary) for j in Journal.search([
-                        ('system', '=', 'russian_post_tracking')])]
+                        ('system', '=', 'russian_post_tracking'),
+                        ('id', '>', self.journal_from)])]
         return self.step(read)
 
     def created(self, **edit):
@@ -163,6 +183,7 @@ class RussianPostScenarioTestCase(HubTestCase):
 
     def advance(self, barcode, steps):
         for _ in range(steps):
+            self.sim.clock.advance(3600)
             self.sim.advance_parcel(barcode)
 
     def orders_of(self, shipment_id):
