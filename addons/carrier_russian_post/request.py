@@ -275,7 +275,9 @@ class RequestWizard(Wizard):
             'goods': '\n'.join(f"{i['name']} × {i['quantity']:g}: "
                 f"{i['amount']}" for i in items),
             'confirmed': False}
-        if shipment.delivery_type in {'post_office', 'pickup_point'}:
+        if shipment.delivery_type == 'pickup_point':
+            # a post office or ECOM point chosen by the customer; a
+            # 'post_office' delivery goes to the office serving the address
             values['destination'] = 'office'
             values['office_index'] = recipient.get('postal_code')
         due = shipment.order.payment_due
