@@ -106,7 +106,7 @@ class RequestMixin:
         "The cleaned address (or the office's) as build_order takes it"
         return json.loads(self.address_data or '{}')
 
-    def order_values(self, shipping_point):
+    def otpravka_values(self, shipping_point):
         "build_order's keyword arguments of this request"
         dimensions = {k: getattr(self, k) for k in ('length', 'width',
                 'height') if getattr(self, k)}

@@ -66,7 +66,7 @@ class Shipment(metaclass=PoolMeta):
         "The Otpravka order of this shipment from its request"
         return build_order(self.number, request.recipient(),
             request.address_values(), request.mass,
-            **request.order_values(shipping_point),
+            **request.otpravka_values(shipping_point),
             items=self.get_carrier_items())
 
     def russian_post_create(self, message):
