@@ -1,7 +1,8 @@
 """Russian Post (Почта России): shipments through the Otpravka API and
 tracking by polling the tracking service within its daily quota.
 
-This first part holds the connections and the wire clients (``client.py``
-for Otpravka, ``tracking.py`` for the SOAP tracking services, ``planner.py``
-for what to poll within the quota); the shipments integration comes with
-``order_shipments``.  See README.md."""
+Wire clients: ``client.py`` (Otpravka), ``tracking.py`` (the SOAP tracking
+services), ``planner.py`` (what to poll within the quota).  Plugged into
+order_shipments: ``request.py`` (the request form), ``shipment.py``
+(creation through the outbox, forms, cancel), ``track.py`` (the polling
+cron).  See README.md."""
