@@ -98,6 +98,7 @@ class Block(Workflow, ModelSQL, ModelView):
         states=_readonly)
     claim_name = fields.Char("Claim File Name", states=_readonly)
     channel = fields.Selection(CHANNELS, "Returned", states=_readonly)
+    channel_string = channel.translated('channel')
     shop = fields.Many2One('stock.location', "Shop", ondelete='RESTRICT',
         domain=[('type', '=', 'warehouse'), ('hub_is_shop', '=', True)],
         states={
@@ -216,16 +217,18 @@ class Block(Workflow, ModelSQL, ModelView):
         values = {'order': order.id, 'number': number,
             'reason': reason.id, 'channel': channel,
             'shop': shop.id if shop else None, 'refund_money': paid,
-            'lines': [('create', [cls.line_values(l, q) for l, q in goods])],
             }
         if paid:
-            values.update(cls.amounts(order, goods, reason))
+            amounts, per_line = cls.amounts(order, goods, reason)
         else:
-            values.update({'goods_amount': sum(
-                        (l.amount / l.quantity * q for l, q in goods),
-                        Decimal(0)).quantize(fiscal.CENT),
-                    'base_amount': Decimal(0),
-                    'delivery_amount': Decimal(0)})
+            per_line = [fiscal.round_money(l.amount / l.quantity * q)
+                for l, q in goods]
+            amounts = {'goods_amount': sum(per_line, Decimal(0)),
+                'base_amount': Decimal(0), 'delivery_amount': Decimal(0)}
+        values.update(amounts)
+        values['lines'] = [('create', [
+                    {**cls.line_values(l, q), 'amount': a}
+                    for (l, q), a in zip(goods, per_line)])]
         block, = cls.create([values])
         ActionLog.add([(order, 'return', gettext(
                         'order_returns.msg_log_block_created',
@@ -270,11 +273,15 @@ class Block(Workflow, ModelSQL, ModelView):
         refunded = RefundLine.refunded_units(lines)
         held = cls.held_units(lines, block)
         goods_amount = base = Decimal(0)
+        per_line = []
         for line, quantity in goods:
             prices = fiscal.refund_prices(line.amount, line.quantity,
                 refunded[line.id] + held[line.id], quantity)
-            goods_amount += sum(prices, Decimal(0))
+            per_line.append(sum(prices, Decimal(0)))
+            goods_amount += per_line[-1]
             base += fiscal.round_money(quantity * (line.unit_price or 0))
+            # several blocks of a line in one call take further units
+            held[line.id] += quantity
         delivery = Decimal(0)
         if (reason.refund_delivery and order.delivery_cost
                 and not Receipt.delivery_refunded(order)
@@ -282,7 +289,7 @@ class Block(Workflow, ModelSQL, ModelView):
                     and b != block for b in order.return_blocks)):
             delivery = fiscal.round_money(order.delivery_cost)
         return {'goods_amount': goods_amount, 'base_amount': base,
-            'delivery_amount': delivery}
+            'delivery_amount': delivery}, per_line
 
     @classmethod
     def held_units(cls, lines, block=None):
@@ -350,6 +357,7 @@ class Block(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Refund = pool.get('order_payment.refund')
         Order = pool.get('order_hub.order')
+        BlockLine = pool.get('order_returns.block.line')
         lock_rows(cls, [block.id])
         block = cls(block.id)
         if block.state != 'to_return' or not block.refund_money:
@@ -361,12 +369,15 @@ class Block(Workflow, ModelSQL, ModelView):
         order = Order(block.order.id)
         goods = [(l.order_line, l.quantity) for l in block.lines]
         # the units' prices as this refund takes them
-        amounts = cls.amounts(order, goods, block.reason, block=block)
+        amounts, per_line = cls.amounts(order, goods, block.reason,
+            block=block)
         refunds = Refund.request(order, goods,
             delivery=bool(amounts['delivery_amount']),
             amount=amounts['goods_amount'] + amounts['delivery_amount'],
             reason=block.reason.rec_name)
         cls.write([block], {**amounts, 'refund_error': None})
+        BlockLine.write(*[x for line, amount in zip(block.lines, per_line)
+                for x in ([line], {'amount': amount})])
         Refund.write(refunds, {'return_block': block.id})
         Order.update_totals([order])
         return refunds
@@ -507,11 +518,18 @@ class BlockLine(ModelSQL, ModelView):
         readonly=True, ondelete='RESTRICT')
     quantity = fields.Numeric("Quantity", digits=(16, 0), required=True,
         readonly=True)
+    amount = fields.Numeric("Amount", digits=(16, 2), readonly=True,
+        help="What the customer paid for these units.")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('block')
+
+    @property
+    def unit_price(self):
+        "The average price paid per unit (for the printouts)"
+        return fiscal.round_money((self.amount or 0) / self.quantity)
 
     def describe(self):
         return gettext('order_hub.msg_line_description',

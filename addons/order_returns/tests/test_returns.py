@@ -80,6 +80,8 @@ class ReturnsTestCase(HubTestCase):
         for line in order.lines:
             self.assertLessEqual(taken[line.id], line.quantity)
         for block in order.return_blocks:
+            self.assertEqual(sum(l.amount for l in block.lines),
+                block.goods_amount)
             done = [r for r in block.refunds if r.state != 'cancelled']
             if done:
                 self.assertEqual(sum(r.amount for r in done), block.amount)
@@ -210,6 +212,20 @@ class ReturnsTestCase(HubTestCase):
         self.assertEqual(order.total, total)
         self.create_return(order, [(0, 3)])
         self.check_rules(order)
+
+    @with_transaction()
+    def test_claim_and_waybill_are_pdf(self):
+        pool = Pool()
+        Claim = pool.get('order_returns.block.claim', type='report')
+        Waybill = pool.get('order_returns.block.waybill', type='report')
+        order = self.pay(self.order())
+        block = self.create_return(order, [(0, 2), (1, 1)], delivery=True)
+        self.assertEqual(sum(l.amount for l in block.lines),
+            block.goods_amount)
+        for Report in (Claim, Waybill):
+            extension, content, _, name = Report.execute([block.id], {})
+            self.assertEqual(extension, 'pdf')
+            self.assertTrue(bytes(content).startswith(b'%PDF'))
 
     @with_transaction()
     def test_line_cannot_go_below_its_returns(self):
