@@ -4,9 +4,6 @@ Several processes ask for a refund of the same order at the same moment,
 round after round, each retrying as Tryton's RPC layer does when a
 transaction loses a lock race.  Never more than paid is refunded.
 """
-import multiprocessing
-import random
-import time
 import unittest
 from decimal import Decimal
 
@@ -15,6 +12,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, with_transaction
 from trytond.transaction import Transaction
 
+from trytond.modules.order_hub.tests.concurrency import run_in_processes
 from trytond.modules.order_hub.tests.tools import (
     HubTestCase, create_order, create_product, set_company, setup_company)
 
@@ -30,34 +28,13 @@ def test_provider():
     Payment.providers = classmethod(lambda cls: [('test', "Test")])
 
 
-def refund_in_process(company, barrier, order_ids, results):
-    from trytond.backend import DatabaseOperationalError
-    from trytond.exceptions import UserError
-    Pool(DB_NAME).init()
-    test_provider()
-    for order_id in order_ids:
-        barrier.wait()
-        for attempt in range(50):
-            try:
-                with Transaction().start(DB_NAME, 1, context={
-                            'company': company, 'language': 'ru'},
-                        ) as transaction:
-                    pool = Pool()
-                    Order = pool.get('order_hub.order')
-                    Refund = pool.get('order_payment.refund')
-                    order = Order(order_id)
-                    Refund.request(order, [(order.lines[0], WANTED)],
-                        reason="Возврат")
-                    transaction.commit()
-                results.put((order_id, 'refunded', attempt))
-                break
-            except DatabaseOperationalError:
-                time.sleep(random.uniform(0, 0.02))
-            except UserError:
-                results.put((order_id, 'refused', attempt))
-                break
-        else:
-            results.put((order_id, None, None))
+def refund_wanted(order_id):
+    "One accountant's click: refund WANTED units of the order's line"
+    pool = Pool()
+    Order = pool.get('order_hub.order')
+    Refund = pool.get('order_payment.refund')
+    order = Order(order_id)
+    Refund.request(order, [(order.lines[0], WANTED)], reason="Возврат")
 
 
 def paid_payment(order):
@@ -97,29 +74,19 @@ class RefundConcurrencyTestCase(HubTestCase):
     @with_transaction()
     def test_concurrent_refunds_never_exceed_paid(self):
         Order = Pool().get('order_hub.order')
-        context = multiprocessing.get_context('spawn')
-        barrier = context.Barrier(PROCESSES)
-        results = context.Queue()
-        workers = [context.Process(target=refund_in_process, args=(
-                    self.company, barrier, self.rounds, results), daemon=True)
-            for p in range(PROCESSES)]
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=300)
-            for _ in range(PROCESSES * ROUNDS)]
-        for worker in workers:
-            worker.join(timeout=60)
+        outcomes = run_in_processes(self.company, refund_wanted,
+            self.rounds, PROCESSES, setup=test_provider)
 
         self.assertNotIn(None, [o for _, o, _ in outcomes],
             "a refund gave up after 50 lock retries")
         Transaction().rollback()  # see what the processes committed
         for order_id in self.rounds:
             done = [o for i, o, _ in outcomes if i == order_id]
-            self.assertEqual(done.count('refunded'), UNITS // WANTED, done)
+            self.assertEqual(done.count('done'), UNITS // WANTED, done)
             order = Order(order_id)
             self.assertLessEqual(order.refunded_amount, order.paid_amount)
             self.assertEqual(order.refunded_amount,
-                Decimal(1000 * WANTED * done.count('refunded')))
+                Decimal(1000 * WANTED * done.count('done')))
             self.assertEqual(sum(r.amount for r in order.refunds),
                 order.refunded_amount)
             self.assertEqual(sum(-r.net for r in order.receipts),

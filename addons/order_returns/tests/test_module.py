@@ -1,0 +1,10 @@
+from trytond.tests.test_tryton import ModuleTestCase
+
+
+class OrderReturnsTestCase(ModuleTestCase):
+    "Structure of the order_returns module"
+    module = 'order_returns'
+    language = 'ru'
+
+
+del ModuleTestCase
