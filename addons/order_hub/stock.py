@@ -6,7 +6,7 @@ since.  Free for the hub = quantity − reserved_quantity.
 """
 from decimal import Decimal
 
-from sql import For, Literal, Null
+from sql import For, Literal
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
 
@@ -158,29 +158,6 @@ class StockLevel(ModelSQL, ModelView):
                 if read_at and adjusted_at and adjusted_at > read_at:
                     adjusted.add(id_)
         return existing, adjusted
-
-    @classmethod
-    def zero_not_written(cls, source, warehouses, before, read_at=None,
-            when=None):
-        """Zero the levels of these warehouses from source that a full load
-        did not write (updated before ``before``): the source reports only
-        what it holds.  A level the hub adjusted after read_at keeps its
-        figure, as in set_levels.  Returns the number of levels zeroed."""
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        where = ((table.source == source)
-            & in_(table.warehouse, list(warehouses))
-            & (table.updated_at < before)
-            & (table.quantity != 0))
-        if read_at is not None:
-            where &= (table.adjusted_at == Null) | (table.adjusted_at <= read_at)
-        cursor.execute(*table.select(table.id, where=where))
-        ids = [i for i, in cursor]
-        if ids:
-            update_rows(cls, ['quantity', 'updated_at'],
-                [(i, [Decimal(0), when or utcnow()]) for i in ids])
-            cls._clear_cache(None)
-        return len(ids)
 
     @classmethod
     def _update_levels(cls, values, source, when):

@@ -300,14 +300,8 @@ class Loader(Model):
                         max(row['free'], Decimal(0)))
                 else:
                     skipped += 1
-        written_at = utcnow()
         count = StockLevel.set_levels(rows(), source='ut11', batch=10000,
-            when=written_at, read_at=started)
-        # 1C's balance has no row for what is sold out: what this load did
-        # not write is zero now (unless the hub adjusted it since the read)
-        StockLevel.zero_not_written(source='ut11',
-            warehouses=list(warehouses.values()), before=written_at,
-            read_at=started, when=written_at)
+            read_at=started)
         if skipped:
             logger.info("1C stock: %s rows of unknown products skipped",
                 skipped)

@@ -474,17 +474,6 @@ async function linesTable(page) {
     expectLabels(shipments, ['Способ доставки', 'Отгружает'],
       'order shipments');
 
-    // 7c. a CDEK shipment of the demo: the carrier's own request form
-    await openList(page, 'Отправления', 'Служба доставки');
-    await page.locator('#tabcontent .treeview:visible tbody tr')
-      .filter({ hasText: 'СДЭК' }).first().dblclick();
-    await (await button(page, 'Создать заявку в службу доставки')).click();
-    await page.locator('#tabcontent label:visible', { hasText: 'Пункт выдачи' })
-      .first().waitFor({ timeout: 60000 });
-    const cdekForm = await shot(page, 'cdek-request-form');
-    expectLabels(cdekForm, ['Получатель', 'Пункт выдачи'],
-      'CDEK request form');
-
     // 8. the sync journal
     await page.click('#menu >> text=/^Обмен$/');
     await page.waitForTimeout(800);
