@@ -4,10 +4,11 @@
 free quantity 1C last reported and the quantity the hub itself has reserved
 since.  Free for the hub = quantity − reserved_quantity.
 """
+import datetime as dt
 from decimal import Decimal
 
-from sql import For, Literal
-from sql.aggregate import Sum
+from sql import For, Literal, Null
+from sql.aggregate import Max, Sum
 from sql.conditionals import Coalesce
 
 from trytond import backend
@@ -61,6 +62,10 @@ class StockLevel(ModelSQL, ModelView):
         help="When the hub last anticipated 1C's figure (an order 1C "
         "reserved since its last report).")
     source = fields.Selection(SOURCES, "Source", required=True, readonly=True)
+    load_mark = fields.Integer(
+        "Full Load", readonly=True,
+        help="The number of the source's last full load that reported "
+        "this level.")
     city = fields.Function(
         fields.Many2One('order_hub.city', "City"), 'get_city')
     distance = fields.Function(
@@ -109,7 +114,7 @@ class StockLevel(ModelSQL, ModelView):
 
     @classmethod
     def set_levels(cls, rows, source='ut11', when=None, batch=2000,
-            read_at=None):
+            read_at=None, mark=None):
         """Record free quantities reported by 1C, in bulk.
 
         rows: iterable of (product id, warehouse id, quantity), streamed in
@@ -122,6 +127,9 @@ class StockLevel(ModelSQL, ModelView):
         after the read) keeps the hub's figure — 1C's figure read before
         would count that reserve as free again.  The next refresh brings
         1C's figure with the reserve in it.
+
+        mark: the number of a full load (``next_load_mark``), stored on
+        every level written, for ``zero_unreported`` afterwards.
         """
         when = when or utcnow()
         written = 0
@@ -131,13 +139,54 @@ class StockLevel(ModelSQL, ModelView):
             cls._update_levels(
                 [(levels[k], id_) for k, id_ in existing.items()
                     if id_ not in adjusted],
-                source, when)
+                source, when, mark)
             cls._insert_levels(
                 [(k, q) for k, q in levels.items() if k not in existing],
-                source, when)
+                source, when, mark)
             written += len(levels) - len(adjusted)
         cls._clear_cache(None)
         return written
+
+    @classmethod
+    def next_load_mark(cls):
+        "A number for a new full load, greater than every stored one"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(Max(table.load_mark)))
+        last, = cursor.fetchone()
+        return (last or 0) + 1
+
+    @classmethod
+    def zero_unreported(cls, source, warehouses, mark, read_at, when=None):
+        """Zero the levels of these warehouses from source that the full
+        load numbered mark did not report: a source that lists only what
+        it holds says "none" by leaving a row out.
+
+        Kept: a level the hub adjusted after read_at (as in set_levels) and
+        one written by anybody since the load read its figures (a refresh
+        of changed stock is newer than the load's snapshot).  Stored times
+        may be rounded to the second (PostgreSQL's timestamp(0)), so
+        "since" counts from a second before read_at: in doubt, keep the
+        figure; the next refresh or full load corrects it.  Returns the
+        number of levels zeroed."""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        # PostgreSQL rounds a timestamp(0) to the nearest second: a write
+        # just after read_at may be stored up to half a second before it
+        since = read_at - dt.timedelta(seconds=1)
+        where = ((table.source == source)
+            & in_(table.warehouse, list(warehouses))
+            & (table.quantity != 0)
+            & ((table.load_mark == Null) | (table.load_mark != mark))
+            & (table.updated_at < since)
+            & ((table.adjusted_at == Null) | (table.adjusted_at <= read_at)))
+        cursor.execute(*table.select(table.id, where=where))
+        ids = [i for i, in cursor]
+        if ids:
+            update_rows(cls, ['quantity', 'updated_at'],
+                [(i, [Decimal(0), when or utcnow()]) for i in ids])
+            cls._clear_cache(None)
+        return len(ids)
 
     @classmethod
     def _existing_levels(cls, levels, read_at=None):
@@ -160,15 +209,20 @@ class StockLevel(ModelSQL, ModelView):
         return existing, adjusted
 
     @classmethod
-    def _update_levels(cls, values, source, when):
-        update_rows(cls, ['quantity', 'updated_at', 'source'],
-            [(id_, [quantity, when, source]) for quantity, id_ in values])
+    def _update_levels(cls, values, source, when, mark=None):
+        if mark is None:
+            update_rows(cls, ['quantity', 'updated_at', 'source'],
+                [(id_, [quantity, when, source]) for quantity, id_ in values])
+        else:
+            update_rows(cls, ['quantity', 'updated_at', 'source', 'load_mark'],
+                [(id_, [quantity, when, source, mark])
+                    for quantity, id_ in values])
 
     @classmethod
-    def _insert_levels(cls, values, source, when):
+    def _insert_levels(cls, values, source, when, mark=None):
         insert_values(cls, ['product', 'warehouse', 'quantity',
-                'reserved_quantity', 'updated_at', 'source'],
-            ((p, w, q, 0, when, source) for (p, w), q in values))
+                'reserved_quantity', 'updated_at', 'source', 'load_mark'],
+            ((p, w, q, 0, when, source, mark) for (p, w), q in values))
 
     @classmethod
     def shift_quantities(cls, deltas):

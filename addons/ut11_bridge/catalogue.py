@@ -300,8 +300,16 @@ class Loader(Model):
                         max(row['free'], Decimal(0)))
                 else:
                     skipped += 1
+        mark = StockLevel.next_load_mark()
         count = StockLevel.set_levels(rows(), source='ut11', batch=10000,
-            read_at=started)
+            read_at=started, mark=mark)
+        # 1C's balance has no row for what is sold out: a level this load
+        # did not report is zero now
+        zeroed = StockLevel.zero_unreported('ut11', warehouses.values(),
+            mark, read_at=started)
+        if zeroed:
+            logger.info("1C stock: %s levels no longer listed set to zero",
+                zeroed)
         if skipped:
             logger.info("1C stock: %s rows of unknown products skipped",
                 skipped)

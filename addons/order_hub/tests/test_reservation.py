@@ -183,6 +183,49 @@ class ReservationTestCase(HubTestCase):
             self.assertEqual(self.free(self.scarf, self.wh_moscow), 4)
 
     @with_transaction()
+    def test_full_load_zeroes_what_the_source_no_longer_lists(self):
+        """A source that lists only what it holds says "none" by leaving a
+        row out: after a full load, what it did not report is zero — unless
+        somebody wrote a newer figure since the load read its own"""
+        StockLevel = Pool().get('order_hub.stock')
+        with set_company(setup_company()):
+            self.geography()
+            first = dt.datetime(2026, 11, 28, 10, 0)
+            keys = [(p.id, w.id) for p in [self.scarf, self.boots[0]]
+                for w in (self.wh_moscow, self.wh_kazan)]
+            mark = StockLevel.next_load_mark()
+            StockLevel.set_levels(((p, w, 7) for p, w in keys),
+                source='ut11', when=first, mark=mark)
+            # the next full load reads at 12:00 and lists the scarf only;
+            # a refresh of changed stock wrote boots in Kazan at 12:00:30
+            read_at = dt.datetime(2026, 11, 28, 12, 0, 0, 400000)
+            StockLevel.set_levels([(self.boots[0].id, self.wh_kazan.id, 3)],
+                source='ut11', when=read_at + dt.timedelta(seconds=30))
+            second = StockLevel.next_load_mark()
+            self.assertGreater(second, mark)
+            StockLevel.set_levels(((p, w, 6) for p, w in keys
+                    if p == self.scarf.id),
+                source='ut11', when=read_at + dt.timedelta(seconds=60),
+                read_at=read_at, mark=second)
+            self.assertEqual(StockLevel.zero_unreported('ut11',
+                    [self.wh_moscow.id, self.wh_kazan.id], second,
+                    read_at=read_at), 1)
+            quantities = {(l.product.id, l.warehouse.id): l.quantity
+                for l in StockLevel.search([])}
+            self.assertEqual(quantities, {
+                    (self.scarf.id, self.wh_moscow.id): 6,
+                    (self.scarf.id, self.wh_kazan.id): 6,
+                    (self.boots[0].id, self.wh_moscow.id): 0,
+                    (self.boots[0].id, self.wh_kazan.id): 3,
+                    })
+            # another source's levels are not the load's business
+            StockLevel.set_levels([(self.boots[1].id, self.wh_moscow.id, 2)],
+                source='manual', when=first)
+            self.assertEqual(StockLevel.zero_unreported('ut11',
+                    [self.wh_moscow.id], StockLevel.next_load_mark(),
+                    read_at=read_at), 0)
+
+    @with_transaction()
     def test_delivery_city_decides(self):
         Order = Pool().get('order_hub.order')
         with set_company(setup_company()):
