@@ -53,8 +53,8 @@ class OrderLine(metaclass=PoolMeta):
 class Order(metaclass=PoolMeta):
     __name__ = 'order_hub.order'
 
-    marking_codes = fields.Function(fields.One2Many('marking.code', None,
-            "Marking Codes"), 'get_marking_codes')
+    marking_codes = fields.Function(fields.Many2Many('marking.code', None,
+            None, "Marking Codes"), 'get_marking_codes')
     marking_documents = fields.One2Many('marking.document', 'order',
         "Chestny Znak Documents", readonly=True)
 

@@ -90,8 +90,11 @@ class ParserTestCase(unittest.TestCase):
             'ai_unexpected')
         self.assert_error('4607048893111', 'shoes', 'ai_unknown')
         self.assert_error('(01)' + good_gtin + 'x(21)abc', 'shoes',
+            'gtin_format')
+        self.assert_error('(01)' + good_gtin + '(21)abc', 'shoes',
             'serial_length')
-        self.assert_error('xx(01)' + good_gtin, 'shoes', 'brackets')
+        self.assert_error('(01)' + good_gtin + '(2x)abc', 'shoes',
+            'brackets')
         self.assert_error(code('tobacco')[:-1], 'tobacco', 'length')
         self.assert_error(shoes, 'alcohol', 'group_unknown')
 
