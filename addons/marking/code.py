@@ -120,9 +120,9 @@ class Code(ModelSQL, ModelView):
     def read_code(self):
         """Values from the typed code, else from the photo: the parts of
         the code, or the photo flagged for a person to type the code"""
-        text = self.code
+        text, decoded = self.code, self.photo_decoded
         if not text and self.photo:
-            text = self.photo_decoded = photo.decode(self.photo)
+            text = decoded = photo.decode(self.photo)
             if not text:
                 return {'state': 'unreadable', 'photo_decoded': None,
                     'validation': gettext('marking.msg_photo_undecodable')}
@@ -133,7 +133,7 @@ class Code(ModelSQL, ModelView):
         return {'code': parsed.code, 'cis': parsed.cis, 'gtin': parsed.gtin,
             'serial': parsed.serial, 'verification_key': parsed.key,
             'crypto': parsed.crypto, 'group': self.marking_group,
-            'photo_decoded': self.photo_decoded, 'state': 'pending',
+            'photo_decoded': decoded, 'state': 'pending',
             'registry_status': None, 'validated_at': None,
             'validation': gettext('marking.msg_code_pending')}
 
@@ -276,9 +276,10 @@ class Code(ModelSQL, ModelView):
     def replace_with(self, text):
         """«Перемаркировка»: the unit gets a new code; this one stays as
         replaced, the item status and the movement log say both"""
+        self.write([self], {'state': 'replaced'})
         new, = self.copy([self], {'code': text, 'photo': None,
                 'photo_name': None, 'state': 'pending'})
-        self.write([self], {'state': 'replaced', 'replaced_by': new.id})
+        self.write([self], {'replaced_by': new.id})
         self.line.marking_relabeled(self, new)
         return new
 

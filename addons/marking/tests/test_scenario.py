@@ -117,7 +117,7 @@ class MarkingCodesTestCase(MarkingScenario):
         ids = self.add_codes(self.line_of(order_id), [text])
         self.run_queue(rounds=1)
         self.assertEqual(self.codes(ids)[0]['state'], 'pending')
-        (state, attempts, error), = self.outbox('marking_check')
+        (state, attempts, error), = self.outbox('marking_check', ids)
         self.assertEqual((state, attempts), ('pending', 1))
         self.assertTrue(error)
         self.cz.faults.clear()
@@ -126,11 +126,12 @@ class MarkingCodesTestCase(MarkingScenario):
         self.make_all_due()
         self.run_queue(rounds=1)
         self.assertEqual(self.codes(ids)[0]['state'], 'pending')
-        self.assertEqual(self.outbox('marking_check')[0][:2], ('pending', 2))
+        self.assertEqual(self.outbox('marking_check', ids)[0][:2],
+            ('pending', 2))
         self.make_all_due()
         self.run_queue()
         self.assertEqual(self.codes(ids)[0]['state'], 'valid')
-        self.assertEqual(self.outbox('marking_check')[0][0], 'done')
+        self.assertEqual(self.outbox('marking_check', ids)[0][0], 'done')
 
 
 class MarkingPhotosTestCase(MarkingScenario):
@@ -167,7 +168,7 @@ class MarkingPhotosTestCase(MarkingScenario):
         self.assertEqual(code_['state'], 'unreadable')
         self.assertIn('введите код', code_['validation'])
         self.assertTrue(code_['photo'])
-        self.assertEqual(self.outbox('marking_check'), [])
+        self.assertEqual(self.outbox('marking_check', [code_id]), [])
 
         def type_code():
             Code = Pool().get('marking.code')

@@ -84,10 +84,12 @@ class MarkingScenario(YooKassaScenario):
             return Pool().get('order_hub.order')(order_id).lines[index].id
         return self.step(read)
 
-    def outbox(self, operation):
+    def outbox(self, operation, record_ids):
+        "(state, attempts, last error) of the messages about the records"
         def read():
             Outbox = Pool().get('hub_sync.outbox')
             return [(m.state, m.attempts, m.last_error) for m in
                 Outbox.search([('operation', '=', operation)],
-                    order=[('id', 'ASC')])]
+                    order=[('id', 'ASC')])
+                if m.record and m.record.id in record_ids]
         return self.step(read)
