@@ -267,6 +267,14 @@ class Code(ModelSQL, ModelView):
                 gtin=info['gtin'])
         return None
 
+    def marking_withdrawn(self):
+        "Whether the last accepted document about the code withdrew it"
+        Document = Pool().get('marking.document')
+        documents = Document.search([('codes', '=', self.id),
+                ('state', 'in', ['accepted', 'sent', 'draft'])],
+            order=[('id', 'DESC')], limit=1)
+        return bool(documents) and documents[0].kind == 'withdrawal'
+
     # -- relabeling ----------------------------------------------------------
     @classmethod
     @ModelView.button_action('marking.wizard_relabel')

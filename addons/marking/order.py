@@ -32,6 +32,23 @@ class OrderLine(metaclass=PoolMeta):
             valid=len(codes_of_line(self)),
             quantity=int(self.quantity or 0))
 
+    @classmethod
+    def marking_returned(cls, lines):
+        """Marked goods of the lines came back: the codes a withdrawal
+        document took out of circulation return to it (LP_RETURN).  Codes
+        sold by a receipt that carried them need nothing: the refund
+        receipt carries them too and the fiscal data operator reports it.
+        For order_returns to call when goods are returned; returns the
+        documents"""
+        Document = Pool().get('marking.document')
+        by_order = {}
+        for line in lines:
+            withdrawn = [c for c in codes_of_line(line)
+                if c.marking_withdrawn()]
+            by_order.setdefault(line.order, []).extend(withdrawn)
+        return [d for order, codes in by_order.items() if codes
+            for d in Document.report_return(order, codes)]
+
     def marking_relabeled(self, old, new):
         """«Перемаркировка»: the unit's reserved items go to the relabeling
         status and the movement log and order log keep both codes"""
