@@ -86,7 +86,8 @@ SUPPORTED_TYPES = {'LK_RECEIPT', 'LP_RETURN', 'LK_RECEIPT_XML',
 XML_LISTS = {'products': 'product', 'products_list': 'product'}
 XML_BOOLEANS = {'paid'}
 XML_INTEGERS = {'product_cost'}
-KNOWN_TYPES = SUPPORTED_TYPES | {'LK_RECEIPT_CSV', 'LK_RECEIPT_CANCEL', 'LP_INTRODUCE_GOODS',
+KNOWN_TYPES = SUPPORTED_TYPES | {'LK_RECEIPT_CSV', 'LK_RECEIPT_CANCEL',
+    'LP_INTRODUCE_GOODS',
     'LP_INTRODUCE_OST', 'LK_REMARK', 'AGGREGATION_DOCUMENT',
     'DISAGGREGATION_DOCUMENT', 'WRITE_OFF', 'LK_GTIN_RECEIPT',
     'UNIVERSAL_TRANSFER_DOCUMENT', 'RECEIPT', 'RECEIPT_RETURN'}
@@ -486,7 +487,8 @@ class ChestnyZnakSimulator(Simulator):
         serial = serial or self._serial({'milk': 6, 'tobacco': 7}.get(pg, 13))
         cis = f'01{gtin}21{serial}'
         if pg == 'tobacco':
-            full = f'{cis}{GS}8005021900{GS}93{self._serial(4, string.ascii_letters)}'
+            crypto = self._serial(4, string.ascii_letters)
+            full = f'{cis}{GS}8005021900{GS}93{crypto}'
         elif short_tail:
             full = f'{cis}{GS}93{self._serial(4, string.ascii_letters)}'
         else:

@@ -4,9 +4,9 @@ against Chestny Znak through the outbox."""
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.hub_common import utcnow
+from trytond.modules.hub_sync.errors import TransientError
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
 
 from . import parser, photo
 from .exceptions import MarkingCodeError
@@ -20,16 +20,9 @@ STATES = [
     ]
 # codes that hold their unit (and their КИ) on the order
 ACTIVE = ('unreadable', 'pending', 'valid', 'rejected')
-REGISTRY_STATUSES = {
-    'EMITTED': "эмитирован, не нанесён",
-    'APPLIED': "нанесён, не введён в оборот",
-    'INTRODUCED': "в обороте",
-    'WRITTEN_OFF': "списан",
-    'RETIRED': "выбыл из оборота",
-    'WITHDRAWN': "выбыл из оборота",
-    'DISAGGREGATION': "расформирован",
-    'APPLIED_NOT_PAID': "нанесён, не оплачен",
-    }
+# registry code statuses with a message of their own (msg_registry_<lower>)
+REGISTRY_STATUSES = {'EMITTED', 'APPLIED', 'INTRODUCED', 'WRITTEN_OFF',
+    'RETIRED', 'WITHDRAWN', 'DISAGGREGATION', 'APPLIED_NOT_PAID'}
 
 
 class Code(ModelSQL, ModelView):
@@ -247,7 +240,6 @@ class Code(ModelSQL, ModelView):
         if error == '404':
             return gettext('marking.msg_registry_not_found', cis=self.cis)
         if error:
-            from trytond.modules.hub_sync.errors import TransientError
             if error in {'504', '500', '503'}:
                 raise TransientError(answer.get('errorMessage') or error)
             return gettext('marking.msg_registry_error', cis=self.cis,
@@ -255,7 +247,8 @@ class Code(ModelSQL, ModelView):
         status = info.get('status')
         if status != 'INTRODUCED':
             return gettext('marking.msg_registry_status', cis=self.cis,
-                status=REGISTRY_STATUSES.get(status, status))
+                status=gettext('marking.msg_registry_' + status.lower())
+                if status in REGISTRY_STATUSES else status)
         if (info.get('statusEx') or 'EMPTY') != 'EMPTY':
             return gettext('marking.msg_registry_special', cis=self.cis,
                 state=info['statusEx'])
@@ -310,7 +303,3 @@ def codes_of_line(line, states=('valid',)):
     "The line's codes in the given states, by unit"
     return [c for c in sorted(line.marking_units, key=lambda c: c.unit)
         if c.state in states]
-
-
-def current_user():
-    return Transaction().user

@@ -5,7 +5,6 @@ import datetime
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
-from trytond.modules.hub_common import utcnow
 from trytond.modules.hub_sync.errors import TransientError
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -159,7 +158,6 @@ class Document(ModelSQL, ModelView):
         info = client.document_info(self.registry_id, self.group)
         self.registry_status = info['status']
         if info['status'] not in REGISTRY_DONE:
-            self.save()
             raise TransientError(gettext('marking.msg_document_processing',
                     status=info['status']), retry_after=5)
         self.state = REGISTRY_DONE[info['status']]
@@ -177,7 +175,3 @@ class DocumentCode(ModelSQL):
         required=True, ondelete='CASCADE')
     code = fields.Many2One('marking.code', "Code", required=True,
         ondelete='RESTRICT')
-
-
-def now():
-    return utcnow()

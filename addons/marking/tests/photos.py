@@ -102,5 +102,6 @@ def photos(texts, seed=5, kind='datamatrix', **distortions):
     GS1 symbol"""
     rng = random.Random(seed)
     return [photograph(render(text, kind, module=rng.choice((4, 6, 8)),
-                gs1=kind == 'datamatrix' and index % 2 == 1 and '\x1d' in text),
+                gs1=(kind == 'datamatrix' and index % 2 == 1
+                    and '\x1d' in text)),
             rng, **distortions) for index, text in enumerate(texts)]
