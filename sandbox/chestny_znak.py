@@ -24,6 +24,7 @@ import re
 import secrets
 import string
 import uuid
+import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 
 from flask import Response, request
@@ -51,6 +52,10 @@ PRODUCT_GROUPS = {
     'carparts': 48, 'furslp': 49, 'nicotindev': 50, 'gadgets': 51,
     'frozen': 52, 'fertilizers': 53, 'homeware': 54, 'pyrotechnics': 59,
     }
+# commodity codes (ТН ВЭД ЕАЭС) of the seeded codes, per group
+TNVED = {'shoes': '6403990000', 'lp': '6109100000', 'milk': '0401201100',
+    'water': '2201101100', 'perfumery': '3303001000',
+    'tobacco': '2402209000'}
 CODE_STATUSES = {'EMITTED', 'APPLIED', 'INTRODUCED', 'WRITTEN_OFF', 'RETIRED',
     'WITHDRAWN', 'DISAGGREGATION', 'APPLIED_NOT_PAID'}
 WITHDRAWAL_ACTIONS = {
@@ -75,9 +80,14 @@ RETURN_TYPES = {
     }
 # document_format -> the type suffix it requires
 FORMAT_SUFFIX = {'MANUAL': '', 'XML': '_XML', 'CSV': '_CSV'}
-SUPPORTED_TYPES = {'LK_RECEIPT', 'LP_RETURN'}
-KNOWN_TYPES = SUPPORTED_TYPES | {'LK_RECEIPT_XML', 'LK_RECEIPT_CSV',
-    'LP_RETURN_XML', 'LK_RECEIPT_CANCEL', 'LP_INTRODUCE_GOODS',
+SUPPORTED_TYPES = {'LK_RECEIPT', 'LP_RETURN', 'LK_RECEIPT_XML',
+    'LP_RETURN_XML'}
+# XML forms: the list elements and the name of their items
+XML_LISTS = {'products': 'product', 'products_list': 'product'}
+XML_BOOLEANS = {'paid'}
+XML_INTEGERS = {'product_cost'}
+KNOWN_TYPES = SUPPORTED_TYPES | {'LK_RECEIPT_CSV', 'LK_RECEIPT_CANCEL',
+    'LP_INTRODUCE_GOODS',
     'LP_INTRODUCE_OST', 'LK_REMARK', 'AGGREGATION_DOCUMENT',
     'DISAGGREGATION_DOCUMENT', 'WRITE_OFF', 'LK_GTIN_RECEIPT',
     'UNIVERSAL_TRANSFER_DOCUMENT', 'RECEIPT', 'RECEIPT_RETURN'}
@@ -205,6 +215,33 @@ def normalize_code(code):
         parts = re.findall(r'\((\d{2,4})\)([^(]*)', code)
         return ''.join(ai + value for ai, value in parts if ai in ('01', '21'))
     return code.split(GS, 1)[0]
+
+
+def xml_document(content):
+    """The XML form of a document (LK_RECEIPT_XML, LP_RETURN_XML) as the
+    dict of its JSON form: the root's children are the fields, a list
+    (``products``, ``products_list``) holds ``product`` elements."""
+    root = ET.fromstring(content)
+    return {child.tag: xml_value(child) for child in root}
+
+
+def xml_value(element):
+    if element.tag in XML_LISTS:
+        return [{field.tag: xml_value(field) for field in item}
+            for item in element.findall(XML_LISTS[element.tag])]
+    text = (element.text or '').strip()
+    if element.tag in XML_BOOLEANS:
+        return {'true': True, 'false': False}.get(text, text)
+    if element.tag in XML_INTEGERS and text.isdigit():
+        return int(text)
+    return text or None
+
+
+def gtin_with_check_digit(body):
+    "A 13-digit body completed with its GS1 check digit"
+    total = sum(int(d) * (3 if i % 2 == 0 else 1)
+        for i, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
 
 
 def api(secured=False):
@@ -444,12 +481,15 @@ class ChestnyZnakSimulator(Simulator):
             raise ValueError(f'unknown product group {pg}')
         if status not in CODE_STATUSES:
             raise ValueError(f'unknown code status {status}')
-        gtin = gtin or '0' + '46' + ''.join(self._rng.choice(string.digits)
-            for _ in range(11))
+        gtin = gtin or gtin_with_check_digit('046' + ''.join(
+                self._rng.choice(string.digits) for _ in range(10)))
         short_tail = pg in ('milk', 'water', 'beer', 'softdrinks', 'nabeer')
-        serial = serial or self._serial(6 if pg == 'milk' else 13)
+        serial = serial or self._serial({'milk': 6, 'tobacco': 7}.get(pg, 13))
         cis = f'01{gtin}21{serial}'
-        if short_tail:
+        if pg == 'tobacco':
+            crypto = self._serial(4, string.ascii_letters)
+            full = f'{cis}{GS}8005021900{GS}93{crypto}'
+        elif short_tail:
             full = f'{cis}{GS}93{self._serial(4, string.ascii_letters)}'
         else:
             full = (f'{cis}{GS}91{self._serial(4, string.ascii_uppercase)}'
@@ -473,11 +513,45 @@ class ChestnyZnakSimulator(Simulator):
             'status': status, 'statusEx': status_ex,
             'markWithdraw': False, 'turnoverType': 'SELLING', 'child': [],
             'country': 'RU',
+            **self._group_details(pg, gtin, moment),
             '_full': full, '_withdrawal': withdrawal_action if (
                 status == 'RETIRED') else None,
             }
         self.codes[cis] = record
         return self._code_view(record)
+
+    def _group_details(self, pg, gtin, moment):
+        """The cisInfo fields the real answer carries beyond the basics:
+        certificates, licences, authorities, and the group's own fields
+        (weight, variable quantity, shelf life, max retail price)"""
+        details = {
+            'tnVedEaes': TNVED.get(pg, '6403990000'),
+            'tnVedEaesGroup': TNVED.get(pg, '6403990000')[:4],
+            'certDoc': [{'type': 'CONFORMITY_DECLARATION',
+                    'number': f'ЕАЭС N RU Д-RU.РА01.В.{gtin[-5:]}/26',
+                    'date': moment[:10], 'wellNumber': None, 'indx': 1}],
+            'licences': [],
+            'ogvs': [],
+            'withdrawReason': None,
+            'productWeightGr': None,
+            'isVarQuantity': False,
+            'expirationDate': None,
+            'maxRetailPrice': None,
+            'volumeSpecialPack': None,
+            }
+        if pg in ('milk', 'water', 'beer', 'softdrinks', 'nabeer'):
+            expires = self.clock.now() + timedelta(days=14 if pg == 'milk'
+                else 365)
+            details.update(productWeightGr=1000 if pg == 'milk' else 500,
+                isVarQuantity=False, expirationDate=iso(expires),
+                ogvs=['FNS', 'RSHN'] if pg == 'milk' else ['FNS'])
+        if pg in ('tobacco', 'otp'):
+            details.update(maxRetailPrice=21900, licences=[{
+                        'licenceNumber': '77-ТП-000123',
+                        'licenceDate': moment[:10]}])
+        if pg == 'perfumery':
+            details.update(volumeSpecialPack='50')
+        return details
 
     def _serial(self, length, alphabet=None):
         # GS1 printable set incl. characters that need escaping (" ' < & %)
@@ -496,7 +570,7 @@ class ChestnyZnakSimulator(Simulator):
     def _seed_defaults(self):
         "Codes of the shoes/lp layout (91/92) and milk/water layout (93)"
         for pg, count in (('shoes', 3), ('lp', 2), ('milk', 1),
-                ('water', 1)):
+                ('water', 1), ('perfumery', 1), ('tobacco', 1)):
             for _ in range(count):
                 self._new_code(pg)
         self._new_code('shoes', status='APPLIED')
@@ -528,9 +602,13 @@ class ChestnyZnakSimulator(Simulator):
                 raise ApiError(400, f'Отсутствует обязательное поле: {field}')
         doc_type = self._document_type(body)
         content = self._document_content(body)
-        document = json.loads(content)
-        codes = (self._validate_receipt_doc(document) if doc_type ==
-            'LK_RECEIPT' else self._validate_return_doc(document))
+        if doc_type.endswith('_XML'):
+            document = xml_document(content)
+        else:
+            document = json.loads(content)
+        codes = (self._validate_receipt_doc(document)
+            if doc_type.startswith('LK_RECEIPT')
+            else self._validate_return_doc(document))
         if len(codes) > MAX_DOCUMENT_CODES:
             raise bad_param('products')
         doc_id = str(uuid.uuid4())
@@ -558,17 +636,21 @@ class ChestnyZnakSimulator(Simulator):
         if FORMAT_SUFFIX[doc_format] != suffix:
             raise bad_param('document_format')
         if doc_type not in SUPPORTED_TYPES:
-            # view-only (RECEIPT) or not simulated (XML/CSV, other flows)
+            # view-only (RECEIPT) or not simulated (CSV, other flows)
             raise bad_param('type')
         return doc_type
 
     def _document_content(self, body):
-        "base64 JSON document, checked against the detached signature"
+        """base64 JSON (MANUAL) or XML document, checked against the
+        detached signature"""
         try:
             content = base64.b64decode(body['product_document'],
                 validate=True)
-            json.loads(content)
-        except (binascii.Error, ValueError, TypeError):
+            if body['document_format'] == 'XML':
+                xml_document(content)
+            else:
+                json.loads(content)
+        except (binascii.Error, ValueError, TypeError, ET.ParseError):
             raise bad_param('product_document')
         if self.verify_signatures:
             expected = sign_detached(content, self.participant['secret'])
@@ -692,7 +774,7 @@ class ChestnyZnakSimulator(Simulator):
         when return_type matches the withdrawal reason.
         """
         body, pg = document['body'], document['productGroup']
-        if document['type'] == 'LK_RECEIPT':
+        if document['type'].removesuffix('_XML') == 'LK_RECEIPT':
             inn, wanted = body['inn'], 'INTRODUCED'
             codes = [p['cis'] for p in body['products']]
         else:
@@ -742,10 +824,12 @@ class ChestnyZnakSimulator(Simulator):
 
     @staticmethod
     def _apply(doc_type, record, body):
-        if doc_type == 'LK_RECEIPT':
-            record.update(status='RETIRED', _withdrawal=body['action'])
+        if doc_type.removesuffix('_XML') == 'LK_RECEIPT':
+            record.update(status='RETIRED', _withdrawal=body['action'],
+                withdrawReason=body['action'])
         else:
-            record.update(status='INTRODUCED', _withdrawal=None)
+            record.update(status='INTRODUCED', _withdrawal=None,
+                withdrawReason=None)
 
     def _document_view(self, document, with_body=True):
         view = {k: copy.deepcopy(v) for k, v in document.items()

@@ -197,6 +197,8 @@ def load(database, config_file, urls):
         pay_with_yookassa(urls['yookassa'], orders)
     manager = step(lambda: user_id('manager'))
     move_orders(orders, manager)
+    if 'chestny_znak' in urls:
+        setup_marking(urls['chestny_znak'])
     step(finish_setup)
 
 
@@ -604,6 +606,89 @@ def set_pickup_shop(order_id, shop):
     Location = pool.get('stock.location')
     shop, = Location.search([('name', '=', shop), ('type', '=', 'warehouse')])
     Order.write([Order(order_id)], {'pickup_shop': shop.id})
+
+
+# -- marking (Chestny Znak) --------------------------------------------------
+def setup_marking(url):
+    """Chestny Znak: the connection to the simulator; the marked goods get
+    their product group (shoes under 1C's «Обувь», the other marked goods
+    light industry); the registry knows codes for their barcodes; each
+    marked order line gets codes for every unit but its last one, left for
+    the manager to enter (the registry has a code ready for it)"""
+    step(lambda: Pool().get('hub_sync.system').marking_configure_sandbox(
+            url))
+    for group, codes in step(mark_demo_products).items():
+        control(url, 'seed_codes', codes=codes, pg=group)
+    step(enter_demo_codes)
+
+
+def demo_marking_code(gtin, number, group):
+    """A code of the group's layout (GS1 characters, GS separators),
+    reproducible from the GTIN and a number"""
+    import hashlib
+    import base64
+    digest = base64.b64encode(hashlib.sha256(
+            f'{gtin}/{number}'.encode()).digest()).decode()
+    serial = digest[:13].replace('/', '.')
+    return f'01{gtin}21{serial}\x1d91{digest[13:17]}\x1d92{digest[:44]}'
+
+
+def demo_gtin(product):
+    """The variant's GTIN: its barcode, else one made up from its id
+    (with the check digit)"""
+    from trytond.modules.marking.parser import gtin14
+    for identifier in product.identifiers:
+        gtin = gtin14(identifier.code)
+        if gtin:
+            return gtin
+    body = f'0460999{product.id:06d}'
+    total = sum(int(d) * (3 if i % 2 == 0 else 1)
+        for i, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
+
+
+def mark_demo_products():
+    """The marked templates' product groups; {group: [codes]} for the
+    registry: one per ordered unit of a marked variant, and two spare"""
+    pool = Pool()
+    Template = pool.get('product.template')
+    Identifier = pool.get('product.identifier')
+    Line = pool.get('order_hub.order.line')
+    for template in Template.search([('hub_marked', '=', True)]):
+        names = {c.name for c in template.categories} | {
+            c.parent.name for c in template.categories if c.parent}
+        template.marking_group = 'shoes' if 'Обувь' in names else 'lp'
+        template.save()
+    units = {}
+    for line in Line.search([('product.template.hub_marked', '=', True)]):
+        units[line.product] = units.get(line.product, 0) + int(line.quantity)
+    codes = {}
+    for product, count in units.items():
+        gtin = demo_gtin(product)
+        if not product.identifiers:
+            Identifier.create([{'product': product.id, 'type': 'ean',
+                        'code': gtin[1:]}])
+        group = product.template.marking_group
+        codes.setdefault(group, []).extend(
+            demo_marking_code(gtin, n, group) for n in range(count + 2))
+    return codes
+
+
+def enter_demo_codes():
+    pool = Pool()
+    Line = pool.get('order_hub.order.line')
+    Code = pool.get('marking.code')
+    used = {}
+    values = []
+    for line in Line.search([('product.template.hub_marked', '=', True)],
+            order=[('id', 'ASC')]):
+        gtin = demo_gtin(line.product)
+        for unit in range(1, int(line.quantity)):
+            number = used[gtin] = used.get(gtin, -1) + 1
+            values.append({'line': line.id, 'unit': unit,
+                    'code': demo_marking_code(gtin, number,
+                        line.product.template.marking_group)})
+    Code.create(values)
 
 
 def finish_setup():

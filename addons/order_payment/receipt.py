@@ -246,14 +246,24 @@ class Receipt(ProviderMixin, Workflow, ModelSQL, ModelView):
                         available=line.quantity - refunded.get(line.id, 0)))
             prices = fiscal.refund_prices(line.amount, line.quantity,
                 refunded[line.id], quantity)
+            codes = cls.refund_codes(line, refunded[line.id], quantity) if (
+                mode == 'full_payment') else ()
             refunded[line.id] += quantity
-            items += fiscal.line_items(cls.line_template(line, mode), prices)
+            items += fiscal.line_items(cls.line_template(line, mode), prices,
+                codes)
         if delivery:
             if not order.delivery_cost or cls.delivery_refunded(order):
                 raise RefundError(gettext('order_payment.msg_refund_delivery',
                         order=order.rec_name))
             items.append(cls.delivery_item(order, mode))
         return items
+
+    @staticmethod
+    def refund_codes(line, refunded, quantity):
+        """The marking codes of the units a refund after the settlement
+        takes back: the last ones (the units still sold keep the first)"""
+        end = int(line.quantity - refunded)
+        return line.marking_codes()[max(end - int(quantity), 0):end]
 
     @staticmethod
     def settled(order):

@@ -297,6 +297,84 @@ class ChestnyZnakTest(unittest.TestCase):
         self.assertEqual(self.info([self.codes()[0]['code']]).status_code,
             200)
 
+    # -- matches the reference field by field --------------------------------
+    def test_cis_info_carries_the_real_fields(self):
+        shoes = self.info([self.codes()[0]['code']]).json()[0]['cisInfo']
+        for field in ('certDoc', 'licences', 'ogvs', 'productWeightGr',
+                'isVarQuantity', 'expirationDate', 'maxRetailPrice',
+                'withdrawReason', 'tnVedEaes', 'tnVedEaesGroup', 'child',
+                'markWithdraw', 'generalPackageType'):
+            self.assertIn(field, shoes)
+        self.assertEqual(set(shoes['certDoc'][0]), {'type', 'number', 'date',
+                'wellNumber', 'indx'})
+        milk = self.info([self.codes(pg='milk')[0]['code']]).json()[0][
+            'cisInfo']
+        self.assertEqual(milk['productWeightGr'], 1000)
+        self.assertIs(milk['isVarQuantity'], False)
+        self.assertTrue(milk['expirationDate'])
+        self.assertEqual(milk['tnVedEaes'][:4], milk['tnVedEaesGroup'])
+        tobacco = self.info([self.codes(pg='tobacco')[0]['code']]).json()[0][
+            'cisInfo']
+        self.assertEqual(tobacco['maxRetailPrice'], 21900)
+        self.assertEqual(set(tobacco['licences'][0]),
+            {'licenceNumber', 'licenceDate'})
+
+    def test_gtins_have_valid_check_digits(self):
+        for code in self.control.action('codes'):
+            digits = [int(c) for c in code['cis'][2:16]]
+            total = sum(d * (3 if i % 2 == 0 else 1)
+                for i, d in enumerate(reversed(digits[:-1])))
+            self.assertEqual((10 - total % 10) % 10, digits[-1], code)
+
+    def create_xml(self, doc_type, xml, pg='shoes'):
+        raw = xml.encode()
+        return requests.post(self.v3 + '/lk/documents/create',
+            params={'pg': pg}, headers=self.headers(),
+            json={'document_format': 'XML', 'type': doc_type,
+                'product_document': base64.b64encode(raw).decode(),
+                'signature': sign_detached(raw, self.creds['secret'])},
+            timeout=5)
+
+    def test_withdrawal_and_return_in_xml_form(self):
+        code = self.codes()[0]
+        today = self.clock.now(MSK).date().isoformat()
+        cis = code['cis'].replace('&', '&amp;').replace('<', '&lt;')
+        response = self.create_xml('LK_RECEIPT_XML',
+            '<?xml version="1.0" encoding="UTF-8"?><lk_receipt>'
+            f'<inn>{self.creds["inn"]}</inn><action>DISTANCE</action>'
+            f'<action_date>{today}</action_date><products><product>'
+            f'<cis>{cis}</cis><product_cost>499000</product_cost>'
+            '</product></products></lk_receipt>')
+        self.assertEqual(response.status_code, 200, response.text)
+        self.control.action('process_documents')
+        document = self.doc_status(response.text)
+        self.assertEqual((document['type'], document['status']),
+            ('LK_RECEIPT_XML', 'CHECKED_OK'))
+        self.assertEqual(self.status_of(code['code']), 'RETIRED')
+        response = self.create_xml('LP_RETURN_XML',
+            '<?xml version="1.0" encoding="UTF-8"?><lp_return>'
+            f'<trade_participant_inn>{self.creds["inn"]}'
+            '</trade_participant_inn>'
+            '<return_type>REMOTE_SALE_RETURN</return_type><paid>false</paid>'
+            f'<products_list><product><ki>{cis}</ki></product>'
+            '</products_list></lp_return>')
+        self.assertEqual(response.status_code, 200, response.text)
+        self.control.action('process_documents')
+        self.assertEqual(self.doc_status(response.text)['status'],
+            'CHECKED_OK')
+        self.assertEqual(self.status_of(code['code']), 'INTRODUCED')
+
+    def test_xml_form_errors(self):
+        self.assertEqual(self.create_xml('LP_RETURN_XML', '<lp_return>').json(),
+            {'error_message': 'Ошибка валидации запроса – некорректное '
+                'значение параметра product_document'})
+        response = self.create_xml('LP_RETURN_XML', '<lp_return>'
+            f'<trade_participant_inn>{self.creds["inn"]}'
+            '</trade_participant_inn><return_type>REMOTE_SALE_RETURN'
+            '</return_type><products_list/></lp_return>')
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('paid', response.json()['error_message'])
+
 
 if __name__ == '__main__':
     unittest.main()

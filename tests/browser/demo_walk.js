@@ -568,6 +568,21 @@ async function linesTable(page) {
     const backupLabels = await shot(admin, 'backup-now');
     expectLabels(backupLabels, ['Размер, МБ', 'Где хранится',
       'Последняя проверка'], 'backups');
+
+    // 13. marking: the manager sees the codes of the demo orders' marked
+    // units, each checked against Chestny Znak (status and verdict)
+    await page.bringToFront();
+    await page.click('#menu >> text=/^Маркировка$/');
+    await page.waitForTimeout(800);
+    const markingCodes = await openList(page, 'Коды маркировки',
+      'Результат проверки');
+    await eventually(async () => (await page.locator(
+      '#tabcontent .treeview:visible tbody tr').allInnerTexts()).some(
+      (r) => r.includes('Действителен')), 30);
+    expect(markingCodes.length > 0, 'no marking code in «Коды маркировки»');
+    const markingLabels = await shot(page, 'marking-codes');
+    expectLabels(markingLabels, ['Строка заказа', 'Единица', 'Статус',
+      'Результат проверки'], 'marking codes');
   } catch (error) {
     problems.push(`error: ${error.message}`);
     await page.screenshot({ path: path.join(shots, 'demo-error.png') })

@@ -1,0 +1,116 @@
+"""Photos of codes from the shop's phone portal (with hub_portal), through
+Tryton's WSGI application (werkzeug's test client)."""
+import re
+import unittest
+from decimal import Decimal
+
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import Client
+
+from trytond.modules.order_hub.tests.tools import (
+    create_city, create_product, create_user, create_warehouse, set_company,
+    setup_company)
+from trytond.pool import Pool
+from trytond.tests import test_tryton
+from trytond.tests.test_tryton import DB_NAME, drop_db
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+from .photos import photos
+from .samples import code, gtin
+
+PASSWORD = 'Shop-portal-2026'
+BASE = f'/{DB_NAME}/hub/shop'
+EAN = gtin('460777000111')
+
+
+class MarkingPortalTestCase(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        drop_db()
+        test_tryton.activate_module(['marking', 'hub_portal'], lang='ru')
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            company = setup_company()
+            User = pool.get('res.user')
+            User.write([User(1)], {'companies': [('add', [company.id])],
+                    'company': company.id})
+            with set_company(company):
+                product, = create_product("Ботинки", '9000', marked=True)
+                pool.get('product.template').write([product.template],
+                    {'marking_group': 'shoes'})
+                pool.get('product.identifier').create([{
+                            'product': product.id, 'type': 'ean',
+                            'code': EAN}])
+                city = create_city("Москва", '55.75', '37.61')
+                shop = create_warehouse("Магазин на Тверской", city)
+                # shop staff see the orders picked up at (or reserved in)
+                # their shops
+                order, = pool.get('order_hub.order').create([{
+                            'delivery_service': 'pickup',
+                            'pickup_shop': shop.id, 'delivery_city': city.id,
+                            'customer_name': "Петров Пётр",
+                            'phone': '+7 916 000-00-01',
+                            'lines': [('create', [{'product': product.id,
+                                            'quantity': Decimal(2)}])]}])
+                cls.line = order.lines[0].id
+                user = create_user('shop.one', ['group_shop'], [shop])
+                User.write([user], {'password': PASSWORD})
+            transaction.commit()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_db()
+
+    def client(self):
+        client = Client(app)
+        page = client.get(f'{BASE}/login')
+        response = client.post(f'{BASE}/login', data={'login': 'shop.one',
+                'password': PASSWORD, 'csrf_token': self.token(page)})
+        self.assertEqual(response.status_code, 303, response.text)
+        return client
+
+    @staticmethod
+    def token(response):
+        found = re.search(r'name="csrf_token" value="([^"]*)"', response.text)
+        return found.group(1) if found else ''
+
+    def upload(self, client, page, unit, data):
+        return client.post(f'{BASE}/marking_photo/{self.line}/{unit}',
+            data={'csrf_token': self.token(page), 'photo': FileStorage(
+                    stream=__import__('io').BytesIO(data),
+                    filename='IMG_1.jpg', content_type='image/jpeg')},
+            follow_redirects=True)
+
+    def codes(self):
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Code = Pool().get('marking.code')
+            return [(c.unit, c.state, c.code, bool(c.photo))
+                for c in Code.search([('line', '=', self.line)])]
+
+    def test_photo_of_each_unit(self):
+        client = self.client()
+        home = client.get(f'{BASE}/')
+        self.assertIn("Коды маркировки", home.text)
+        listing = client.get(f'{BASE}/marking')
+        self.assertIn("Ботинки", listing.text)
+        page = client.get(f'{BASE}/marking_line/{self.line}')
+        self.assertEqual(page.status_code, 200)
+        self.assertEqual(page.text.count('capture="environment"'), 2)
+
+        text = code('shoes', gtin_='0' + EAN)
+        answer = self.upload(client, page, 1, photos([text], seed=3)[0])
+        self.assertIn("распознан с фото", answer.text)
+        blurred = photos([text], seed=3, blur=9)[0]
+        page = client.get(f'{BASE}/marking_line/{self.line}')
+        answer = self.upload(client, page, 2, blurred)
+        self.assertIn("не распознан", answer.text)
+        self.assertEqual(self.codes(), [(1, 'pending', text, True),
+                (2, 'unreadable', None, True)])
+        # the unreadable unit may be photographed again
+        self.assertEqual(answer.text.count('capture="environment"'), 1)
+        answer = self.upload(client, answer, 2, b'')
+        self.assertIn("Сфотографируйте код", answer.text)
