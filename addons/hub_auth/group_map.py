@@ -22,7 +22,7 @@ class GroupMap(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('name', 'ASC')]
+        cls._order = [('name', 'ASC'), ('id', 'ASC')]
 
     @classmethod
     def preprocess_values(cls, mode, values):

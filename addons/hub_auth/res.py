@@ -86,9 +86,9 @@ class User(metaclass=PoolMeta):
     def _hub_auth_user(cls, account):
         """The user of the account, created on the first login; None for a
         local user of the same login or a deactivated one"""
-        with without_check_access():
-            users = cls.search([('login', '=', account.login)],
-                limit=1, context={'active_test': False})
+        with without_check_access(), \
+                Transaction().set_context(active_test=False):
+            users = cls.search([('login', '=', account.login)], limit=1)
             if not users:
                 if not config.getboolean(SECTION, 'create_users', default=True):
                     return None
