@@ -568,6 +568,25 @@ async function linesTable(page) {
     const backupLabels = await shot(admin, 'backup-now');
     expectLabels(backupLabels, ['Размер, МБ', 'Где хранится',
       'Последняя проверка'], 'backups');
+
+    // 13. the administrator maps directory (AD/LDAP) groups to roles, shops
+    await admin.click('#menu >> text=Хаб заказов');
+    await admin.waitForTimeout(800);
+    await admin.click('#menu >> text=/^Настройки$/');
+    await admin.waitForTimeout(800);
+    const mappings = await openList(admin, 'Группы каталога',
+      'Группа каталога');
+    expect(mappings.some((r) => r.includes('cn=hub-shop-tverskaya')),
+      `no directory group of the Tverskaya shop: ${mappings}`);
+    await shot(admin, 'directory-groups');
+    await admin.locator('#tabcontent .treeview:visible tbody tr',
+      { hasText: 'Магазин на Тверской' }).first().dblclick();
+    await admin.locator('#tabcontent .form:visible').first()
+      .waitFor({ timeout: 30000 });
+    await admin.waitForTimeout(1500);
+    const mappingLabels = await shot(admin, 'directory-group-form');
+    expectLabels(mappingLabels, ['Группа каталога', 'Группы', 'Магазины'],
+      'directory group');
   } catch (error) {
     problems.push(`error: ${error.message}`);
     await page.screenshot({ path: path.join(shots, 'demo-error.png') })
