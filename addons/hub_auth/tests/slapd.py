@@ -66,8 +66,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def make_certificates(folder):
-    "A CA and a server certificate for 127.0.0.1/localhost"
+def make_certificates(folder, address='127.0.0.1'):
+    "A CA and a server certificate for address and localhost"
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'Hub test CA')])
@@ -86,13 +86,14 @@ def make_certificates(folder):
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName('localhost'),
-                    x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), False)
+                    x509.IPAddress(ipaddress.ip_address(address))]), False)
         .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
     (folder / 'ca.pem').write_bytes(ca.public_bytes(pem))
     (folder / 'server.pem').write_bytes(cert.public_bytes(pem))
     (folder / 'server.key').write_bytes(key.private_bytes(pem,
             serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (folder / 'server.key').chmod(0o600)
 
 
 def entry(dn, **attributes):
