@@ -4,6 +4,7 @@ shops from the directory groups (nested ones too) re-applied at every
 login, disabled or deleted accounts lose their session at the next request,
 local accounts keep working, LDAP injection closed, throttle applies."""
 import base64
+import datetime
 import json
 import unittest
 
@@ -291,6 +292,28 @@ class DirectoryLoginTestCase(HubTestCase):
     def attempts(self, login):
         Attempt = Pool().get('res.user.login.attempt')
         return Attempt.search([('login', '=', login)], count=True)
+
+    def test_session_expires_after_max_age(self):
+        status, session = self.login('ivan', 'Ivan-passw0rd')
+        self.assertEqual(status, 200)
+        self.age_sessions('ivan', config.getint('session', 'max_age') + 60)
+        status, _ = self.rpc('model.res.user.get_preferences', True, {},
+            session=session)
+        self.assertEqual(status, 401)
+
+    @with_transaction()
+    def age_sessions(self, login, seconds):
+        pool = Pool()
+        Session = pool.get('ir.session')
+        User = pool.get('res.user')
+        user, = User.search([('login', '=', login)])
+        table = Session.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update([table.create_date],
+                [datetime.datetime.now() - datetime.timedelta(
+                        seconds=seconds)],
+                where=table.create_uid == user.id))
+        Transaction().commit()
 
     def test_directory_unreachable_refuses_login_without_error(self):
         saved = config.get('hub_auth', 'uri')
