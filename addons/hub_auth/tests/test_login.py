@@ -6,6 +6,7 @@ local accounts keep working, LDAP injection closed, throttle applies."""
 import base64
 import datetime
 import json
+import re
 import unittest
 
 from werkzeug.test import Client
@@ -31,7 +32,7 @@ DISABLED = '(&(objectClass=inetOrgPerson)(!(employeeType=disabled)))'
 @unittest.skipUnless(available(), "slapd is not installed (apt: slapd)")
 class DirectoryLoginTestCase(HubTestCase):
     "Login of directory users into the hub"
-    modules = ['hub_auth', 'order_hub']
+    modules = ['hub_auth', 'order_hub', 'hub_portal']
 
     @classmethod
     def setUpClass(cls):
@@ -292,6 +293,27 @@ class DirectoryLoginTestCase(HubTestCase):
     def attempts(self, login):
         Attempt = Pool().get('res.user.login.attempt')
         return Attempt.search([('login', '=', login)], count=True)
+
+    def test_shop_portal_directory_login_and_disabled_account(self):
+        self.add_person('kira', 'Kira-passw0rd', 'hub-msk')
+        portal = f'/{DB_NAME}/hub/shop'
+        page = self.client.get(f'{portal}/login')
+        token = re.search(r'name="csrf_token" value="([^"]*)"',
+            page.get_data(as_text=True)).group(1)
+        response = self.client.post(f'{portal}/login', data={
+                'login': 'kira', 'password': 'Kira-passw0rd',
+                'csrf_token': token})
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(self.client.get(f'{portal}/').status_code, 200)
+        self.assertEqual(self.user('kira')['shops'], {self.msk})
+        with self.server.admin() as admin:
+            admin.modify(f'uid=kira,{PEOPLE}',
+                {'employeeType': [('MODIFY_REPLACE', ['disabled'])]})
+        self.clear_cache()
+        response = self.client.get(f'{portal}/')
+        self.assertEqual(response.status_code, 303)
+        self.assertIn('/login', response.headers['Location'])
+        self.assertEqual(self.sessions('kira'), 0)
 
     def test_session_expires_after_max_age(self):
         status, session = self.login('ivan', 'Ivan-passw0rd')
