@@ -1,5 +1,6 @@
 "Directory groups mapped to the hub's groups (and shops)"
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.transaction import Transaction
 
 
 def normalize_dn(dn):
@@ -30,6 +31,13 @@ class GroupMap(DeactivableMixin, ModelSQL, ModelView):
         if values.get('directory_group'):
             values['directory_group'] = normalize_dn(values['directory_group'])
         return values
+
+    @classmethod
+    def managed(cls):
+        """Every mapping, deactivated ones too: what they give is the
+        directory's to give or take back"""
+        with Transaction().set_context(active_test=False):
+            return cls.search([])
 
     @classmethod
     def matching(cls, group_dns):

@@ -123,7 +123,7 @@ class User(metaclass=PoolMeta):
     def _hub_auth_values(cls, user, account):
         GroupMap = Pool().get('hub_auth.group_map')
         mappings = GroupMap.matching(account.groups)
-        managed = {g.id for m in GroupMap.search([]) for g in m.groups}
+        managed = {g.id for m in GroupMap.managed() for g in m.groups}
         wanted = {g.id for m in mappings for g in m.groups}
         current = {g.id for g in user.groups}
         values = {

@@ -28,7 +28,7 @@ class User(metaclass=PoolMeta):
     def _hub_auth_values(cls, user, account):
         GroupMap = Pool().get('hub_auth.group_map')
         values = super()._hub_auth_values(user, account)
-        managed = {s.id for m in GroupMap.search([]) for s in m.shops}
+        managed = {s.id for m in GroupMap.managed() for s in m.shops}
         wanted = {s.id for m in GroupMap.matching(account.groups)
             for s in m.shops}
         current = {s.id for s in user.hub_shops}

@@ -195,6 +195,25 @@ class DirectoryLoginTestCase(HubTestCase):
         # a group no mapping manages is left as the administrator set it
         self.assertIn(self.group_accountant, user['groups'])
 
+        # a deactivated mapping takes back what it gave
+        self.set_mapping_active("Менеджеры", False)
+        try:
+            self.assertEqual(self.login('pavel', 'Pavel-passw0rd')[0], 200)
+        finally:
+            self.set_mapping_active("Менеджеры", True)
+        user = self.user('pavel')
+        self.assertEqual(user['shops'], set())
+        self.assertNotIn(self.group_manager, user['groups'])
+        self.assertIn(self.group_accountant, user['groups'])
+
+    @with_transaction()
+    def set_mapping_active(self, name, active):
+        GroupMap = Pool().get('hub_auth.group_map')
+        with Transaction().set_context(active_test=False):
+            mapping, = GroupMap.search([('name', '=', name)])
+        GroupMap.write([mapping], {'active': active})
+        Transaction().commit()
+
     @with_transaction()
     def give_group(self, user_id, group_id):
         User = Pool().get('res.user')
