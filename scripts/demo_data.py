@@ -188,6 +188,7 @@ def load(database, config_file, urls):
     run = step(load_from_ut11)
     say(step(lambda: check_load(run)))
     step(create_users)
+    step(directory_groups)
     say("Каталог 1С на сайте…")
     upload_site_catalogue(urls['bitrix_site'])
     say("Заказы с сайта…")
@@ -353,6 +354,32 @@ def create_users():
                             for g in groups])],
                 'hub_shops': [('add', [warehouses[shop]] if shop else [])],
                 } for login, name, groups, shop in USERS])
+
+
+# hub_auth: directory group DN, name, groups, shop (the demo has no
+# directory server: the mapping screen is filled for the administrator)
+DIRECTORY_GROUPS = [
+    ('CN=hub-managers,OU=Groups,DC=shop,DC=demo', "Менеджеры интернет-магазина",
+        ['group_manager'], None),
+    ('CN=hub-shop-tverskaya,OU=Groups,DC=shop,DC=demo', "Магазин на Тверской",
+        ['group_shop'], "Магазин на Тверской"),
+    ('CN=hub-shop-nevsky,OU=Groups,DC=shop,DC=demo', "Магазин на Невском",
+        ['group_shop'], "Магазин на Невском"),
+    ]
+
+
+def directory_groups():
+    pool = Pool()
+    GroupMap = pool.get('hub_auth.group_map')
+    ModelData = pool.get('ir.model.data')
+    Location = pool.get('stock.location')
+    shops = {w.name: w.id for w in Location.search(
+            [('type', '=', 'warehouse')])}
+    GroupMap.create([{'directory_group': dn, 'name': name,
+                'groups': [('add', [ModelData.get_id('order_hub', g)
+                            for g in groups])],
+                'shops': [('add', [shops[shop]] if shop else [])],
+                } for dn, name, groups, shop in DIRECTORY_GROUPS])
 
 
 def user_id(login):

@@ -569,7 +569,25 @@ async function linesTable(page) {
     expectLabels(backupLabels, ['Размер, МБ', 'Где хранится',
       'Последняя проверка'], 'backups');
 
-    // 13. marking: the manager sees the codes of the demo orders' marked
+    // 13. the administrator maps directory (AD/LDAP) groups to roles, shops
+    await admin.click('#menu >> text=Хаб заказов');
+    await admin.waitForTimeout(800);
+    await admin.click('#menu >> text=/^Настройки$/');
+    await admin.waitForTimeout(800);
+    const mappings = await openList(admin, 'Группы каталога',
+      'Группа каталога');
+    expect(mappings.some((r) => r.includes('cn=hub-shop-tverskaya')),
+      `no directory group of the Tverskaya shop: ${mappings}`);
+    await shot(admin, 'directory-groups');
+    await admin.locator('#tabcontent .treeview:visible tbody tr',
+      { hasText: 'Магазин на Тверской' }).first().dblclick();
+    await admin.locator('#tabcontent .form:visible').first()
+      .waitFor({ timeout: 30000 });
+    await admin.waitForTimeout(1500);
+    const mappingLabels = await shot(admin, 'directory-group-form');
+    expectLabels(mappingLabels, ['Группа каталога', 'Группы', 'Магазины'],
+      'directory group');
+    // 14. marking: the manager sees the codes of the demo orders' marked
     // units, each checked against Chestny Znak (status and verdict)
     await page.bringToFront();
     await page.click('#menu >> text=/^Маркировка$/');
