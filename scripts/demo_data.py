@@ -197,6 +197,9 @@ def load(database, config_file, urls):
         pay_with_yookassa(urls['yookassa'], orders)
     manager = step(lambda: user_id('manager'))
     move_orders(orders, manager)
+    if 'russian_post' in urls:
+        say("Заявка в Почту России…")
+        russian_post_request(manager)
     step(finish_setup)
 
 
@@ -596,6 +599,39 @@ def request_shipment(order_id):
         reserved[0].warehouse,
         order.pickup_shop if delivery_type == 'shop_pickup' else None,
         delivery_type, carrier=carrier if carrier in carriers else None)
+
+
+def russian_post_request(manager):
+    """The manager fills the Russian Post request form of the demo's
+    Russian Post shipment (carrier_russian_post): «Проверить» (name, phone
+    and address cleaned, priced), «Отправить»; the outbox then creates the
+    Otpravka order, batches it (the barcode) and attaches the forms"""
+    def shipment_ids():
+        Shipment = Pool().get('order_shipments.shipment')
+        return [s.id for s in Shipment.search([
+                    ('carrier', '=', 'russian_post'),
+                    ('carrier_state', '=', None),
+                    ('state', '=', 'assembling')])]
+
+    def fill(shipment_id):
+        Wizard = Pool().get('carrier_russian_post.request.wizard',
+            type='wizard')
+        with Transaction().set_context(
+                active_model='order_shipments.shipment',
+                active_id=shipment_id, active_ids=[shipment_id]):
+            session_id, _, _ = Wizard.create()
+            shown = Wizard.execute(session_id, {}, 'start')
+            values = {k: v for k, v in shown['view']['defaults'].items()
+                if '.' not in k}
+            confirm = {k: v for k, v in Wizard.execute(session_id,
+                    {'start': values}, 'check')['view']['defaults'].items()
+                if '.' not in k}
+            Wizard.execute(session_id, {'confirm': confirm}, 'send')
+            Wizard.delete(session_id)
+
+    for shipment_id in step(shipment_ids):
+        step(lambda: fill(shipment_id), manager)
+    step(lambda: Pool().get('hub_sync.outbox').process_due())
 
 
 def set_pickup_shop(order_id, shop):

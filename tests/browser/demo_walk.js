@@ -474,6 +474,43 @@ async function linesTable(page) {
     expectLabels(shipments, ['Способ доставки', 'Отгружает'],
       'order shipments');
 
+    // 7c. a CDEK shipment of the demo: the carrier's own request form
+    await openList(page, 'Отправления', 'Служба доставки');
+    await page.locator('#tabcontent .treeview:visible tbody tr')
+      .filter({ hasText: 'СДЭК' }).first().dblclick();
+    await (await button(page, 'Создать заявку в службу доставки')).click();
+    await page.locator('#tabcontent label:visible', { hasText: 'Пункт выдачи' })
+      .first().waitFor({ timeout: 60000 });
+    const cdekForm = await shot(page, 'cdek-request-form');
+    expectLabels(cdekForm, ['Получатель', 'Пункт выдачи'],
+      'CDEK request form');
+
+    // 7d. the demo's Russian Post shipment: its barcode, the request that
+    // Russian Post cleaned and priced, the forms (PDF) attached
+    await openList(page, 'Отправления', 'Служба доставки');
+    await page.locator('#tabcontent .treeview:visible tbody tr')
+      .filter({ hasText: 'Почта России' }).first().dblclick();
+    await page.locator('#tabcontent .nav-tabs a:visible',
+      { hasText: 'Служба доставки' }).first().click({ timeout: 60000 });
+    await page.locator('#tabcontent label:visible', { hasText: 'Трек-номер' })
+      .first().waitFor({ timeout: 30000 });
+    await page.waitForTimeout(1000);
+    const barcode = await fieldValue(page, 'track_number');
+    expect(/^\d{14}$/.test(barcode || ''),
+      `the Russian Post shipment has no barcode: «${barcode}»`);
+    const requestRow = page.locator('#tabcontent .treeview:visible tbody tr')
+      .filter({ hasText: 'Новосибирск' }).first();
+    await requestRow.waitFor({ timeout: 30000 });
+    // the toolbar's attachment button: «Вложения (N)»
+    const attachments = await page.locator(
+      '#tabcontent button:visible[title^="Вложени"]').first()
+      .getAttribute('title').catch(() => '');
+    expect(Number((/\((\d+)\)/.exec(attachments || '') || [])[1]) >= 1,
+      `no forms attached to the Russian Post shipment: «${attachments}»`);
+    const postShipment = await shot(page, 'russian-post-shipment');
+    expectLabels(postShipment, ['Трек-номер', 'Заявка в службу доставки'],
+      'Russian Post shipment');
+
     // 8. the sync journal
     await page.click('#menu >> text=/^Обмен$/');
     await page.waitForTimeout(800);
