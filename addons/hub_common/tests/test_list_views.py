@@ -70,6 +70,17 @@ class ListViewsTestCase(unittest.TestCase):
                 continue
             yield view
 
+    @staticmethod
+    def unknown_columns(arch, fields):
+        "(name, widget) of the columns of arch sao cannot build"
+        for node in etree.fromstring(arch).iter('field'):
+            name = node.get('name')
+            field = fields.get(name)
+            if field is None:
+                continue
+            widget = node.get('widget') or field['type']
+            yield name, widget if widget not in SAO_LIST_WIDGETS else None
+
     @with_transaction()
     def test_list_columns_known_to_sao(self):
         pool = Pool()
@@ -77,21 +88,27 @@ class ListViewsTestCase(unittest.TestCase):
         for view in self.list_views():
             Model = pool.get(view.model)
             result = Model.fields_view_get(view.id, 'tree')
-            tree = etree.fromstring(result['arch'])
-            for node in tree.iter('field'):
-                name = node.get('name')
-                field = result['fields'].get(name)
-                if field is None:
-                    continue
-                widget = node.get('widget') or field['type']
+            for name, widget in self.unknown_columns(
+                    result['arch'], result['fields']):
                 checked += 1
-                if widget not in SAO_LIST_WIDGETS:
+                if widget:
                     problems.append(f'{view.module}: {view.name} '
                         f'({view.model}) field {name}: {widget}')
         self.assertGreater(checked, 100)
         self.assertFalse(problems, 'list columns sao 8.0 cannot build '
             '(give them widget="date", or another list widget):\n'
             + '\n'.join(problems))
+
+    @with_transaction()
+    def test_the_defect_is_caught(self):
+        "The shipment form's defect: a DateTime column without a widget"
+        fields = Pool().get('ir.ui.view').fields_get(['create_date', 'name'])
+        self.assertEqual(list(self.unknown_columns('<tree>'
+                    '<field name="create_date"/><field name="name"/>'
+                    '<field name="create_date" widget="date"/></tree>',
+                    fields)),
+            [('create_date', 'datetime'), ('name', None),
+                ('create_date', None)])
 
 
 if __name__ == '__main__':
