@@ -13,7 +13,7 @@ from trytond.transaction import Transaction
 from sandbox.clock import FakeClock
 from sandbox.russian_post import DEFAULT_CREDENTIALS, RussianPostSimulator
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, set_company, setup_company)
+    HubTestCase, create_user, set_company, setup_company)
 from trytond.modules.order_shipments.tests.tools import (
     create_shops, paid_order)
 
@@ -65,9 +65,9 @@ class RussianPostScenarioTestCase(HubTestCase):
         self.step(stop)
         super().tearDown()
 
-    def step(self, func):
+    def step(self, func, user=0):
         "func in a committed transaction, as a queue task or RPC would"
-        with Transaction().start(DB_NAME, 0, context={
+        with Transaction().start(DB_NAME, user, context={
                     'company': self.company, 'language': 'ru'}) as transaction:
             result = func(Pool())
             transaction.commit()
@@ -93,7 +93,7 @@ class RussianPostScenarioTestCase(HubTestCase):
                 carrier='russian_post').id
         return self.step(create)
 
-    def form(self, shipment_id, **edit):
+    def form(self, shipment_id, user=0, **edit):
         """Run the request form as the web client does: open (pre-filled),
         edit, «Проверить», then «Отправить в Почту России».  Returns what
         the manager saw: the defaults and the confirmation."""
@@ -113,7 +113,7 @@ class RussianPostScenarioTestCase(HubTestCase):
                 Wizard.execute(session_id, {'confirm': confirm}, 'send')
                 Wizard.delete(session_id)
             return defaults, confirm
-        return self.step(run)
+        return self.step(run, user)
 
     def process_outbox(self, shipment_id):
         def pending(pool):
@@ -251,6 +251,18 @@ class RussianPostScenarioTestCase(HubTestCase):
         self.assertEqual(shown['events'][-1][:1], ('2.1',))
         self.assertEqual(shown['order'], "Выдан")
         self.assertIn('settlement', shown['receipts'])
+
+    def test_manager_fills_the_form(self):
+        """A manager (no write access to shipments) runs the form: the
+        wizard is granted to managers by its action's groups"""
+        manager = self.step(lambda pool: create_user('rp.manager',
+                ['group_manager']).id)
+        shipment_id = self.shipment()
+        _, confirm = self.form(shipment_id, user=manager)
+        self.assertTrue(confirm['confirmed'])
+        shown = self.read(shipment_id)
+        self.assertEqual((shown['requests'], shown['carrier_state']),
+            (1, "Отправляется"))
 
     def test_name_and_phone_cleaned(self):
         """Russian Post's name cleaning splits and capitalises what the
