@@ -248,6 +248,19 @@ async function openList(page, entry, column, tab = null) {
     .allInnerTexts();
 }
 
+// a list opened from the menu in a new tab, and its first row holding text
+async function newListRow(page, entry, text) {
+  const before = await page.locator('#tablist li').count();
+  await openMenu(page, entry);
+  await page.waitForFunction((n) => document.querySelectorAll(
+    '#tablist li').length > n, before, { timeout: 60000 });
+  const row = page.locator('#tabcontent .tab-pane.active .treeview:visible '
+    + 'tbody tr').filter({ hasText: text }).first();
+  await row.waitFor({ timeout: 60000 });
+  await page.waitForTimeout(500);
+  return row;
+}
+
 async function linesTable(page) {
   return page.locator('#tabcontent .treeview:visible').filter(
     { has: page.locator('th', { hasText: 'Количество' }) }).first();
@@ -475,9 +488,8 @@ async function linesTable(page) {
       'order shipments');
 
     // 7c. a CDEK shipment of the demo: the carrier's own request form
-    await openList(page, 'Отправления', 'Служба доставки');
-    await page.locator('#tabcontent .treeview:visible tbody tr')
-      .filter({ hasText: 'СДЭК' }).first().dblclick();
+    // (in a new tab of its own: the order's shipments are visible too)
+    await (await newListRow(page, 'Отправления', 'СДЭК')).dblclick();
     await (await button(page, 'Создать заявку в службу доставки')).click();
     await page.locator('#tabcontent label:visible', { hasText: 'Пункт выдачи' })
       .first().waitFor({ timeout: 60000 });
@@ -487,10 +499,8 @@ async function linesTable(page) {
 
     // 7d. the demo's Russian Post shipment: its barcode, the request that
     // Russian Post cleaned and priced, the forms (PDF) attached
-    await openList(page, 'Отправления', 'Служба доставки');
-    await page.locator('#tabcontent .treeview:visible tbody tr')
-      .filter({ hasText: 'Почта России' }).first().dblclick();
-    await page.locator('#tabcontent .nav-tabs a:visible',
+    await (await newListRow(page, 'Отправления', 'Почта России')).dblclick();
+    await page.locator('#tabcontent .tab-pane.active .nav-tabs a:visible',
       { hasText: 'Служба доставки' }).first().click({ timeout: 60000 });
     await page.locator('#tabcontent label:visible', { hasText: 'Трек-номер' })
       .first().waitFor({ timeout: 30000 });
