@@ -631,9 +631,14 @@ def russian_post_request(manager):
             Wizard.execute(session_id, {'confirm': confirm}, 'send')
             Wizard.delete(session_id)
 
-    for shipment_id in step(shipment_ids):
+    ids = step(shipment_ids)
+    for shipment_id in ids:
         step(lambda: fill(shipment_id), manager)
     step(lambda: Pool().get('hub_sync.outbox').process_due())
+    for shipment_id in ids:
+        say(step(lambda: (lambda s: f"  {s.number}: {s.carrier_state_string}"
+                    f" {s.track_number or ''} {s.carrier_error or ''}")(
+                    Pool().get('order_shipments.shipment')(shipment_id))))
 
 
 def set_pickup_shop(order_id, shop):

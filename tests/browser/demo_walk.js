@@ -249,13 +249,14 @@ async function openList(page, entry, column, tab = null) {
 }
 
 // a list opened from the menu in a new tab, and its first row holding text
-async function newListRow(page, entry, text) {
+async function newListRow(page, entry, text, also = null) {
   const before = await page.locator('#tablist li').count();
   await openMenu(page, entry);
   await page.waitForFunction((n) => document.querySelectorAll(
     '#tablist li').length > n, before, { timeout: 60000 });
   const row = page.locator('#tabcontent .tab-pane.active .treeview:visible '
-    + 'tbody tr').filter({ hasText: text }).first();
+    + 'tbody tr').filter({ hasText: text }).filter(
+    { hasText: also || text }).first();
   await row.waitFor({ timeout: 60000 });
   await page.waitForTimeout(500);
   return row;
@@ -502,7 +503,8 @@ async function linesTable(page) {
 
     // 7d. the demo's Russian Post shipment: its barcode, the request that
     // Russian Post cleaned and priced, the forms (PDF) attached
-    await (await newListRow(page, 'Отправления', 'Почта России')).dblclick();
+    await (await newListRow(page, 'Отправления', 'Почта России', /\d{14}/))
+      .dblclick();
     await page.locator('#tabcontent .tab-pane.active .nav-tabs a:visible',
       { hasText: 'Служба доставки' }).first().click({ timeout: 60000 });
     await page.locator('#tabcontent label:visible', { hasText: 'Трек-номер' })
