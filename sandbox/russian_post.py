@@ -1112,6 +1112,34 @@ class RussianPostSimulator(Simulator):
         return jsonify({'result-ids': deleted, **(
                     {'errors': errors} if errors else {})})
 
+    @route('/1.0/shipment', methods=['DELETE'])
+    def _delete_batched(self):
+        """Remove orders from their batches, deleting them (B.4).  The
+        answer's shape is assumed to be the backlog delete's: the reference
+        gives only the body ``[id, ...]``.  An order still in the backlog
+        (or unknown) is NOT_FOUND here."""
+        try:
+            ids = self._json_list()
+        except JsonTypeError as exc:
+            return self._bad_json(exc)
+        deleted, errors = [], []
+        with self.lock:
+            for position, order_id in enumerate(ids):
+                order = self._batched(order_id)
+                if order is None:
+                    errors.append({'error-code': 'NOT_FOUND',
+                            'position': position})
+                    continue
+                del self.backlog[order_id]
+                self.parcels.pop(order.get('barcode'), None)
+                batch = self.batches.get(order['_batch'])
+                if batch:
+                    batch['shipment-count'] -= 1
+                    batch['shipment-mass'] -= order['mass']
+                deleted.append(order_id)
+        return jsonify({'result-ids': deleted, **(
+                    {'errors': errors} if errors else {})})
+
     @route('/1.0/user/shipment', methods=['POST'])
     def _create_batch(self):
         try:

@@ -368,10 +368,19 @@ class OtpravkaClient(HttpClient):
         """Delete orders from the backlog: {deleted, not_found}.  Not found
         means deleted already or moved into a batch (Russian Post answers
         NOT_FOUND for both; a batched order is removed from its batch
-        with DELETE /1.0/shipment, not simulated yet).  Other refusals
-        raise PermanentError."""
+        with ``delete_batched``).  Other refusals raise PermanentError."""
+        return self._delete('/1.0/backlog', ids)
+
+    def delete_batched(self, ids):
+        """Remove orders from their batches, deleting them (B.4, ``DELETE
+        /1.0/shipment``): {deleted, not_found}.  Not found: deleted already
+        or still in the backlog.  A batch handed in at the office (its
+        Ф103 checked in) refuses: PermanentError with the reason."""
+        return self._delete('/1.0/shipment', ids)
+
+    def _delete(self, path, ids):
         ids = list(ids)
-        answer = self._json('DELETE', '/1.0/backlog', ids)
+        answer = self._json('DELETE', path, ids)
         not_found, refused = [], []
         for error in answer.get('errors') or []:
             order_id = ids[int(error.get('position', 0))]

@@ -38,6 +38,10 @@ MAIL_CATEGORIES = [
     ]
 COD_CATEGORY = 'WITH_DECLARED_VALUE_AND_CASH_ON_DELIVERY'
 VALUE_CATEGORIES = {'WITH_DECLARED_VALUE', COD_CATEGORY}
+# the cleaning's quality codes taken as they are (the reference names the
+# calls, not the codes: the simulator's, unconfirmed)
+SURE_NAME = {'EDITED', 'CONFIRMED_MANUALLY'}
+GOOD_PHONE = {'GOOD', 'CONFIRMED_MANUALLY'}
 DEFAULT_MASS = 1000     # grams, when the goods' weights are unknown
 MAX_MASS = 20000        # a parcel, Otpravka's usual limit (grams)
 
@@ -66,6 +70,10 @@ class RequestMixin:
             'required': Eval('destination') == 'office'},
         help="The index of the post office where the customer collects "
         "the parcel.")
+    cleaned_name = fields.Char("Recipient for Russian Post", readonly=True,
+        help="The name as Russian Post's name cleaning split it.")
+    cleaned_phone = fields.Char("Phone for Russian Post", readonly=True,
+        help="The phone as Russian Post's phone cleaning understood it.")
     cleaned_address = fields.Char("Address for Russian Post", readonly=True,
         help="The address as Russian Post's address cleaning understood "
         "it.")
@@ -152,8 +160,11 @@ class RequestMixin:
                     cod=self.cash_on_delivery, value=self.declared_value)
 
     def check_remote(self, client, shipping_point):
-        """Clean the address (or read the post office) and price the
-        parcel with Otpravka; a Russian UserError when it cannot be sent"""
+        """Clean the name, the phone and the address (or read the post
+        office) and price the parcel with Otpravka; a Russian UserError
+        when it cannot be sent"""
+        self.clean_name(client)
+        self.clean_phone(client)
         if self.destination == 'address':
             cleaned = client.clean_address(self.address.strip())
             if not cleaned['deliverable']:
@@ -191,6 +202,42 @@ class RequestMixin:
         self.tariff_price = price['total_with_vat']
         self.tariff_days = '–'.join(str(d) for d in (
                 price['min_days'], price['max_days']) if d is not None)
+
+
+    def clean_name(self, client):
+        """Russian Post's split of the recipient's name replaces ours when
+        it is sure of it (EDITED, CONFIRMED_MANUALLY); otherwise ours is
+        kept and the answer shown as a doubt"""
+        typed = self.recipient()['name']
+        answer = client.clean_names({'0': typed})['0']
+        parts = [(answer.get(k) or '').strip()
+            for k in ('surname', 'name', 'middle-name')]
+        if (answer.get('quality-code') in SURE_NAME and parts[0]
+                and parts[1]):
+            self.surname, self.given_name = parts[:2]
+            self.middle_name = parts[2] or None
+            self.cleaned_name = ' '.join(filter(None, parts))
+        else:
+            self.cleaned_name = gettext(
+                'carrier_russian_post.msg_name_not_sure', name=typed,
+                quality=answer.get('quality-code') or '—')
+
+    def clean_phone(self, client):
+        """The phone as Russian Post reads it (the order gets its digits);
+        one it cannot read is refused: corrected or left empty"""
+        if not (self.phone or '').strip():
+            self.cleaned_phone = None
+            return
+        answer = client.clean_phones({'0': self.phone})['0']
+        country, city, number = (str(answer.get(k) or '') for k in (
+                'phone-country-code', 'phone-city-code', 'phone-number'))
+        if answer.get('quality-code') not in GOOD_PHONE or not (
+                city and number):
+            raise UserError(gettext('carrier_russian_post.msg_phone_not_clean',
+                    phone=self.phone,
+                    quality=answer.get('quality-code') or '—'))
+        self.phone = f'+{country or "7"}{city}{number}'
+        self.cleaned_phone = f'+{country or "7"} {city} {number}'
 
 
 class Request(RequestMixin, ModelSQL, ModelView):

@@ -6,7 +6,7 @@
   first by our number: never twice), puts it into a batch, stores the
   barcode and attaches the forms;
 - ``carrier_cancel_russian_post``: deleted from the backlog while it is
-  there, refused once batched (the client has no batch delete);
+  there, else from its batch (``DELETE /1.0/shipment``);
 - ``carrier_track_russian_post``: the cron polls the tracking services
   through the planner within the daily quota (``track.py``).
 """
@@ -114,8 +114,9 @@ class Shipment(metaclass=PoolMeta):
     # -- cancel ------------------------------------------------------------
     @classmethod
     def carrier_cancel_russian_post(cls, shipments):
-        """Delete the order from Otpravka's backlog; once in a batch the
-        cancel is refused (the client has no batch delete).  A creation
+        """Delete the order from Otpravka's backlog or from its batch; an
+        order found in neither is refused (deleted in the Otpravka account
+        already: a person looks).  A creation
         still pending is cancelled, and an order it may have made already
         (answer lost, batch failed) is looked up by our number"""
         System = Pool().get('hub_sync.system')
@@ -128,18 +129,28 @@ class Shipment(metaclass=PoolMeta):
                     cls.russian_post_cancel_message(shipment)
                     ids = [o['id'] for o in client.find_orders(
                             shipment.number)]
-                result = client.delete_orders(ids) if ids else {
-                    'not_found': []}
+                missing = cls.russian_post_delete(client, ids)
             except SyncError as error:
                 raise UserError(gettext(
                         'carrier_russian_post.msg_cancel_failed',
                         shipment=shipment.rec_name, reason=error.message))
-            if result['not_found']:
+            if missing and shipment.carrier_ref:
                 raise UserError(gettext(
-                        'carrier_russian_post.msg_cancel_batched',
+                        'carrier_russian_post.msg_cancel_not_found',
                         shipment=shipment.rec_name,
                         track=shipment.track_number or '—'))
             cls.carrier_cancelled(shipment)
+
+    @classmethod
+    def russian_post_delete(cls, client, ids):
+        """Delete the orders from the backlog, then those already moved
+        into a batch from their batch; the ids found in neither"""
+        if not ids:
+            return []
+        missing = client.delete_orders(ids)['not_found']
+        if missing:
+            missing = client.delete_batched(missing)['not_found']
+        return missing
 
     @classmethod
     def russian_post_cancel_message(cls, shipment):

@@ -31,6 +31,7 @@ from .exceptions import CarrierError, ShipmentError
 STATES = SHIPMENT_STATES + [('cancelled', "Cancelled")]
 # the order of the states: a shipment never goes back
 RANK = {'assembling': 0, 'sent': 1, 'delivered': 2, 'issued': 3}
+RETURN_RANK = {None: 0, 'returning': 1, 'returned': 2}
 DELIVERY_TYPES = [
     ('shop_pickup', "Pickup from Our Shop"),
     ('pickup_point', "Carrier Pickup Point"),
@@ -123,6 +124,15 @@ class Shipment(Workflow, ModelSQL, ModelView):
     returned = fields.Boolean(
         "Returned", readonly=True,
         help="The carrier reports a return or a refusal by the customer.")
+    return_state = fields.Selection([
+            (None, ""),
+            ('returning', "Returning to Sender"),
+            ('returned', "Returned to Sender"),
+            ], "Return", readonly=True, sort=False,
+        states={'invisible': ~Eval('return_state')},
+        help="The carrier's return of the parcel: on its way back, or "
+        "handed back to us (a final status marked as a return).")
+    return_state_string = return_state.translated('return_state')
     events = fields.One2Many(
         'order_shipments.shipment.event', 'shipment', "Events",
         readonly=True)
@@ -268,7 +278,7 @@ class Shipment(Workflow, ModelSQL, ModelView):
         default = dict(default or {}, number=None, state='assembling',
             state_date=None, transfers=None, events=None, carrier_state=None,
             carrier_ref=None, track_number=None, carrier_error=None,
-            attention=False, returned=False)
+            attention=False, returned=False, return_state=None)
         return super().copy(shipments, default=default)
 
     # -- creating ----------------------------------------------------------
@@ -627,10 +637,31 @@ class Shipment(Workflow, ModelSQL, ModelView):
                 cls.write([shipment], {'returned': True})
                 cls.log_on_order([shipment], 'order_shipments.msg_log_returned',
                     description=event.description)
+            if event.returned:
+                cls.follow_return(cls(shipment.id), event)
+                shipment = cls(shipment.id)
             if not event.state or (last and event.date < last):
+                continue
+            if shipment.return_state:
+                # on its way back: the route's «arrived» is the sender's
                 continue
             last = event.date
             cls.follow_carrier(cls(shipment.id), event)
+
+    @classmethod
+    def follow_return(cls, shipment, event):
+        """A return event: «Возвращается», then, on a final one (handed
+        back to the sender), «Возвращено отправителю»; never backwards.
+        The shipment's state stays: what a returned parcel does to the
+        order is the returns' business"""
+        state = 'returned' if event.final else 'returning'
+        if RETURN_RANK[state] <= RETURN_RANK[shipment.return_state]:
+            return
+        cls.write([shipment], {'return_state': state})
+        if state == 'returned':
+            cls.log_on_order([shipment],
+                'order_shipments.msg_log_returned_to_sender',
+                description=event.description or event.code)
 
     @classmethod
     def follow_carrier(cls, shipment, event):
@@ -826,6 +857,7 @@ class Event(ModelSQL, ModelView):
     state = fields.Selection(
         MAPPED_STATES, "Shipment Status", readonly=True, sort=False)
     returned = fields.Boolean("Return", readonly=True)
+    final = fields.Boolean("Final", readonly=True)
     attention = fields.Boolean("Unknown Status", readonly=True)
     raw = fields.Text("Raw Data", readonly=True)
 
@@ -851,6 +883,7 @@ class Event(ModelSQL, ModelView):
             'location': event.get('location'),
             'state': status.state if status else None,
             'returned': bool(status and status.returned),
+            'final': bool(status and status.final),
             'attention': status is None, 'raw': raw}
 
 

@@ -322,6 +322,29 @@ class OtpravkaTest(RussianPostTestCase):
         self.assertEqual(deleted['errors'], [{'error-code': 'NOT_FOUND',
                     'position': 1}])
 
+    def test_delete_batched(self):
+        [order_id] = self.create(order(**{'order-num': 'SO-2002'}))[
+            'result-ids']
+        [waiting] = self.create(order(**{'order-num': 'SO-2003'}))[
+            'result-ids']
+        [batch] = self.call('POST', '/1.0/user/shipment',
+            json=[order_id]).json()['batches']
+        # the backlog delete does not see a batched order, and back
+        self.assertEqual(self.call('DELETE', '/1.0/backlog',
+                json=[order_id]).json()['errors'][0]['error-code'],
+            'NOT_FOUND')
+        deleted = self.call('DELETE', '/1.0/shipment',
+            json=[order_id, waiting]).json()
+        self.assertEqual(deleted['result-ids'], [order_id])
+        self.assertEqual(deleted['errors'], [{'error-code': 'NOT_FOUND',
+                    'position': 1}])
+        self.assertEqual(self.call('GET', '/1.0/shipment/search',
+                params={'query': 'SO-2002'}).json(), [])
+        self.assertEqual(self.call('GET', f"/1.0/batch/{batch['batch-name']}"
+                ).json()['shipment-count'], 0)
+        self.assertEqual(self.call('GET', f'/1.0/backlog/{waiting}'
+                ).status_code, 200)
+
     def test_tariff(self):
         body = self.call('POST', '/1.0/tariff', json={'fragile': True,
                 'index-from': 109440, 'index-to': 644015,

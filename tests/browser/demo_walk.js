@@ -248,6 +248,20 @@ async function openList(page, entry, column, tab = null) {
     .allInnerTexts();
 }
 
+// a list opened from the menu in a new tab, and its first row holding text
+async function newListRow(page, entry, text, also = null) {
+  const before = await page.locator('#tablist li').count();
+  await openMenu(page, entry);
+  await page.waitForFunction((n) => document.querySelectorAll(
+    '#tablist li').length > n, before, { timeout: 60000 });
+  const row = page.locator('#tabcontent .tab-pane.active .treeview:visible '
+    + 'tbody tr').filter({ hasText: text }).filter(
+    { hasText: also || text }).first();
+  await row.waitFor({ timeout: 60000 });
+  await page.waitForTimeout(500);
+  return row;
+}
+
 async function linesTable(page) {
   return page.locator('#tabcontent .treeview:visible').filter(
     { has: page.locator('th', { hasText: 'Количество' }) }).first();
@@ -283,6 +297,9 @@ async function linesTable(page) {
     await page.waitForSelector('#menu', { timeout: 60000 });
     await page.waitForTimeout(1500);
     await page.click('#menu >> text=Хаб заказов');
+    // the folder's entries come from the server: slow under load
+    await page.locator('#menu').getByText('Остатки по складам', { exact: true })
+      .first().waitFor({ timeout: 30000 }).catch(() => {});
     const menu = await shot(page, 'menu');
     expectLabels(menu, ['Заказы', 'Остатки по складам'], 'menu');
 
@@ -473,6 +490,41 @@ async function linesTable(page) {
     const shipments = await shot(page, 'order-shipments');
     expectLabels(shipments, ['Способ доставки', 'Отгружает'],
       'order shipments');
+
+    // 7c. a CDEK shipment of the demo: the carrier's own request form
+    // (in a new tab of its own: the order's shipments are visible too)
+    await (await newListRow(page, 'Отправления', 'СДЭК')).dblclick();
+    await (await button(page, 'Создать заявку в службу доставки')).click();
+    await page.locator('#tabcontent label:visible', { hasText: 'Пункт выдачи' })
+      .first().waitFor({ timeout: 60000 });
+    const cdekForm = await shot(page, 'cdek-request-form');
+    expectLabels(cdekForm, ['Получатель', 'Пункт выдачи'],
+      'CDEK request form');
+
+    // 7d. the demo's Russian Post shipment: its barcode, the request that
+    // Russian Post cleaned and priced, the forms (PDF) attached
+    await (await newListRow(page, 'Отправления', 'Почта России', /\d{14}/))
+      .dblclick();
+    await page.locator('#tabcontent .tab-pane.active .nav-tabs a:visible',
+      { hasText: 'Служба доставки' }).first().click({ timeout: 60000 });
+    await page.locator('#tabcontent label:visible', { hasText: 'Трек-номер' })
+      .first().waitFor({ timeout: 30000 });
+    await page.waitForTimeout(1000);
+    const barcode = await fieldValue(page, 'track_number');
+    expect(/^\d{14}$/.test(barcode || ''),
+      `the Russian Post shipment has no barcode: «${barcode}»`);
+    const requestRow = page.locator('#tabcontent .treeview:visible tbody tr')
+      .filter({ hasText: 'Новосибирск' }).first();
+    await requestRow.waitFor({ timeout: 30000 });
+    // the toolbar's attachment button: «Вложения (N)»
+    const attachments = await page.locator(
+      '#tabcontent button:visible[title^="Вложени"]').first()
+      .getAttribute('title').catch(() => '');
+    expect(Number((/\((\d+)\)/.exec(attachments || '') || [])[1]) >= 1,
+      `no forms attached to the Russian Post shipment: «${attachments}»`);
+    const postShipment = await shot(page, 'russian-post-shipment');
+    expectLabels(postShipment, ['Трек-номер', 'Заявка в службу доставки'],
+      'Russian Post shipment');
 
     // 8. the sync journal
     await page.click('#menu >> text=/^Обмен$/');

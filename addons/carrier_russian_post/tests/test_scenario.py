@@ -13,7 +13,7 @@ from trytond.transaction import Transaction
 from sandbox.clock import FakeClock
 from sandbox.russian_post import DEFAULT_CREDENTIALS, RussianPostSimulator
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, set_company, setup_company)
+    HubTestCase, create_user, set_company, setup_company)
 from trytond.modules.order_shipments.tests.tools import (
     create_shops, paid_order)
 
@@ -65,9 +65,9 @@ class RussianPostScenarioTestCase(HubTestCase):
         self.step(stop)
         super().tearDown()
 
-    def step(self, func):
+    def step(self, func, user=0):
         "func in a committed transaction, as a queue task or RPC would"
-        with Transaction().start(DB_NAME, 0, context={
+        with Transaction().start(DB_NAME, user, context={
                     'company': self.company, 'language': 'ru'}) as transaction:
             result = func(Pool())
             transaction.commit()
@@ -93,7 +93,7 @@ class RussianPostScenarioTestCase(HubTestCase):
                 carrier='russian_post').id
         return self.step(create)
 
-    def form(self, shipment_id, **edit):
+    def form(self, shipment_id, user=0, **edit):
         """Run the request form as the web client does: open (pre-filled),
         edit, «Проверить», then «Отправить в Почту России».  Returns what
         the manager saw: the defaults and the confirmation."""
@@ -113,7 +113,7 @@ class RussianPostScenarioTestCase(HubTestCase):
                 Wizard.execute(session_id, {'confirm': confirm}, 'send')
                 Wizard.delete(session_id)
             return defaults, confirm
-        return self.step(run)
+        return self.step(run, user)
 
     def process_outbox(self, shipment_id):
         def pending(pool):
@@ -155,6 +155,9 @@ class RussianPostScenarioTestCase(HubTestCase):
                 'track': shipment.track_number, 'ref': shipment.carrier_ref,
                 'error': shipment.carrier_error,
                 'returned': bool(shipment.returned),
+                'return_state': shipment.return_state_string or None,
+                'log': [e.description for e in order.action_logs
+                    if e.kind == 'shipment'],
                 'ticket': shipment.russian_post_ticket,
                 'events': [(e.code, e.description, e.state or None)
                     for e in sorted(shipment.events, key=lambda e: e.date)],
@@ -204,6 +207,9 @@ class RussianPostScenarioTestCase(HubTestCase):
                 defaults['middle_name']), ("Иванова", "Мария", "Петровна"))
         self.assertIn("Ленина", defaults['address'])
         self.assertEqual(defaults['phone'], '+7 916 123-45-67')
+        self.assertEqual(confirm['cleaned_name'], "Иванова Мария Петровна")
+        self.assertEqual((confirm['cleaned_phone'], confirm['phone']),
+            ("+7 916 1234567", "+79161234567"))
         self.assertIn("630099", confirm['cleaned_address'])
         self.assertIn("ул. Ленина", confirm['cleaned_address'])
         self.assertGreater(confirm['tariff_price'], 0)
@@ -245,6 +251,61 @@ class RussianPostScenarioTestCase(HubTestCase):
         self.assertEqual(shown['events'][-1][:1], ('2.1',))
         self.assertEqual(shown['order'], "Выдан")
         self.assertIn('settlement', shown['receipts'])
+
+    def test_manager_fills_the_form(self):
+        """A manager (no write access to shipments) runs the form: the
+        wizard is granted to managers by its action's groups"""
+        manager = self.step(lambda pool: create_user('rp.manager',
+                ['group_manager']).id)
+        shipment_id = self.shipment()
+        _, confirm = self.form(shipment_id, user=manager)
+        self.assertTrue(confirm['confirmed'])
+        shown = self.read(shipment_id)
+        self.assertEqual((shown['requests'], shown['carrier_state']),
+            (1, "Отправляется"))
+
+    def test_name_and_phone_cleaned(self):
+        """Russian Post's name cleaning splits and capitalises what the
+        manager typed (shown, and sent); a phone it cannot read is refused
+        in Russian, nothing sent"""
+        shipment_id = self.shipment()
+        with self.assertRaises(UserError) as caught:
+            self.form(shipment_id, phone='1234567890')
+        self.assertIn("не может распознать телефон", caught.exception.message)
+        self.assertEqual(self.read(shipment_id)['requests'], 0)
+
+        _, confirm = self.form(shipment_id, surname="иванова",
+            given_name="мария петровна", middle_name=None, phone=None)
+        self.assertEqual((confirm['surname'], confirm['given_name'],
+                confirm['middle_name'], confirm['cleaned_name']),
+            ("Иванова", "Мария", "Петровна", "Иванова Мария Петровна"))
+        self.assertIsNone(confirm['cleaned_phone'])
+        self.process_outbox(shipment_id)
+        order, = self.orders_of(shipment_id)
+        self.assertEqual((order['surname'], order['given-name'],
+                order.get('middle-name')), ("Иванова", "Мария", "Петровна"))
+
+    def test_returned_to_sender(self):
+        """Refused at the office (3.x): «Возвращается», the shipment's
+        state kept; handed back to the sender (2.2): «Возвращено
+        отправителю», logged on the order"""
+        shipment_id = self.created()
+        track = self.read(shipment_id)['track']
+        self.advance(track, 7)                   # at the office
+        self.sim.add_operation(track, 3, 1)      # return: storage expired
+        self.track()
+        shown = self.read(shipment_id)
+        self.assertEqual((shown['state'], shown['return_state'],
+                shown['returned']), ("Доставлено", "Возвращается", True))
+        self.advance(track, 7)                   # … back to the sender
+        self.polled_hours_ago(shipment_id, 7)
+        self.track()
+        shown = self.read(shipment_id)
+        self.assertEqual(shown['events'][-1][0], '2.2')
+        self.assertEqual((shown['state'], shown['return_state']),
+            ("Доставлено", "Возвращено отправителю"))
+        self.assertTrue(any("вернула посылку отправителю" in line
+                for line in shown['log']))
 
     def test_cash_on_delivery_prints_f112(self):
         "COD: category, amount ≤ declared value, F112 attached"
@@ -355,14 +416,17 @@ class RussianPostScenarioTestCase(HubTestCase):
         outcome, summary = self.journal()[0]
         self.assertEqual(outcome, 'attention')
 
-    def test_cancel_before_creation_then_refused_once_batched(self):
+    def test_cancel_before_creation_and_once_batched(self):
         """Cancel before the order is made: nothing reaches Russian Post;
-        once batched the cancel is refused and nothing changes"""
+        once batched the order is deleted from its batch; an order deleted
+        in the Otpravka account already: refused, nothing changes"""
         shipment_id = self.shipment()
         self.form(shipment_id)
-        cancel = (lambda pool: pool.get(SHIPMENT).cancel(
-                [pool.get(SHIPMENT)(shipment_id)]))
-        self.step(cancel)
+
+        def cancel_of(shipment_id):
+            return lambda pool: pool.get(SHIPMENT).cancel(
+                [pool.get(SHIPMENT)(shipment_id)])
+        self.step(cancel_of(shipment_id))
         self.assertEqual(self.process_outbox(shipment_id), [])
         shown = self.read(shipment_id)
         self.assertEqual((shown['state'], shown['carrier_state']),
@@ -370,11 +434,23 @@ class RussianPostScenarioTestCase(HubTestCase):
         self.assertFalse(self.orders_of(shipment_id))
 
         shipment_id = self.created()
+        [order] = self.orders_of(shipment_id)
+        self.assertTrue(order.get('_batch'))
+        self.step(cancel_of(shipment_id))
+        shown = self.read(shipment_id)
+        self.assertEqual((shown['state'], shown['carrier_state']),
+            ("Отменено", "Отменена"))
+        self.assertFalse(self.orders_of(shipment_id))
+
+        shipment_id = self.created()
+        [order] = self.orders_of(shipment_id)
+        del self.sim.backlog[order['id']]     # deleted in the account
         with self.assertRaises(UserError) as caught:
-            self.step(cancel)
-        self.assertIn("уже в партии", caught.exception.message)
+            self.step(cancel_of(shipment_id))
+        self.assertIn("ни среди новых", caught.exception.message)
         shown = self.read(shipment_id)
         self.assertEqual((shown['state'], shown['carrier_state']),
             ("Отправлено", "Создана"))
+
 
 del HubTestCase

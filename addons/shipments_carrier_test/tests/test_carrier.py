@@ -110,6 +110,7 @@ class CarrierTestCase(HubTestCase):
                 'error': shipment.carrier_error,
                 'attention': bool(shipment.attention),
                 'returned': bool(shipment.returned),
+                'return_state': shipment.return_state,
                 'events': sorted((e.date, e.code, e.state or None,
                         bool(e.attention)) for e in shipment.events),
                 'order': order.state_string,
@@ -221,7 +222,13 @@ class CarrierTestCase(HubTestCase):
         self.events(shipment_id, [{'code': 'NOT_DELIVERED', 'date': at(5)}])
         shown = self.read(shipment_id)
         self.assertTrue(shown['returned'])
+        self.assertEqual(shown['return_state'], 'returning')
         self.assertEqual(shown['state'], "Отправлено")
+        # on its way back, a mapped «arrived» no longer moves the shipment
+        self.events(shipment_id, [{'code': 'ARRIVED', 'date': at(6)}])
+        shown = self.read(shipment_id)
+        self.assertEqual((shown['state'], shown['return_state']),
+            ("Отправлено", 'returning'))
 
     def test_cancel_through_the_carrier(self):
         """Cancelled before the goods leave: the carrier's cancel runs; a
