@@ -39,6 +39,9 @@ LINE_KEY = 'hub_line_'
 DELIVERY_KEY = 'hub_delivery'
 B24_FIELDS = {'b24_deal', 'b24_contact', 'b24_sent'}
 STORY_ENTRIES = 30          # action-log entries in the deal's story
+# timeline comments posted with one push at most (an order's commands go in
+# one batch of 50); the others go with the order's next push
+TIMELINE_PER_PUSH = 40
 
 
 def normalise_phone(phone):
@@ -289,10 +292,26 @@ class Order(metaclass=PoolMeta):
                     'VALUE_TYPE': 'HOME'}]
         return values
 
+    def get_b24_timeline(self, system):
+        """{key: text} of the timeline comments the deal should have: each
+        key is posted once (its key kept in b24_sent), in this order.  A
+        module adds its own (shipments, returns…) with
+        ``{**super().get_b24_timeline(system), **mine}``; a key names an
+        event that happened (``shipment:12:sent``), never a changing
+        value."""
+        return {}
+
     def b24_wanted(self, system, stages):
         return {'fields': self.get_b24_deal_fields(system, stages),
             'rows': self.get_b24_rows(system),
-            'contact': self.get_b24_contact_fields(system)}
+            'contact': self.get_b24_contact_fields(system),
+            'timeline': self.get_b24_timeline(system)}
+
+    def b24_timeline_commands(self, wanted, posted):
+        "{command key: timeline key} of the comments not posted yet"
+        new = [k for k in wanted.get('timeline') or {} if k not in posted]
+        return {f't{self.id}_{n}': k
+            for n, k in enumerate(new[:TIMELINE_PER_PUSH])}
 
     @property
     def b24_sent_data(self):
@@ -420,6 +439,11 @@ class Order(metaclass=PoolMeta):
         if wanted['rows'] != sent.get('rows'):
             commands[f'r{key}'] = ('crm.deal.productrows.set',
                 {'id': deal, 'rows': wanted['rows']})
+        for command, name in self.b24_timeline_commands(wanted,
+                set(sent.get('timeline') or ())).items():
+            commands[command] = ('crm.timeline.comment.add', {'fields': {
+                        'ENTITY_ID': deal, 'ENTITY_TYPE': 'deal',
+                        'COMMENT': wanted['timeline'][name]}})
         return commands
 
     def b24_record(self, wanted, commands, found, results, errors):
@@ -445,6 +469,11 @@ class Order(metaclass=PoolMeta):
             sent['contact'] = wanted['contact']
         if f'r{key}' in results or f'r{key}' not in commands:
             sent['rows'] = wanted['rows']
+        posted = list(sent.get('timeline') or ())
+        posted += [name for command, name in self.b24_timeline_commands(
+                wanted, set(posted)).items() if command in results]
+        if posted:
+            sent['timeline'] = posted
         if not commands:
             sent = {**sent, 'fields': wanted['fields']}
         if not deal:

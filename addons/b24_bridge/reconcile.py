@@ -1,5 +1,7 @@
 """Reconciliation: deals that differ from their orders (stage, amount,
 product rows), listed with «Синхронизировать» (send the whole order again)."""
+import json
+
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.order_hub.pricing import format_money
@@ -41,8 +43,12 @@ class Difference(ModelSQL, ModelView):
         "Send the whole order to its deal again"
         Order = Pool().get('order_hub.order')
         orders = Order.browse(list({d.order.id for d in differences}))
-        with without_check_access():
-            Order.write(orders, {'b24_sent': None})
+        # everything again but the timeline's comments (posted once each)
+        Order.b24_store([(o, {'b24_sent': json.dumps(
+                            {'timeline': o.b24_sent_data['timeline']},
+                            ensure_ascii=False)
+                        if o.b24_sent_data.get('timeline') else None})
+                for o in orders])
         Order.b24_enqueue(orders)
         with without_check_access():
             cls.delete(differences)
