@@ -766,6 +766,49 @@ class Outbox(metaclass=PoolMeta):
         return {**super().operation_labels(),
             OPERATION: 'b24_bridge.msg_operation_order'}
 
+    @classmethod
+    def push(cls, records):
+        """Without a queue worker (the demo on SQLite) Tryton runs queued
+        tasks in the request, before its answer: a Bitrix24 round (HTTP at
+        the portal's rate) would hold the user's click.  With
+        ``[b24_bridge] background_push = True`` and no worker, the round
+        runs in a thread of its own once the request's transaction is over;
+        the cron catches up with what it could not send, as always."""
+        if not cls.b24_in_background():
+            return super().push(records)
+        ours = [r for r in records
+            if r.system == SYSTEM and r.operation == OPERATION]
+        super().push([r for r in records if r not in ours])
+        if ours:
+            cls.b24_push_after(list({r.id for r in ours}))
+
+    @classmethod
+    def b24_in_background(cls):
+        from trytond.config import config
+        return (not config.getboolean('queue', 'worker', default=False)
+            and config.getboolean('b24_bridge', 'background_push',
+                default=False)
+            and Transaction().database.name != ':memory:')
+
+    @classmethod
+    def b24_push_after(cls, ids):
+        "b24_process(ids) in a thread, after this transaction has ended"
+        transaction = Transaction()
+        database = transaction.database.name
+        context = {k: v for k, v in transaction.context.items()
+            if not k.startswith('_')}
+
+        def run():
+            try:
+                with Transaction().start(database, 0, context=context):
+                    cls.b24_process(ids)
+            except Exception:
+                # the messages stay pending: the cron sends them
+                logger.exception("Bitrix24 push in the background failed")
+
+        transaction.atexit(lambda: threading.Thread(target=run,
+                name='b24-push', daemon=True).start())
+
     def send_b24_push_order(self):
         "One message alone (a replay, or a busy batch): its own batch"
         Order = Pool().get('order_hub.order')
