@@ -772,8 +772,9 @@ class Outbox(metaclass=PoolMeta):
         tasks in the request, before its answer: a Bitrix24 round (HTTP at
         the portal's rate) would hold the user's click.  With
         ``[b24_bridge] background_push = True`` and no worker, the round
-        runs in a thread of its own once the request's transaction is over;
-        the cron catches up with what it could not send, as always."""
+        runs in a thread of its own once the request's transaction is over
+        (in a user's request only); the cron catches up with what it could
+        not send, as always."""
         if not cls.b24_in_background():
             return super().push(records)
         ours = [r for r in records
@@ -785,10 +786,15 @@ class Outbox(metaclass=PoolMeta):
     @classmethod
     def b24_in_background(cls):
         from trytond.config import config
+        transaction = Transaction()
+        # a user's request only (the server lives on after it; a script or
+        # the cron would end before the thread): the dispatcher sets
+        # _request
         return (not config.getboolean('queue', 'worker', default=False)
             and config.getboolean('b24_bridge', 'background_push',
                 default=False)
-            and Transaction().database.name != ':memory:')
+            and transaction.context.get('_request') is not None
+            and transaction.database.name != ':memory:')
 
     @classmethod
     def b24_push_after(cls, ids):
