@@ -6,7 +6,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.order_hub.pricing import format_money
 from trytond.pool import Pool
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import StateAction, StateTransition, Wizard
 
 from .client import BATCH_LIMIT
@@ -108,11 +108,21 @@ class Difference(ModelSQL, ModelView):
                 vlist.append({**base, 'kind': 'rows',
                         'hub_value': cls.describe_rows(ours),
                         'b24_value': cls.describe_rows(theirs)})
-        # the list is the wizard's output: managers read it, nobody edits it
-        with without_check_access():
-            cls.delete(cls.search([]))
-            cls.create(vlist)
+        cls.b24_replace(vlist)
         return len(vlist)
+
+    @classmethod
+    def b24_replace(cls, vlist):
+        """The list is the wizard's output (managers read it, nobody edits
+        it): replaced as a whole, once the comparison is done.  Two runs at
+        once (a double click on the menu) must not add up: the table is
+        locked and emptied by one statement at write time, not by the ids a
+        search saw before the other run committed."""
+        with without_check_access():
+            cls.lock()
+            table = cls.__table__()
+            Transaction().connection.cursor().execute(*table.delete())
+            cls.create(vlist)
 
     @staticmethod
     def describe_rows(keys):
