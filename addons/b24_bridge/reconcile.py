@@ -116,10 +116,10 @@ class Difference(ModelSQL, ModelView):
         """The list is the wizard's output (managers read it, nobody edits
         it): replaced as a whole, once the comparison is done.  Two runs at
         once (a double click on the menu) must not add up: the table is
-        locked and emptied by one statement at write time, not by the ids a
-        search saw before the other run committed."""
+        emptied by one statement at write time (SQLite: writers one at a
+        time; PostgreSQL: the later one conflicts and the request is
+        retried), not by the ids a search saw before the other committed."""
         with without_check_access():
-            cls.lock()
             table = cls.__table__()
             Transaction().connection.cursor().execute(*table.delete())
             cls.create(vlist)
