@@ -52,6 +52,8 @@ class Difference(ModelSQL, ModelView):
         Order.b24_enqueue(orders)
         with without_check_access():
             cls.delete(differences)
+        # the list is searched again (the rows are gone, not in error)
+        return 'reload'
 
     @classmethod
     def reconcile(cls):
