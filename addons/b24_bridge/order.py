@@ -16,6 +16,7 @@ writes coming back as events differ from neither, so they never loop.
 import json
 import logging
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -39,6 +40,18 @@ LINE_KEY = 'hub_line_'
 DELIVERY_KEY = 'hub_delivery'
 B24_FIELDS = {'b24_deal', 'b24_contact', 'b24_sent'}
 STORY_ENTRIES = 30          # action-log entries in the deal's story
+# timeline comments posted with one push at most (an order's commands go in
+# one batch of 50); the others go with the order's next push
+TIMELINE_PER_PUSH = 40
+
+
+class _Round(threading.local):
+    """What b24_prefetch read for the round of orders being pushed in this
+    thread (Tryton's records take no attributes of their own)"""
+    log = None
+
+
+_round = _Round()
 
 
 def normalise_phone(phone):
@@ -225,13 +238,15 @@ class Order(metaclass=PoolMeta):
 
     def b24_story_log(self, system):
         "The latest entries of the action log: status, payments, exchange…"
-        # action_logs come newest first (the model's order)
-        entries = self.action_logs[:STORY_ENTRIES]
+        entries = (_round.log or {}).get(self.id)
+        if entries is None:
+            # action_logs come newest first (the model's order)
+            entries = self.action_logs[:STORY_ENTRIES]
         if not entries:
             return None
         return '\n'.join([gettext('b24_bridge.msg_story_log')] + [
-                f'{e.date.strftime("%d.%m.%Y %H:%M")} — {e.actor}: '
-                f'{e.description}' for e in entries])
+                f'{e.date.strftime("%d.%m.%Y %H:%M")} — '
+                f'{e.get_actor("actor")}: {e.description}' for e in entries])
 
     def get_b24_rows(self, system):
         "crm.deal.productrows: the lines, then the delivery"
@@ -289,10 +304,26 @@ class Order(metaclass=PoolMeta):
                     'VALUE_TYPE': 'HOME'}]
         return values
 
+    def get_b24_timeline(self, system):
+        """{key: text} of the timeline comments the deal should have: each
+        key is posted once (its key kept in b24_sent), in this order.  A
+        module adds its own (shipments, returns…) with
+        ``{**super().get_b24_timeline(system), **mine}``; a key names an
+        event that happened (``shipment:12:sent``), never a changing
+        value."""
+        return {}
+
     def b24_wanted(self, system, stages):
         return {'fields': self.get_b24_deal_fields(system, stages),
             'rows': self.get_b24_rows(system),
-            'contact': self.get_b24_contact_fields(system)}
+            'contact': self.get_b24_contact_fields(system),
+            'timeline': self.get_b24_timeline(system)}
+
+    def b24_timeline_commands(self, wanted, posted):
+        "{command key: timeline key} of the comments not posted yet"
+        new = [k for k in wanted.get('timeline') or {} if k not in posted]
+        return {f't{self.id}_{n}': k
+            for n, k in enumerate(new[:TIMELINE_PER_PUSH])}
 
     @property
     def b24_sent_data(self):
@@ -317,6 +348,7 @@ class Order(metaclass=PoolMeta):
             outcomes = {}
             # one browse list: their fields are read together
             browsed = cls.browse([m.record.id for m in messages])
+            cls.b24_prefetch(browsed, system)
             orders = {m.id: o for m, o in zip(messages, browsed)}
             lookups = {m.id: orders[m.id].b24_lookups(system,
                     retry=m.attempts > 0) for m in messages}
@@ -352,7 +384,39 @@ class Order(metaclass=PoolMeta):
                     commands, found, results, errors)
             return outcomes
         finally:
+            _round.log = None
             system.b24_keep_tokens(client)
+
+    @classmethod
+    def b24_prefetch(cls, orders, system):
+        """Read at once what the deals of a round of orders need and the
+        ORM would read order by order: the latest STORY_ENTRIES entries of
+        each order's action log (one query instead of a One2Many and its
+        entries per order).  Kept for the round only (b24_push_messages)."""
+        from sql import Window
+        from sql.functions import RowNumber
+
+        from trytond.tools import reduce_ids
+        ActionLog = Pool().get('order_hub.action_log')
+        if not orders:
+            return
+        log = ActionLog.__table__()
+        rank = RowNumber(window=Window([log.order],
+                order_by=[log.date.desc, log.id.desc]))
+        ranked = log.select(log.id, log.order, log.date, log.user,
+            log.source, log.description, rank.as_('rank'),
+            where=reduce_ids(log.order, [o.id for o in orders]))
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*ranked.select(ranked.id, ranked.order, ranked.date,
+                ranked.user, ranked.source, ranked.description,
+                where=ranked.rank <= STORY_ENTRIES,
+                order_by=[ranked.order, ranked.rank]))
+        entries = {}
+        for id_, order, date, user, source, description in cursor:
+            entries.setdefault(order, []).append(ActionLog(id_,
+                    date=Outbox.b24_datetime(date), user=user,
+                    source=source, description=description))
+        _round.log = {o.id: entries.get(o.id, []) for o in orders}
 
     def b24_lookups(self, system, retry=False):
         "Batch commands to run before this order's own (by key)"
@@ -420,6 +484,11 @@ class Order(metaclass=PoolMeta):
         if wanted['rows'] != sent.get('rows'):
             commands[f'r{key}'] = ('crm.deal.productrows.set',
                 {'id': deal, 'rows': wanted['rows']})
+        for command, name in self.b24_timeline_commands(wanted,
+                set(sent.get('timeline') or ())).items():
+            commands[command] = ('crm.timeline.comment.add', {'fields': {
+                        'ENTITY_ID': deal, 'ENTITY_TYPE': 'deal',
+                        'COMMENT': wanted['timeline'][name]}})
         return commands
 
     def b24_record(self, wanted, commands, found, results, errors):
@@ -445,6 +514,11 @@ class Order(metaclass=PoolMeta):
             sent['contact'] = wanted['contact']
         if f'r{key}' in results or f'r{key}' not in commands:
             sent['rows'] = wanted['rows']
+        posted = list(sent.get('timeline') or ())
+        posted += [name for command, name in self.b24_timeline_commands(
+                wanted, set(posted)).items() if command in results]
+        if posted:
+            sent['timeline'] = posted
         if not commands:
             sent = {**sent, 'fields': wanted['fields']}
         if not deal:
@@ -692,6 +766,55 @@ class Outbox(metaclass=PoolMeta):
         return {**super().operation_labels(),
             OPERATION: 'b24_bridge.msg_operation_order'}
 
+    @classmethod
+    def push(cls, records):
+        """Without a queue worker (the demo on SQLite) Tryton runs queued
+        tasks in the request, before its answer: a Bitrix24 round (HTTP at
+        the portal's rate) would hold the user's click.  With
+        ``[b24_bridge] background_push = True`` and no worker, the round
+        runs in a thread of its own once the request's transaction is over
+        (in a user's request only); the cron catches up with what it could
+        not send, as always."""
+        if not cls.b24_in_background():
+            return super().push(records)
+        ours = [r for r in records
+            if r.system == SYSTEM and r.operation == OPERATION]
+        super().push([r for r in records if r not in ours])
+        if ours:
+            cls.b24_push_after(list({r.id for r in ours}))
+
+    @classmethod
+    def b24_in_background(cls):
+        from trytond.config import config
+        transaction = Transaction()
+        # a user's request only (the server lives on after it; a script or
+        # the cron would end before the thread): the dispatcher sets
+        # _request
+        return (not config.getboolean('queue', 'worker', default=False)
+            and config.getboolean('b24_bridge', 'background_push',
+                default=False)
+            and transaction.context.get('_request') is not None
+            and transaction.database.name != ':memory:')
+
+    @classmethod
+    def b24_push_after(cls, ids):
+        "b24_process(ids) in a thread, after this transaction has ended"
+        transaction = Transaction()
+        database = transaction.database.name
+        context = {k: v for k, v in transaction.context.items()
+            if not k.startswith('_')}
+
+        def run():
+            try:
+                with Transaction().start(database, 0, context=context):
+                    cls.b24_process(ids)
+            except Exception:
+                # the messages stay pending: the cron sends them
+                logger.exception("Bitrix24 push in the background failed")
+
+        transaction.atexit(lambda: threading.Thread(target=run,
+                name='b24-push', daemon=True).start())
+
     def send_b24_push_order(self):
         "One message alone (a replay, or a busy batch): its own batch"
         Order = Pool().get('order_hub.order')
@@ -746,24 +869,51 @@ class Outbox(metaclass=PoolMeta):
     @classmethod
     def b24_due_messages(cls, messages):
         """is_due() of many messages in two queries: pending, due, and no
-        older pending message of the same record (one order's go in order)"""
+        older pending message of the same record (one order's go in order).
+
+        Plain SQL: reading the messages through the ORM checks that every
+        order their ``record`` names still exists (a search per read), which
+        cost more than the rest of the round.  The messages returned carry
+        what the round reads of them (state, attempts, record, system,
+        operation); anything else is read on access, as usual."""
+        from sql.operators import In
+
         from trytond.modules.hub_common import utcnow
+        from trytond.tools import reduce_ids
         now = utcnow()
-        due = [m for m in messages if m.state == 'pending'
-            and (not m.next_try or m.next_try <= now)]
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [int(m) for m in messages]
+        cursor.execute(*table.select(table.id, table.state, table.next_try,
+                table.attempts, table.record, table.system, table.operation,
+                where=reduce_ids(table.id, ids)))
+        rows = {r[0]: r for r in cursor}
+        due = [rows[i] for i in ids if i in rows and rows[i][1] == 'pending'
+            and (not rows[i][2] or cls.b24_datetime(rows[i][2]) <= now)]
         if not due:
             return []
-        with without_check_access():
-            older = cls.search([
-                    ('system', '=', SYSTEM),
-                    ('record', 'in', [str(m.record) for m in due]),
-                    ('state', '=', 'pending'),
-                    ('id', '<', max(m.id for m in due)),
-                    ])
         first = {}
-        for message in sorted(older + due, key=lambda m: m.id):
-            first.setdefault(str(message.record), message.id)
-        return [m for m in due if first[str(m.record)] == m.id]
+        cursor.execute(*table.select(table.id, table.record,
+                where=(table.system == SYSTEM)
+                & In(table.record, list({r[4] for r in due}))
+                & (table.state == 'pending')
+                & (table.id < max(r[0] for r in due)),
+                order_by=[table.id.asc]))
+        for id_, record in list(cursor) + sorted(
+                (r[0], r[4]) for r in due):
+            if record not in first or id_ < first[record]:
+                first[record] = id_
+        return [cls(r[0], state=r[1], attempts=r[3], record=r[4],
+                system=r[5], operation=r[6])
+            for r in due if first[r[4]] == r[0]]
+
+    @staticmethod
+    def b24_datetime(value):
+        "A DateTime column as SQLite returns it (text) or PostgreSQL"
+        if isinstance(value, str):
+            import datetime
+            return datetime.datetime.fromisoformat(value)
+        return value
 
     @classmethod
     def b24_succeeded(cls, done):
@@ -797,7 +947,7 @@ class Outbox(metaclass=PoolMeta):
         Order = Pool().get('order_hub.order')
         with Transaction().new_transaction(
                 _lock_records={cls._table: ids}) as transaction:
-            messages = cls.b24_due_messages(cls.browse(ids))
+            messages = cls.b24_due_messages(ids)
             if not messages:
                 return
             attempts = {m.id: m.attempts for m in messages}

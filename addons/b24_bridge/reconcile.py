@@ -1,10 +1,12 @@
 """Reconciliation: deals that differ from their orders (stage, amount,
 product rows), listed with «Синхронизировать» (send the whole order again)."""
+import json
+
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.order_hub.pricing import format_money
 from trytond.pool import Pool
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import StateAction, StateTransition, Wizard
 
 from .client import BATCH_LIMIT
@@ -41,11 +43,17 @@ class Difference(ModelSQL, ModelView):
         "Send the whole order to its deal again"
         Order = Pool().get('order_hub.order')
         orders = Order.browse(list({d.order.id for d in differences}))
-        with without_check_access():
-            Order.write(orders, {'b24_sent': None})
+        # everything again but the timeline's comments (posted once each)
+        Order.b24_store([(o, {'b24_sent': json.dumps(
+                            {'timeline': o.b24_sent_data['timeline']},
+                            ensure_ascii=False)
+                        if o.b24_sent_data.get('timeline') else None})
+                for o in orders])
         Order.b24_enqueue(orders)
         with without_check_access():
             cls.delete(differences)
+        # the list is searched again (the rows are gone, not in error)
+        return 'reload'
 
     @classmethod
     def reconcile(cls):
@@ -102,11 +110,21 @@ class Difference(ModelSQL, ModelView):
                 vlist.append({**base, 'kind': 'rows',
                         'hub_value': cls.describe_rows(ours),
                         'b24_value': cls.describe_rows(theirs)})
-        # the list is the wizard's output: managers read it, nobody edits it
-        with without_check_access():
-            cls.delete(cls.search([]))
-            cls.create(vlist)
+        cls.b24_replace(vlist)
         return len(vlist)
+
+    @classmethod
+    def b24_replace(cls, vlist):
+        """The list is the wizard's output (managers read it, nobody edits
+        it): replaced as a whole, once the comparison is done.  Two runs at
+        once (a double click on the menu) must not add up: the table is
+        emptied by one statement at write time (SQLite: writers one at a
+        time; PostgreSQL: the later one conflicts and the request is
+        retried), not by the ids a search saw before the other committed."""
+        with without_check_access():
+            table = cls.__table__()
+            Transaction().connection.cursor().execute(*table.delete())
+            cls.create(vlist)
 
     @staticmethod
     def describe_rows(keys):

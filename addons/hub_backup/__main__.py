@@ -34,8 +34,10 @@ def parser():
         help="sets to keep per storage (0: no limit)")
     backup.add_argument('--keep-days', type=int, default=30,
         help="remove sets older than this (0: no limit)")
-    listing = commands.add_parser('list', help="list the stored sets")
-    listing.add_argument('--cloud', action='store_true')
+    listing = commands.add_parser('list', help="list the stored sets: "
+        "the local folder's and the cloud's, with where each one is")
+    listing.add_argument('--cloud', action='store_true',
+        help="the cloud's sets only")
     restore = commands.add_parser('restore',
         help="restore a set into a new database and verify it")
     restore.add_argument('set')
@@ -100,12 +102,23 @@ class Command:
         return 0, manifest['id']
 
     def list(self):
-        storage = self.storage(self.options.cloud)
-        for set_id in storage.list_sets():
-            manifest = storage.read_manifest(set_id)
+        """Every set with where it is: local, cloud or both (a set only in
+        the cloud is read from the bucket's manifest)"""
+        if self.options.cloud:
+            storages = [('cloud', self.storage(True))]
+        else:
+            storages = [(w, s) for w, s in (('local', self.settings.local()),
+                    ('cloud', self.settings.cloud())) if s]
+        where = {}
+        for name, storage in storages:
+            for set_id in storage.list_sets():
+                where.setdefault(set_id, []).append((name, storage))
+        for set_id, places in sorted(where.items()):
+            manifest = places[0][1].read_manifest(set_id)
             size = sum(p['size'] for p in manifest['parts'])
             self.say(f"{set_id}  {manifest['created']}  "
-                f"{size / 2 ** 20:.2f} MB  {manifest['backend']}")
+                f"{size / 2 ** 20:.2f} MB  {manifest['backend']}  "
+                f"{'+'.join(name for name, _ in places)}")
         return 0
 
     def restore(self, set_id=None, target=None, cloud=None):

@@ -139,7 +139,10 @@ class Backup(Job, ModelSQL, ModelView):
             ('manual', "By Hand"),
             ('schedule', "Schedule"),
             ('command', "Command Line"),
-            ], "Made By", readonly=True)
+            ('storage', "Found in Storage"),
+            ], "Made By", readonly=True,
+        help="Found in Storage: a set only in the cloud storage (made by "
+        "another server, or its local copy is gone).")
     state = fields.Selection([
             ('queued', "Queued"),
             ('running', "Running"),
@@ -270,7 +273,26 @@ class Backup(Job, ModelSQL, ModelView):
         transaction.commit()
 
     def source(self):
-        return engine.Source.from_config(self.database)
+        return engine.Source.from_config(self.database,
+            self.store_prefixes())
+
+    @classmethod
+    def store_prefixes(cls):
+        """The store_prefix of every binary field kept in the file store
+        apart from the database's folder (the activated modules')"""
+        prefixes = set()
+        for _, Model in Pool().iterobject():
+            for field in getattr(Model, '_fields', {}).values():
+                prefix = getattr(field, 'store_prefix', None)
+                if prefix is not None and getattr(field, 'file_id', None):
+                    prefixes.add(prefix)
+        return prefixes
+
+    def stored_locally(self):
+        "Whether the set is in the local folder (else restored from the cloud)"
+        local = engine.Settings.from_config().local()
+        return bool(local and self.set_id
+            and self.set_id in local.list_sets())
 
     @classmethod
     def storages(cls, settings):
@@ -303,28 +325,43 @@ class Backup(Job, ModelSQL, ModelView):
 
     @classmethod
     def import_sets(cls):
-        """List the sets of this database that the command line made in
-        the local folder (a systemd timer's backups, say), once each"""
-        local = engine.Settings.from_config().local()
+        """List the sets of this database nobody recorded here, once each:
+        those the command line made in the local folder (a systemd timer's
+        backups, say) and those only in the cloud storage (another
+        server's, or a local copy lost with its disk), from their
+        manifests"""
+        settings = engine.Settings.from_config()
         database = Transaction().database.name
-        if not local or cls._busy():     # a job's set before its record
+        if cls._busy():     # a job's set before its record
             return
         known = {b.set_id for b in cls.search([('set_id', '!=', None)])}
-        vlist = []
-        for set_id in engine.sets_of(local, database):
-            if set_id in known:
-                continue
+        local, cloud = settings.local(), settings.cloud()
+        in_local = set(engine.sets_of(local, database)) if local else set()
+        in_cloud = set()
+        if cloud:
+            # the cron asks every minute: once, no back-off while it is down
+            cloud.attempts = 1
             try:
-                manifest = local.read_manifest(set_id)
+                in_cloud = set(engine.sets_of(cloud, database))
+            except BackupError as error:
+                logger.info("cloud sets not listed: %s", describe(error))
+        vlist = []
+        for set_id in sorted((in_local | in_cloud) - known):
+            storage = local if set_id in in_local else cloud
+            try:
+                manifest = storage.read_manifest(set_id)
                 values = cls.manifest_values(manifest)
             except (BackupError, ValueError, KeyError):
                 continue
+            where = [s for s, sets in ((local, in_local), (cloud, in_cloud))
+                if set_id in sets]
             made = engine.set_time(set_id[len(database):])
             vlist.append({**values, 'database': database,
-                    'trigger': 'command', 'state': 'done', 'started': made,
+                    'trigger': 'command' if set_id in in_local else 'storage',
+                    'state': 'done', 'started': made,
                     'finished': made + dt.timedelta(
                         seconds=manifest['duration']),
-                    'location': str(local)})
+                    'location': ', '.join(str(s) for s in where)})
         if vlist:
             with without_check_access():
                 cls.create(vlist)
@@ -510,7 +547,8 @@ class RestoreWizard(Wizard):
         if backup.state not in {'done', 'partial'}:
             raise RestoreRefused(translate('msg_not_done'))
         stamp = (backup.started or utcnow()).strftime('%Y%m%d_%H%M')
-        return {'backup': backup.id, 'source': 'local',
+        return {'backup': backup.id,
+            'source': 'local' if backup.stored_locally() else 'cloud',
             'database': f'{backup.database}_restored_{stamp}'}
 
     def transition_queue(self):

@@ -4,10 +4,12 @@ No Tryton pool and no Tryton transaction: the command line uses it while
 the hub is down, and the admin screen's jobs call it between their own
 short transactions.  A set holds the database (``pg_dump -Fc`` taken in
 the snapshot its row counts were read in, or SQLite's online backup
-copy), the file store's folder as a tar, each part encrypted
+copy), the file store's folder as a tar (and the folder of every
+binary field with its own ``store_prefix``), each part encrypted
 (``crypto``), and ``manifest.json``: sizes, SHA-256 of every part, row
-counts per table, files of the file store, versions, authenticated with
-the key (an HMAC), so a changed manifest is refused too.
+counts and a checksum of the contents per table (computed by the database,
+in the dump's snapshot), files of the file store, versions, authenticated
+with the key (an HMAC), so a changed manifest is refused too.
 """
 import datetime as dt
 import errno
@@ -37,6 +39,13 @@ from .storage import MANIFEST
 FORMAT = 1
 DB_PART = {'postgresql': 'database.dump.enc', 'sqlite': 'database.sqlite.gz.enc'}
 FILES_PART = 'filestore.tar.gz.enc'
+STORE_PART = 'store-%d.tar.gz.enc'       # a store_prefix folder
+STORE_KIND = 'store:'
+# the text form of a row must not depend on the session: the same settings
+# when the checksums are taken and when they are compared
+PG_SESSION = ("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; "
+    "SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; "
+    "SET bytea_output = 'hex'")
 NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,62}$')
 
 
@@ -47,23 +56,40 @@ class Source:
     database: str
     uri: str = ''
     path: str = ''
+    # the store_prefix of binary fields that keep their files apart from
+    # the database's folder (<path>/<prefix>/), shared with other databases
+    prefixes: tuple = ()
 
     @classmethod
-    def from_config(cls, database):
-        "The database as the loaded trytond configuration reaches it"
+    def from_config(cls, database, prefixes=()):
+        """The database as the loaded trytond configuration reaches it;
+        store prefixes: those given (the Pool's) and [hub_backup]
+        store_prefixes (comma-separated, for the command line)"""
         import trytond.config as config
         uri = config.get('database', 'uri')
         backend = uri.split(':', 1)[0].split('+')[0]
         if backend == 'postgres':
             backend = 'postgresql'
-        return cls(backend, database, uri, config.get('database', 'path'))
+        configured = config.get('hub_backup', 'store_prefixes', default='')
+        prefixes = (set(prefixes) | {p.strip()
+                for p in configured.split(',') if p.strip()}) - {database}
+        return cls(backend, database, uri, config.get('database', 'path'),
+            tuple(sorted(prefixes)))
 
     def named(self, database):
-        return Source(self.backend, database, self.uri, self.path)
+        return Source(self.backend, database, self.uri, self.path,
+            self.prefixes)
 
     @property
     def filestore(self):
         return Path(self.path) / self.database
+
+    def store_folder(self, prefix):
+        "Where Tryton's filestore keeps the files of a store_prefix"
+        folder = (Path(self.path) / prefix).resolve()
+        if not folder.is_relative_to(Path(self.path).resolve()):
+            raise ValueError(prefix)
+        return folder
 
     @property
     def sqlite_file(self):
@@ -274,6 +300,12 @@ def _build(source, staging, key, set_id):
         source.filestore, staging, key)
     if files_part:
         manifest['parts'].append(files_part)
+    manifest['stores'] = {}
+    for index, prefix in enumerate(source.prefixes):
+        part, manifest['stores'][prefix] = dump_store(
+            source.store_folder(prefix), prefix, staging, key, index)
+        if part:
+            manifest['parts'].append(part)
     manifest['modules'] = module_versions(manifest.pop('activated'))
     return manifest
 
@@ -293,7 +325,7 @@ class Dumper:
         with source.connect() as conn:
             conn.execute('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
             snapshot, = conn.execute('SELECT pg_export_snapshot()').fetchone()
-            tables = count_rows_pg(conn)
+            tables, checksums = table_facts_pg(conn)
             activated = _activated(conn)
             server, = conn.execute('SHOW server_version').fetchone()
             # the dump reads the very snapshot the counts were read in; the
@@ -307,7 +339,7 @@ class Dumper:
                 writer.close()
             conn.rollback()
         return _part(name, 'database', writer, hashed), {
-            'tables': tables, 'activated': activated,
+            'tables': tables, 'checksums': checksums, 'activated': activated,
             'server_version': f'PostgreSQL {server}',
             'pg_dump_version': tool_version('pg_dump')}
 
@@ -318,7 +350,7 @@ class Dumper:
         with _closing(sqlite3.connect(source.sqlite_file)) as src, \
                 _closing(sqlite3.connect(copy)) as dst:
             src.backup(dst)
-            tables = count_rows_sqlite(dst)
+            tables, checksums = table_facts_sqlite(dst)
             activated = _activated(dst)
         with open(staging / name, 'wb') as out, open(copy, 'rb') as data:
             hashed = crypto.HashingWriter(out)
@@ -329,7 +361,7 @@ class Dumper:
             writer.close()
         copy.unlink()
         return _part(name, 'database', writer, hashed), {
-            'tables': tables, 'activated': activated,
+            'tables': tables, 'checksums': checksums, 'activated': activated,
             'server_version': f'SQLite {sqlite3.sqlite_version}'}
 
 
@@ -362,31 +394,112 @@ def dump_filestore(folder, staging, key):
     return _part(FILES_PART, 'filestore', writer, hashed), files
 
 
-def count_rows_pg(conn):
-    tables = [f'{s}.{t}' if s != 'public' else t for s, t in conn.execute(
+def dump_store(folder, prefix, staging, key, index):
+    """The folder of a store_prefix as a tar, and the manifest's list of
+    its files (the folder is shared with other databases: a restore adds
+    the missing files, the verification looks for the listed ones)"""
+    listing = {}
+    if prefix == '':
+        # the filestore's root: only its <xx>/<yy>/<id> files, not the
+        # databases' folders beside them
+        paths = [p for p in sorted(folder.glob('??/??/*')) if p.is_file()
+            and re.fullmatch(r'[0-9a-f]{2}', p.parent.name)
+            and re.fullmatch(r'[0-9a-f]{2}', p.parent.parent.name)]
+    elif folder.is_dir():
+        paths = [p for p in sorted(folder.rglob('*')) if p.is_file()]
+    else:
+        paths = []
+    info = {'files': 0, 'bytes': 0, 'list': listing}
+    if not paths:
+        return None, info
+    name = STORE_PART % index
+    with open(staging / name, 'wb') as out:
+        hashed = crypto.HashingWriter(out)
+        writer = crypto.EncryptingWriter(hashed, key)
+        with gzip.GzipFile(fileobj=writer, mode='wb', compresslevel=1,
+                mtime=0) as packed, \
+                tarfile.open(fileobj=packed, mode='w|') as tar:
+            for path in paths:
+                arcname = str(path.relative_to(folder))
+                tar.add(path, arcname=arcname)
+                listing[arcname] = path.stat().st_size
+        writer.close()
+    info.update(files=len(listing), bytes=sum(listing.values()))
+    part = _part(name, STORE_KIND + prefix, writer, hashed)
+    part['prefix'] = prefix
+    return part, info
+
+
+def _pg_tables(conn):
+    return [f'{s}.{t}' if s != 'public' else t for s, t in conn.execute(
             "SELECT n.nspname, c.relname FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
             "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
             "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2")]
+
+
+def table_facts_pg(conn):
+    """Row count and contents checksum of every table, in one scan each,
+    computed by the server: the sum (a multiset's, order-free) of the first
+    64 bits of the MD5 of each row's text form, in a session whose
+    settings fix that form (PG_SESSION)"""
+    conn.execute(PG_SESSION)
+    tables = _pg_tables(conn)
     if not tables:
-        return {}
+        return {}, {}
     query = ' UNION ALL '.join(
-        f"SELECT {i}, count(*) FROM {_quote_pg(t)}"
-        for i, t in enumerate(tables))
-    counts = dict(conn.execute(query).fetchall())
-    return {t: counts[i] for i, t in enumerate(tables)}
+        f"SELECT {i}, count(*), coalesce(sum(('x' || left(md5(t::text), 16))"
+        f"::bit(64)::bigint), 0)::text FROM {_quote_pg(table)} t"
+        for i, table in enumerate(tables))
+    facts = {i: (n, c) for i, n, c in conn.execute(query).fetchall()}
+    return ({t: facts[i][0] for i, t in enumerate(tables)},
+        {t: facts[i][1] for i, t in enumerate(tables)})
+
+
+class _Sum64:
+    "SQLite aggregate: a sum modulo 2^64 (SQLite's own sum overflows)"
+
+    def __init__(self):
+        self.total = 0
+
+    def step(self, value):
+        if value is not None:
+            self.total = (self.total + value) % 2 ** 64
+
+    def finalize(self):
+        return str(self.total)
+
+
+def _row_hash(*values):
+    "The first 64 bits of the MD5 of a row's values (signed, as SQLite's)"
+    digest = hashlib.md5(repr(values).encode(), usedforsecurity=False)
+    return int.from_bytes(digest.digest()[:8], 'big', signed=True)
+
+
+def table_facts_sqlite(conn):
+    """Row count and contents checksum of every table (SQLite has no MD5:
+    two functions registered on the connection, the scan in SQL)"""
+    conn.create_function('hub_row_hash', -1, _row_hash, deterministic=True)
+    conn.create_aggregate('hub_sum64', 1, _Sum64)
+    counts, checksums = {}, {}
+    for name in _sqlite_tables(conn):
+        quoted = '"%s"' % name.replace('"', '""')
+        columns = ', '.join('"%s"' % r[1].replace('"', '""')
+            for r in conn.execute(f'PRAGMA table_info({quoted})'))
+        counts[name], checksums[name] = conn.execute(
+            f'SELECT count(*), hub_sum64(hub_row_hash({columns})) '
+            f'FROM {quoted}').fetchone()
+    return counts, checksums
+
+
+def _sqlite_tables(conn):
+    return [r[0] for r in conn.execute("SELECT name FROM sqlite_master "
+            "WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1")]
 
 
 def _quote_pg(table):
     return '.'.join('"%s"' % p.replace('"', '""') for p in table.split('.'))
-
-
-def count_rows_sqlite(conn):
-    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master "
-            "WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1")]
-    return {n: conn.execute('SELECT count(*) FROM "%s"'
-            % n.replace('"', '""')).fetchone()[0] for n in names}
 
 
 def _activated(conn):
@@ -502,6 +615,12 @@ def fetch(storage, set_id, key, scratch):
     return manifest, paths
 
 
+def store_parts(manifest, paths):
+    "(prefix, path) of the set's store_prefix parts"
+    return [(p['prefix'], paths[p['kind']]) for p in manifest['parts']
+        if p['kind'].startswith(STORE_KIND)]
+
+
 def restore(storage, set_id, target, key, forbidden=(), jobs=2):
     """Restore a set into the new database ``target`` (a Source), then
     verify it against the manifest.  Returns (manifest, Verification)."""
@@ -516,6 +635,8 @@ def restore(storage, set_id, target, key, forbidden=(), jobs=2):
             restorer(target, paths['database'], key, scratch, jobs)
             if 'filestore' in paths:
                 restore_filestore(paths['filestore'], target.filestore, key)
+            for prefix, path in store_parts(manifest, paths):
+                restore_store(path, target.store_folder(prefix), key)
         except BaseException:
             drop(target)
             raise
@@ -565,6 +686,24 @@ def restore_filestore(part, folder, key):
             tar.extractall(folder, filter='data')
 
 
+def restore_store(part, folder, key):
+    """A store_prefix folder: the files missing are added, those there are
+    kept (the folder is shared; Tryton never rewrites a file: same name,
+    same content)"""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def missing(member, path):
+        member = tarfile.data_filter(member, path)
+        if member.isfile() and (Path(path) / member.name).exists():
+            return None
+        return member
+    with open(part, 'rb') as source:
+        reader = crypto.DecryptingReader(source, key, part.name)
+        with gzip.GzipFile(fileobj=reader, mode='rb') as packed, \
+                tarfile.open(fileobj=packed, mode='r|') as tar:
+            tar.extractall(folder, filter=missing)
+
+
 def drop(target):
     "Remove a restored copy (a failed restore, a finished drill)"
     shutil.rmtree(target.filestore, ignore_errors=True)
@@ -577,19 +716,26 @@ def drop(target):
 
 
 def verify(target, manifest):
-    "Compare a restored database and file store with the manifest"
+    """Compare a restored database and file store with the manifest: the
+    row count and the contents' checksum of every table (a set made before
+    the checksums: counts only), the files"""
     if target.backend == 'sqlite':
         with _closing(sqlite3.connect(target.sqlite_file)) as conn:
-            found = count_rows_sqlite(conn)
+            found, sums = table_facts_sqlite(conn)
     else:
         with target.connect() as conn:
-            found = count_rows_pg(conn)
+            found, sums = table_facts_pg(conn)
     expected = manifest['tables']
+    checksums = manifest.get('checksums') or {}
     result = Verification(tables=len(expected), rows=sum(expected.values()))
     for table in sorted(set(expected) | set(found)):
         if expected.get(table) != found.get(table):
             result.problems.append((table, expected.get(table),
                     found.get(table)))
+        elif table in checksums and checksums[table] != sums.get(table):
+            # as many rows, other contents
+            result.problems.append((table, expected[table], found[table],
+                    'content'))
     files = [p for p in target.filestore.rglob('*') if p.is_file()] if (
         target.filestore.is_dir()) else []
     stored = manifest['filestore']
@@ -597,6 +743,15 @@ def verify(target, manifest):
     found_files = (len(files), sum(p.stat().st_size for p in files))
     if found_files != (stored['files'], stored['bytes']):
         result.problems.append(('filestore', stored['files'], len(files)))
+    for prefix, listed in sorted((manifest.get('stores') or {}).items()):
+        folder = target.store_folder(prefix)
+        present = sum(1 for name, size in listed['list'].items()
+            if (folder / name).is_file()
+            and (folder / name).stat().st_size == size)
+        result.files += listed['files']
+        if present != listed['files']:
+            result.problems.append((f'filestore:{prefix}', listed['files'],
+                    present))
     return result
 
 

@@ -36,8 +36,16 @@ def verification_text(result, set_id, translate):
         return translate('msg_verify_passed', set=set_id,
             tables=result.tables, rows=result.rows, files=result.files)
     absent = translate('msg_absent')
-    problems = '; '.join(translate('msg_verify_problem', table=table,
-            expected=absent if expected is None else expected,
-            found=absent if found is None else found)
-        for table, expected, found in result.problems)
+    problems = '; '.join(problem_text(problem, absent, translate)
+        for problem in result.problems)
     return translate('msg_verify_failed', set=set_id, problems=problems)
+
+
+def problem_text(problem, absent, translate):
+    "(table, expected, found[, 'content']) in words"
+    table, expected, found = problem[:3]
+    if problem[3:] == ('content',):
+        return translate('msg_verify_content', table=table, rows=found)
+    return translate('msg_verify_problem', table=table,
+        expected=absent if expected is None else expected,
+        found=absent if found is None else found)

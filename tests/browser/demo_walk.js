@@ -9,14 +9,14 @@
 // «Создать резервную копию сейчас».  Every screen is
 // also checked for English left in labels.  One screenshot per step.
 // usage: node demo_walk.js <hub url> <database> <screenshot folder>
-//            <site url> <1C url> <site order number>
+//            <site url> <1C url> <site order number> [<Bitrix24 url>]
 // resolved from web/node_modules (the script runs with web/ as cwd)
 const { chromium } = require(
   require.resolve('playwright-core', { paths: [process.cwd()] }));
 const fs = require('fs');
 const path = require('path');
 
-const [url, database, shots, siteUrl, ut11Url, siteNumber] =
+const [url, database, shots, siteUrl, ut11Url, siteNumber, b24Url] =
   process.argv.slice(2);
 const LOGIN = 'manager';
 const PASSWORD = 'demo-2026';
@@ -146,6 +146,61 @@ async function controlPage(page, base, title, data) {
     <body><h2>${escape(title)}</h2><p>${escape(base)}/__sandbox__/ —
     состояние симулятора по его API управления</p>
     <pre>${escape(JSON.stringify(data, null, 2))}</pre></body></html>`);
+}
+
+// Bitrix24's REST API through the simulator's incoming webhook
+async function b24(method, params) {
+  const hook = await control(b24Url, 'webhook');
+  const response = await fetch(`${hook.url}${method}.json`, {
+    method: 'POST', body: JSON.stringify(params),
+    headers: { 'Content-Type': 'application/json' } });
+  expect(response.ok, `Bitrix24 ${method}: HTTP ${response.status}`);
+  return (await response.json()).result;
+}
+
+async function b24Reconcile(page) {
+  const deals = await b24('crm.deal.list', {
+    filter: { ORIGINATOR_ID: 'order_hub' },
+    select: ['ID', 'OPPORTUNITY'] });
+  expect(deals.length > 0, 'no deal of the hub in Bitrix24');
+  const deal = deals[0];
+  await b24('crm.deal.update', { id: deal.ID,
+    fields: { OPPORTUNITY: '1.00' } });
+  // one click runs the wizard (a double click would run it twice)
+  await page.locator('#menu').getByText('Сверка с Битрикс24',
+    { exact: true }).first().click();
+  await page.locator('#tabcontent th:visible', { hasText: 'Расхождение' })
+    .first().waitFor({ timeout: 60000 });
+  const rows = page.locator('#tabcontent .treeview:visible tbody tr');
+  await eventually(async () => (await rows.allInnerTexts()).some(
+    (r) => r.includes('Сумма')), 30);
+  expect((await rows.allInnerTexts()).some((r) => r.includes('Сумма')),
+    `«Сверка с Битрикс24» does not list the changed amount: ` +
+    `${await rows.allInnerTexts()}`);
+  const labels = await shot(page, 'b24-reconcile');
+  expectLabels(labels, ['Заказ', 'Сделка', 'Расхождение', 'В хабе',
+    'В Битрикс24'], 'Bitrix24 differences');
+  // sao: the first click on a row's button only selects the row
+  const row = rows.filter({ hasText: 'Сумма' }).first();
+  await row.locator('td', { hasText: 'Сумма' }).first().click();
+  await page.waitForTimeout(500);
+  const clicked = Date.now();
+  await row.locator('button', { hasText: 'Синхронизировать' }).click();
+  const ok = page.locator('.modal-dialog:visible button',
+    { hasText: /^(Да|OK|ОК)$/ });
+  if (await ok.count()) await ok.first().click();
+  await eventually(async () => !(await rows.allInnerTexts()).some(
+    (r) => r.includes('Сумма')), 30);
+  const answered = (Date.now() - clicked) / 1000;
+  // the push runs after the click's answer; the deal follows within seconds
+  const restored = async () => Number((await b24('crm.deal.get',
+    { id: deal.ID })).OPPORTUNITY) === Number(deal.OPPORTUNITY);
+  await eventually(restored, 60);
+  expect(await restored(), `the deal's amount was not sent again`);
+  console.log(`«Синхронизировать»: the list answered in ` +
+    `${answered.toFixed(1)} s, the deal was set back within ` +
+    `${((Date.now() - clicked) / 1000).toFixed(1)} s`);
+  await shot(page, 'b24-synchronised');
 }
 
 // -- the web client -----------------------------------------------------
@@ -540,6 +595,10 @@ async function linesTable(page) {
         `no sync journal entry of «${system}»`);
     }
     await shot(page, 'sync-journal');
+
+    // 8b. Bitrix24: a deal's amount changed there; «Сверка с Битрикс24»
+    // lists it, the row's «Синхронизировать» sends the order again
+    if (b24Url) await b24Reconcile(page);
 
     // 9. the loads from 1C with their progress
     await openMenu(page, 'Загрузки из 1С УТ11');

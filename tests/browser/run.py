@@ -78,7 +78,8 @@ def main(only_portal=False):
                 str(ROOT / 'tests/browser/demo_walk.js'), demo.url,
                 demo.database, str(ROOT / 'var' / 'screenshots'),
                 demo.urls['bitrix_site'], demo.urls['ut11'],
-                str(demo.first_order['account_number'])],
+                str(demo.first_order['account_number']),
+                demo.urls.get('bitrix24', '')],
             cwd=ROOT / 'web')
         returncode = result.returncode or portal_walk(demo)
         if returncode:

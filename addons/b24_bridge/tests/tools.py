@@ -5,6 +5,7 @@ would."""
 from decimal import Decimal
 
 from trytond.modules.hub_sync.tests.endpoint import HubEndpoint
+from trytond.modules.hub_sync.tests.queue import QueueSteps
 from trytond.modules.order_hub.tests.tools import (
     HubTestCase, create_city, create_product, create_warehouse, set_company,
     set_stock, setup_company)
@@ -15,7 +16,7 @@ from trytond.transaction import Transaction
 EVENTS = ['ONCRMDEALUPDATE']
 
 
-class B24TestCase(HubTestCase):
+class B24TestCase(QueueSteps, HubTestCase):
     "The hub with b24_bridge, a Bitrix24 simulator and an event endpoint"
     modules = ['b24_bridge']
     rate = 100.0            # the client's pace; the simulator's limit is off
@@ -114,26 +115,6 @@ class B24TestCase(HubTestCase):
             served = self.hub.pump(idle=0.3)
             if not served and not self.pending():
                 return
-
-    def pending(self):
-        def count():
-            from trytond.modules.hub_common import utcnow
-            pool = Pool()
-            return sum(pool.get(n).search_count([('state', '=', 'pending'),
-                        ['OR', ('next_try', '=', None),
-                            ('next_try', '<=', utcnow())]])
-                for n in ('hub_sync.outbox', 'hub_sync.inbox'))
-        return self.step(count)
-
-    def make_all_due(self):
-        def due():
-            from trytond.modules.hub_common import utcnow
-            pool = Pool()
-            for name in ('hub_sync.outbox', 'hub_sync.inbox'):
-                Model = pool.get(name)
-                Model.write(Model.search([('state', '=', 'pending')]),
-                    {'next_try': utcnow()})
-        self.step(due)
 
     def order(self, order_id):
         "A detached snapshot of the order"

@@ -185,6 +185,67 @@ class BackupScreenTestCase(unittest.TestCase):
                     backup.size, backup.summary),
                 (set_id, 'command', 'done', 3.0, '1 / 40 / 2'))
 
+    def test_sets_only_in_the_cloud_are_listed(self):
+        """a set in the bucket only (another server's, or its local copy
+        lost) shows up once, from its manifest; restored from the cloud"""
+        from .tools import S3Server
+        s3 = S3Server().start()
+        self.addCleanup(s3.stop)
+        bucket = f'screen{os.getpid()}'
+        cloud = s3.storage(bucket=bucket)
+        for option, value in [('s3_bucket', bucket),
+                ('s3_endpoint', s3.endpoint), ('s3_prefix', 'hub'),
+                ('s3_attempts', '1')]:
+            config.set('hub_backup', option, value)
+        self.addCleanup(config.set, 'hub_backup', 's3_bucket', '')
+        settings = engine.Settings.from_config()
+        staging = settings.local().folder.parent / 'staging'
+        staging.mkdir(parents=True)
+        self.addCleanup(shutil.rmtree, staging, ignore_errors=True)
+        ids = []
+        for duration in (4.0, 5.0):
+            set_id = engine.new_set_id(DB_NAME)
+            manifest = {'id': set_id, 'duration': duration, 'parts': [
+                    {'name': 'database.dump.enc', 'sha256': '0' * 64,
+                        'size': 2 ** 20}], 'tables': {'ir_module': 40},
+                'filestore': {'files': 3}}
+            engine.write_manifest(staging, manifest, settings.key())
+            cloud.put_set(set_id, staging)
+            ids.append(set_id)
+        # the second one is in the local folder too
+        settings.local().folder.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(staging, settings.local().folder / ids[1])
+        # another database's set in the same bucket is not ours
+        manifest['id'] = other = engine.new_set_id('other')
+        engine.write_manifest(staging, manifest, settings.key())
+        cloud.put_set(other, staging)
+        for _ in range(2):
+            self.run_queue()
+        with self.transaction():
+            backups = Pool().get('hub_backup.backup').search([],
+                order=[('set_id', 'ASC')])
+            self.assertEqual([(b.set_id, b.trigger, b.state, b.location,
+                        b.duration) for b in backups], [
+                    (ids[0], 'storage', 'done', str(cloud), 4.0),
+                    (ids[1], 'command', 'done',
+                        f'{settings.local()}, {cloud}', 5.0)])
+            Backup = Pool().get('hub_backup.backup')
+            self.assertEqual(dict(Backup.fields_get(['trigger'])['trigger'][
+                        'selection'])['storage'], "Найдена в хранилище")
+            only_cloud = backups[0].id
+            both = backups[1].id
+        # its restore is from the cloud; one in both from the local folder
+        for backup_id, source in [(only_cloud, 'cloud'), (both, 'local')]:
+            with self.transaction():
+                pool = Pool()
+                Wizard = pool.get('hub_backup.restore_wizard', type='wizard')
+                with Transaction().set_context(
+                        active_model='hub_backup.backup',
+                        active_id=backup_id, active_ids=[backup_id]):
+                    session_id, _, _ = Wizard.create()
+                    defaults = Wizard(session_id).default_start(None)
+                self.assertEqual(defaults['source'], source)
+
     @unittest.skipUnless(ON_POSTGRESQL, "the SQLite run's database is "
         "in memory")
     def test_retention_marks_removed_sets(self):

@@ -142,6 +142,78 @@ class EngineTestCase(unittest.TestCase):
         self.assertIn('НЕ пройдена', text)
         self.assertIn('order_hub_order: в описи 20, найдено 19', text)
 
+    def test_verification_compares_contents(self):
+        "as many rows but other values: the tables' checksums differ"
+        outcome = engine.backup(self.source, [self.local], self.key)
+        manifest, set_id = outcome.manifest, outcome.manifest['id']
+        self.assertEqual(set(manifest['checksums']), set(manifest['tables']))
+        target = self.target()
+        _, result = engine.restore(self.local, set_id, target, self.key)
+        self.assertTrue(result.ok, result.problems)
+        with target.connect() as conn:
+            conn.execute("UPDATE order_hub_order SET total = total + 1 "
+                "WHERE id = 7")
+            # the same rows in another order (a new physical layout)
+            conn.execute("UPDATE product_product SET name = name")
+            conn.execute("UPDATE hub_sync_outbox SET payload = "
+                "jsonb_set(payload, '{note}', '\"елка\"') WHERE id = 3")
+        result = engine.verify(target, manifest)
+        self.assertEqual(result.problems, [
+                ('hub_sync_outbox', 20, 20, 'content'),
+                ('order_hub_order', 20, 20, 'content')])
+        text = verification_text(result, set_id, self.tr)
+        self.assertIn('order_hub_order: столько же строк (20), но другое '
+            'содержимое', text)
+        # a session with other settings computes the same checksums
+        with target.connect() as conn:
+            conn.execute("SET TIME ZONE 'Asia/Vladivostok'")
+            conn.execute("UPDATE order_hub_order SET total = total - 1 "
+                "WHERE id = 7")
+            conn.execute("UPDATE hub_sync_outbox SET payload = "
+                "jsonb_set(payload, '{note}', '\"ёлка\"') WHERE id = 3")
+        self.assertTrue(engine.verify(target, manifest).ok)
+
+    def test_manifest_without_checksums_compares_counts(self):
+        "a set made before the checksums is still verified by its counts"
+        manifest = engine.backup(self.source, [self.local],
+            self.key).manifest
+        target = self.target()
+        engine.restore(self.local, manifest['id'], target, self.key)
+        with target.connect() as conn:
+            conn.execute("UPDATE order_hub_order SET total = 0")
+        del manifest['checksums']
+        self.assertTrue(engine.verify(target, manifest).ok)
+
+    def test_store_prefix_folders(self):
+        """a binary field with its own store_prefix keeps its files in
+        <path>/<prefix>/, shared with other databases: saved, restored
+        (missing files added, others kept) and verified"""
+        source = self.source.named(self.source.database)
+        source.prefixes = ('shared/photos',)
+        shared = source.store_folder('shared/photos')
+        files = write_files(shared)
+        manifest = engine.backup(source, [self.local, self.s3_storage()],
+            self.key).manifest
+        store, = [p for p in manifest['parts']
+            if p['kind'].startswith(engine.STORE_KIND)]
+        self.assertEqual(store['prefix'], 'shared/photos')
+        self.assertEqual(manifest['stores']['shared/photos']['files'], 5)
+        # a new machine: the shared folder lost but for one file and one
+        # file of another database
+        kept = sorted(files)[0]
+        for name in sorted(files)[1:]:
+            (shared / name).unlink()
+        other = write_files(shared)
+        target = self.target(source=source)
+        _, result = engine.restore(self.local, manifest['id'], target,
+            self.key)
+        self.assertTrue(result.ok, result.problems)
+        self.assertEqual(read_files(shared), {**files, **other})
+        self.assertIn(kept, files)
+        (shared / sorted(files)[2]).unlink()
+        result = engine.verify(target, manifest)
+        self.assertEqual(result.problems, [('filestore:shared/photos', 5, 4)])
+
     def test_users_keep_writing_during_a_backup(self):
         "pg_dump takes no lock a writer waits for; counts match the dump"
         with self.source.connect() as conn:
@@ -343,6 +415,24 @@ class EngineTestCase(unittest.TestCase):
             b'SQLite format 3\0')
         self.assertEqual(read_files(target.filestore),
             read_files(source.filestore))
+
+    def test_sqlite_verification_compares_contents(self):
+        source = create_sqlite('hub_demo', self.folder / 'sqlite')
+        manifest = engine.backup(source, [self.local], self.key).manifest
+        self.assertEqual(set(manifest['checksums']), set(manifest['tables']))
+        target = source.named('hub_demo_copy')
+        self.addCleanup(engine.drop, target)
+        _, result = engine.restore(self.local, manifest['id'], target,
+            self.key)
+        self.assertTrue(result.ok, result.problems)
+        import sqlite3
+        conn = sqlite3.connect(target.sqlite_file)
+        with conn:
+            conn.execute("UPDATE order_hub_order SET customer = 'Смирнова' "
+                "WHERE id = 10")
+        conn.close()
+        self.assertEqual(engine.verify(target, manifest).problems,
+            [('order_hub_order', 300, 300, 'content')])
 
     # -- the command line ----------------------------------------------------
     def test_command_line_drill(self):

@@ -8,6 +8,7 @@ committed, as the queue and the web client would."""
 from decimal import Decimal
 
 from trytond.modules.hub_sync.tests.endpoint import HubEndpoint
+from trytond.modules.hub_sync.tests.queue import QueueSteps
 from trytond.modules.order_hub.tests.tools import (
     HubTestCase, create_city, create_product, set_company, setup_company)
 from trytond.pool import Pool
@@ -15,7 +16,7 @@ from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
 
-class YooKassaScenario(HubTestCase):
+class YooKassaScenario(QueueSteps, HubTestCase):
     "The hub with payment_yookassa, the YooKassa and SMS simulators"
     modules = ['payment_yookassa']
     allowed_ips = '127.0.0.1/32'
@@ -117,23 +118,6 @@ class YooKassaScenario(HubTestCase):
             self.step(due)
             if not self.hub.pump(idle=0.3) and not self.pending():
                 return
-
-    def pending(self):
-        def count():
-            pool = Pool()
-            from trytond.modules.hub_common import utcnow
-            return sum(pool.get(n).search_count([('state', '=', 'pending'),
-                        ['OR', ('next_try', '=', None),
-                            ('next_try', '<=', utcnow())]])
-                for n in ('hub_sync.outbox', 'hub_sync.inbox'))
-        return self.step(count)
-
-    def make_all_due(self):
-        def due():
-            Outbox = Pool().get('hub_sync.outbox')
-            Outbox.write(Outbox.search([('state', '=', 'pending')]),
-                {'next_try': None})
-        self.step(due)
 
     def refresh(self):
         "The crons that re-read open payments and receipts"
