@@ -5,11 +5,11 @@ import base64
 import datetime
 import json
 import re
-from pathlib import Path
 
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
+from trytond.modules.hub_common.tests.tools import all_hub_modules
 from trytond.modules.order_hub.tests.tools import (
     HubTestCase, create_user, set_company, setup_company)
 from trytond.pool import Pool
@@ -17,7 +17,6 @@ from trytond.tests.test_tryton import DB_NAME, with_transaction
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
-ADDONS = Path(__file__).resolve().parents[2]
 PASSWORD = 'Credentials-2026!'
 SECRET = re.compile(r'(password|passwd|token|secret|private_key|api_key'
     r'|access_key|client_key)', re.I)
@@ -26,14 +25,10 @@ NOT_SECRET = {'idempotency_key', 'ware_key', 'password_reset_expire'}
 STAFF = ['group_shop', 'group_manager', 'group_warehouse', 'group_accountant']
 
 
-def hub_modules():
-    return sorted(cfg.parent.name for cfg in ADDONS.glob('*/tryton.cfg')
-        if not cfg.parent.name.endswith('_test'))
-
-
 class CredentialsTestCase(HubTestCase):
     "Secrets of connections through JSON-RPC"
-    modules = hub_modules()
+    # the same database as hub_common's list-view check: built once
+    modules = all_hub_modules()
 
     @classmethod
     def setUpClass(cls):

@@ -10,7 +10,6 @@ This test activates every module next to hub_common (test modules too: the
 glue of extras_depend comes with them) and checks each list view with the
 inherited views applied, as ``fields_view_get`` gives it to the client."""
 import unittest
-from pathlib import Path
 
 from lxml import etree
 
@@ -18,7 +17,7 @@ from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import drop_db, with_transaction
 
-ADDONS = Path(__file__).resolve().parents[2]
+from .tools import all_hub_modules
 
 # the keys of Sao.View.TreeXMLViewParser.WIDGETS in tryton-sao 8.0
 # (web/node_modules/tryton-sao/dist/tryton-sao.js): a column's widget is
@@ -32,20 +31,6 @@ SAO_LIST_WIDGETS = {
     }
 
 
-def project_modules():
-    "Every module of the hub: the leaves bring their dependencies"
-    names = {p.parent.name for p in ADDONS.glob('*/tryton.cfg')}
-    depended = set()
-    for name in names:
-        cfg = (ADDONS / name / 'tryton.cfg').read_text()
-        section = cfg.split('depends:', 1)[1] if 'depends:' in cfg else ''
-        for line in section.splitlines()[1:]:
-            if not line.startswith((' ', '\t')):
-                break
-            depended.add(line.strip())
-    return sorted(names - depended)
-
-
 class ListViewsTestCase(unittest.TestCase):
     "No list view uses a column the web client cannot build"
 
@@ -53,7 +38,7 @@ class ListViewsTestCase(unittest.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         drop_db()
-        cls.modules = project_modules()
+        cls.modules = all_hub_modules()
         test_tryton.activate_module(cls.modules, lang='ru')
 
     @classmethod
