@@ -197,6 +197,7 @@ def load(database, config_file, urls):
         pay_with_yookassa(urls['yookassa'], orders)
     manager = step(lambda: user_id('manager'))
     move_orders(orders, manager)
+    demo_return(orders, manager)
     step(finish_setup)
 
 
@@ -576,6 +577,24 @@ def move_orders(orders, manager):
                 continue
             step(lambda: getattr(Pool().get('order_hub.order'), name)(
                     [Pool().get('order_hub.order')(order_id)]), manager)
+
+
+def demo_return(orders, manager):
+    """The customer of the order handed over on Tverskaya brings a unit
+    back to the shop: a return block «К возврату» (order_returns), its
+    money not refunded yet"""
+    index = [o[0] for o in ORDERS].index('issued')
+
+    def create():
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        Block = pool.get('order_returns.block')
+        Reason = pool.get('order_returns.reason')
+        order = Order(orders[index])
+        reason, = Reason.search([], order=[('id', 'ASC')], limit=1)
+        Block.create_return(order, [(order.lines[0], 1)], reason,
+            channel='shop', shop=order.pickup_shop)
+    step(create, manager)
 
 
 def request_shipment(order_id):

@@ -87,6 +87,18 @@ class ReturnsTestCase(HubTestCase):
                 self.assertEqual(sum(r.amount for r in done), block.amount)
                 self.assertEqual(sum(r.total for r in block.receipts
                         if r.state != 'cancelled'), block.amount)
+        # a line's returns never refund more than was paid for it, and
+        # all of its units returned refund exactly what was paid
+        for line in order.lines:
+            refunded = [l for b in order.return_blocks
+                if b.state == 'returned' and b.refund_money
+                for l in b.lines if l.order_line == line]
+            self.assertLessEqual(sum((l.amount for l in refunded),
+                    Decimal(0)), line.amount)
+            if sum((l.quantity for l in refunded), Decimal(0)) == (
+                    line.quantity):
+                self.assertEqual(sum(l.amount for l in refunded),
+                    line.amount)
         # what is still sold, at the prices paid, is the order's total
         sold = sum((l.amount for l in order.lines), Decimal(0)) - sum(
             (b.goods_amount for b in order.return_blocks
@@ -249,7 +261,9 @@ class ReturnsTestCase(HubTestCase):
                     st.integers(1, 4), st.just(False)),
                 st.tuples(st.just('pay'), st.just(0), st.just(0),
                     st.just(False)),
-                ), max_size=10))
+                st.tuples(st.just('hand_over'), st.just(0), st.just(0),
+                    st.just(False)),
+                ), max_size=12))
     def test_rules_hold_over_random_sequences(self, steps):
         from trytond.tests.test_tryton import DB_NAME
         with Transaction().start(DB_NAME, 0, context={'language': 'ru'}):
@@ -282,6 +296,11 @@ class ReturnsTestCase(HubTestCase):
                             {'quantity': Decimal(b)})
                     elif kind == 'pay' and order.payment_due > 0:
                         self.pay(order, order.payment_due)
+                    elif kind == 'hand_over' and order.state == 'paid':
+                        # handed over: the settlement receipt is issued
+                        Order.assemble([order])
+                        Order.deliver([Order(order.id)])
+                        Order.issue([Order(order.id)])
                 except UserError:
                     pass
                 self.check_rules(order)
