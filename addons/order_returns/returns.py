@@ -432,12 +432,12 @@ class Block(Workflow, ModelSQL, ModelView):
                 for x in ([line], {'amount': amount})])
         Refund.write(refunds, {'return_block': block.id})
         Order.update_totals([order])
-        cls.log(block, 'order_returns.msg_log_refund_requested',
+        cls.log_action(block, 'order_returns.msg_log_refund_requested',
             amount=format_money(block.amount))
         return refunds
 
     @classmethod
-    def log(cls, block, message, **values):
+    def log_action(cls, block, message, **values):
         "An entry of the order's action log, kind «Возврат»"
         ActionLog = Pool().get('order_hub.action_log')
         ActionLog.add([(block.order, 'return', gettext(message,

@@ -8,6 +8,7 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.modules.order_payment import fiscal
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import without_check_access
 
 
 class Block(metaclass=PoolMeta):
@@ -21,8 +22,9 @@ class Block(metaclass=PoolMeta):
     def get_ut11_returns(self):
         "The returns requested in 1C for this block"
         Document = Pool().get('ut11_bridge.document')
-        return Document.search([('origin', '=', str(self)),
-                ('kind', '=', 'return')], order=[('id', 'ASC')])
+        with without_check_access():
+            return Document.search([('origin', '=', str(self)),
+                    ('kind', '=', 'return')], order=[('id', 'ASC')])
 
     @classmethod
     def request_ut11_returns(cls, blocks):
@@ -36,7 +38,8 @@ class Block(metaclass=PoolMeta):
             for (sale, warehouse), lines in block.get_ut11_return_groups():
                 Document.request('return', block, lines, order=block.order,
                     warehouse=warehouse, basis=sale)
-                cls.log(block, 'order_returns.msg_log_1c_return_requested',
+                cls.log_action(block,
+                    'order_returns.msg_log_1c_return_requested',
                     sale=sale.ut11_number or sale.id,
                     warehouse=warehouse.rec_name if warehouse else '—')
 
@@ -59,7 +62,8 @@ class Block(metaclass=PoolMeta):
                 amount * count / units)
             left[line.id] = (units - count, amount - share)
             price = line.order_line.unit_price or Decimal(0)
-            warehouse = line.destination()
+            warehouse = (line.destination()
+                or shipment_line.shipment.sale_warehouse)
             groups.setdefault((sale, warehouse), []).append({
                     'product': line.product, 'quantity': count,
                     'unit_price': price,
@@ -71,9 +75,10 @@ class Block(metaclass=PoolMeta):
     def ut11_sale(shipment):
         "The shipment's sale in 1C that a return is based on, if any"
         Document = Pool().get('ut11_bridge.document')
-        sales = Document.search([('origin', '=', str(shipment)),
-                ('kind', '=', 'sale'), ('state', '!=', 'refused')],
-            order=[('id', 'DESC')], limit=1)
+        with without_check_access():
+            sales = Document.search([('origin', '=', str(shipment)),
+                    ('kind', '=', 'sale'), ('state', '!=', 'refused')],
+                order=[('id', 'DESC')], limit=1)
         return sales[0] if sales else None
 
     @classmethod
@@ -83,11 +88,11 @@ class Block(metaclass=PoolMeta):
         numbers = [d.ut11_number for d in block.get_ut11_returns()
             if d.ut11_number]
         cls.write([block], {'documents': ', '.join(numbers) or None})
-        cls.log(block, 'order_returns.msg_log_1c_return_posted',
+        cls.log_action(block, 'order_returns.msg_log_1c_return_posted',
             number=document.ut11_number or '—')
 
     @classmethod
     def ut11_document_refused(cls, block, document, reason):
         if document.kind == 'return':
-            cls.log(block, 'order_returns.msg_log_1c_return_refused',
+            cls.log_action(block, 'order_returns.msg_log_1c_return_refused',
                 reason=reason or '—')

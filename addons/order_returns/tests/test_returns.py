@@ -136,7 +136,8 @@ class ReturnsTestCase(HubTestCase):
         refund_receipt, = block.receipts
         self.assertEqual((refund_receipt.kind, refund_receipt.total),
             ('refund', price))
-        self.assertEqual(len(self.log(order)), 2)
+        # created, refund requested, returned
+        self.assertEqual(len(self.log(order)), 3)
         self.check_rules(order)
 
     @with_transaction()
