@@ -307,6 +307,45 @@ class ReturnsTestCase(HubTestCase):
                 self.check_rules(order)
 
 
+class ReturnReservationTestCase(HubTestCase):
+    "Returned units leave the reservation; a cancelled return takes it back"
+    modules = ['order_returns']
+
+    @with_transaction()
+    def test_reservation_follows_the_blocks(self):
+        from trytond.modules.order_hub.tests.tools import (
+            create_city, create_warehouse, set_company, set_stock)
+        from trytond.modules.order_shipments.tests.tools import paid_order
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        Block = pool.get('order_returns.block')
+        Reason = pool.get('order_returns.reason')
+
+        def reserved(order):
+            return sum((r.quantity for l in Order(order.id).lines
+                    for r in l.reservations if r.active), Decimal(0))
+        with set_company(setup_company()):
+            moscow = create_city("Москва", 55.755826, 37.6173)
+            shop = create_warehouse("Магазин на Тверской", moscow)
+            product, = create_product("Кеды", '1000')
+            set_stock(product, shop, 5)
+            order = paid_order([(product, 3)], delivery_city=moscow.id)
+            Order.reserve([order])
+            order = Order(order.id)
+            self.assertEqual((order.state, reserved(order)),
+                ('assembling', 3))
+            reason, = Reason.search([], limit=1)
+            block = Block.create_return(order, [(order.lines[0], 2)], reason)
+            self.assertEqual(reserved(order), 1)
+            # reserving again leaves the returned units out
+            Order.reserve([Order(order.id)])
+            self.assertEqual(reserved(order), 1)
+            Block.cancel([block])
+            self.assertEqual(reserved(order), 3)
+            log = [e.description for e in Order(order.id).action_logs]
+            self.assertTrue(any("товар возвращён" in e for e in log), log)
+
+
 class ReturnAfterHandOverTestCase(HubTestCase):
     "A return after the hand-over: «Сделать возврат», units «Возвращен»"
     modules = ['order_returns']
