@@ -580,10 +580,11 @@ def move_orders(orders, manager):
 
 
 def demo_return(orders, manager):
-    """The customer of the order handed over on Tverskaya brings a unit
-    back to the shop: a return block «К возврату» (order_returns), its
-    money not refunded yet"""
-    index = [o[0] for o in ORDERS].index('issued')
+    """The customer of the order paid through YooKassa sends a unit back
+    by the carrier: a return block «К возврату» (order_returns), its money
+    not refunded yet (orders paid on the site alone hold no payment of the
+    hub's to refund)"""
+    index = [o[0] for o in ORDERS].index('paid')
 
     def create():
         pool = Pool()
@@ -591,9 +592,11 @@ def demo_return(orders, manager):
         Block = pool.get('order_returns.block')
         Reason = pool.get('order_returns.reason')
         order = Order(orders[index])
+        if order.paid_amount <= 0:
+            return
         reason, = Reason.search([], order=[('id', 'ASC')], limit=1)
         Block.create_return(order, [(order.lines[0], 1)], reason,
-            channel='shop', shop=order.pickup_shop)
+            channel='carrier')
     step(create, manager)
 
 
