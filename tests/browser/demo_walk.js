@@ -512,7 +512,8 @@ async function linesTable(page) {
     // page, then the customer's claim printed (order_returns)
     await page.click('#menu >> text=/^Оплата$/');
     await page.waitForTimeout(800);
-    const blocks = await openList(page, 'Возвраты', 'Причина', 'К возврату');
+    const blocks = await openList(page, 'Возвраты товара', 'Причина',
+      'К возврату');
     const blockRow = blocks.find((r) => r.includes('К возврату'));
     expect(blockRow, `no return «К возврату»: ${blocks}`);
     const returnOrder = (blockRow.match(/ЗК-\d+/) || [])[0];
@@ -561,7 +562,7 @@ async function linesTable(page) {
       .first().click().catch(() => {});
     await page.locator('.modal-dialog:visible').waitFor({ state: 'detached',
       timeout: 10000 }).catch(() => {});
-    await openList(page, 'Возвраты', 'Причина', 'К возврату');
+    await openList(page, 'Возвраты товара', 'Причина', 'К возврату');
     await page.locator('#tabcontent .treeview:visible tbody tr')
       .filter({ hasText: 'К возврату' }).first().locator('td').nth(1)
       .click();
