@@ -519,23 +519,7 @@ async function linesTable(page) {
     expect(blockRow, `no return on the tab «К возврату»: ${blocks}`);
     const returnOrder = (blockRow.match(/ЗК-\d+/) || [])[0];
     expect(returnOrder, `the return shows no order number: ${blockRow}`);
-    await openMenu(page, 'Заказы');
-    const orderFilter = page.locator('#tabcontent .filter-box input:visible')
-      .first();
-    await orderFilter.waitFor({ timeout: 60000 });
-    await orderFilter.fill(`"Номер": ${returnOrder}`);
-    await orderFilter.press('Enter');
-    await page.waitForTimeout(1500);
-    const tabs = page.locator('#tabcontent .nav-tabs a:visible');
-    for (let i = 0; i < await tabs.count(); i++) {
-      const count = await tabs.nth(i).locator('.badge').innerText()
-        .catch(() => '');
-      if (Number(count) > 0) {
-        await tabs.nth(i).click();
-        await page.waitForTimeout(1000);
-        break;
-      }
-    }
+    await openList(page, 'Заказы', 'ФИО', 'Все');
     await page.locator('#tabcontent .treeview tbody tr:visible')
       .filter({ hasText: returnOrder }).first().locator('td')
       .filter({ hasText: returnOrder }).first().click();
