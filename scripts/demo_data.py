@@ -203,6 +203,7 @@ def load(database, config_file, urls):
     if 'russian_post' in urls:
         say("Заявка в Почту России…")
         russian_post_request(manager)
+    demo_return(orders, manager)
     if 'chestny_znak' in urls:
         setup_marking(urls['chestny_znak'])
     step(finish_setup)
@@ -610,6 +611,27 @@ def move_orders(orders, manager):
                 continue
             step(lambda: getattr(Pool().get('order_hub.order'), name)(
                     [Pool().get('order_hub.order')(order_id)]), manager)
+
+
+def demo_return(orders, manager):
+    """The customer of the order paid through YooKassa sends a unit back
+    by the carrier: a return block «К возврату» (order_returns), its money
+    not refunded yet (orders paid on the site alone hold no payment of the
+    hub's to refund)"""
+    index = [o[0] for o in ORDERS].index('paid')
+
+    def create():
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        Block = pool.get('order_returns.block')
+        Reason = pool.get('order_returns.reason')
+        order = Order(orders[index])
+        if order.paid_amount <= 0:
+            return
+        reason, = Reason.search([], order=[('id', 'ASC')], limit=1)
+        Block.create_return(order, [(order.lines[0], 1)], reason,
+            channel='carrier')
+    step(create, manager)
 
 
 def request_shipment(order_id):

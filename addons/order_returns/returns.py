@@ -105,6 +105,12 @@ class Block(Workflow, ModelSQL, ModelView):
             'readonly': _readonly['readonly'],
             'invisible': Eval('channel') != 'shop',
             })
+    warehouse = fields.Many2One('stock.location', "Warehouse",
+        ondelete='RESTRICT', domain=[('type', '=', 'warehouse')],
+        states={'readonly': _readonly['readonly']},
+        help="Where the goods that do not stay in the shop go: returns "
+        "through a carrier and goods that must go to the warehouse "
+        "(with the return waybill).")
     documents = fields.Char("1C Documents", readonly=True,
         help="Numbers of the 1C documents of this return.")
     order_issued = fields.Function(fields.Boolean("Order Issued"),
@@ -197,7 +203,8 @@ class Block(Workflow, ModelSQL, ModelView):
         return order.paid_amount - order.refunded_amount > 0
 
     @classmethod
-    def create_return(cls, order, goods, reason, channel=None, shop=None):
+    def create_return(cls, order, goods, reason, channel=None, shop=None,
+            warehouse=None):
         """A block for goods [(order line, quantity)] of the order, for
         the reason; returns it.  Nothing paid: the units leave the sale
         (the lines reduced) and the block is closed with no refund."""
@@ -214,9 +221,14 @@ class Block(Workflow, ModelSQL, ModelView):
                     order=order.rec_name, state=order.state_string))
         number = max((b.number or 0 for b in order.return_blocks),
             default=0) + 1
+        if channel == 'shop' and not shop:
+            raise ReturnError(gettext('order_returns.msg_shop_required',
+                    order=order.rec_name))
+        warehouse = warehouse or cls.return_warehouse(order, goods)
         values = {'order': order.id, 'number': number,
             'reason': reason.id, 'channel': channel,
             'shop': shop.id if shop else None, 'refund_money': paid,
+            'warehouse': warehouse.id if warehouse else None,
             }
         if paid:
             amounts, per_line = cls.amounts(order, goods, reason)
@@ -237,9 +249,49 @@ class Block(Workflow, ModelSQL, ModelView):
                         amount=format_money(block.amount)))])
         if paid:
             Order.update_totals([order])
+            cls.release_reservations([block])
         else:
             cls.leave_sale(block, goods)
         return block
+
+    @classmethod
+    def return_warehouse(cls, order, goods):
+        """The warehouse goods not kept by a shop go back to: the one the
+        goods were shipped from (the first shipment of the lines)"""
+        ShipmentLine = Pool().get('order_shipments.shipment.line')
+        found = ShipmentLine.search([
+                ('order_line', 'in', [l.id for l, _ in goods]),
+                ('shipment.state', '!=', 'cancelled'),
+                ], order=[('id', 'ASC')], limit=1)
+        if found:
+            return found[0].shipment.from_warehouse
+
+    @classmethod
+    def release_reservations(cls, blocks):
+        """Reservations of the returned units are released: a line of an
+        order not yet shipped holds no more than its units still sold
+        (the farthest warehouse released first)"""
+        pool = Pool()
+        Reservation = pool.get('order_hub.reservation')
+        amounts = {}
+        for block in blocks:
+            lines = [l.order_line for l in block.lines if l.order_line]
+            taken = cls.taken_units(lines)
+            for line in lines:
+                held = sorted((r for r in line.reservations if r.active),
+                    key=lambda r: (-(r.distance or 0), -r.id))
+                excess = (sum((r.quantity for r in held), Decimal(0))
+                    - (line.quantity - taken[line.id]))
+                for reservation in held:
+                    if excess <= 0:
+                        break
+                    if reservation in amounts:
+                        continue
+                    amounts[reservation] = min(excess, reservation.quantity)
+                    excess -= amounts[reservation]
+        if amounts:
+            Reservation.reduce(amounts, reason=gettext(
+                    'order_returns.msg_release_returned'))
 
     @classmethod
     def check_goods(cls, order, goods):
@@ -380,7 +432,16 @@ class Block(Workflow, ModelSQL, ModelView):
                 for x in ([line], {'amount': amount})])
         Refund.write(refunds, {'return_block': block.id})
         Order.update_totals([order])
+        cls.log_action(block, 'order_returns.msg_log_refund_requested',
+            amount=format_money(block.amount))
         return refunds
+
+    @classmethod
+    def log_action(cls, block, message, **values):
+        "An entry of the order's action log, kind «Возврат»"
+        ActionLog = Pool().get('order_hub.action_log')
+        ActionLog.add([(block.order, 'return', gettext(message,
+                        block=block.rec_name, **values))])
 
     @classmethod
     def refunds_done(cls, blocks):
@@ -409,43 +470,59 @@ class Block(Workflow, ModelSQL, ModelView):
                     'order_returns.msg_log_block_returned',
                     block=b.rec_name, amount=format_money(b.amount)))
             for b in blocks)
+        cls.goods_received(blocks)
+
+    @classmethod
+    def goods_received(cls, blocks):
+        """The returned goods are taken in (shop or warehouse); the 1C glue
+        requests the return documents here"""
 
     @classmethod
     def mark_units_returned(cls, blocks):
         """The shipped units of the blocks become «Возвращен»: a movement
-        log entry per shipment line they come from (the lines' shipments
-        in id order, after the units earlier returns took); a shipment line
-        whose units are all back takes the status"""
+        log entry per shipment line they come from; a shipment line whose
+        units are all back takes the status"""
         pool = Pool()
         ShipmentLine = pool.get('order_shipments.shipment.line')
         Movement = pool.get('order_hub.item.movement')
         rows, to_mark = [], []
         for block in blocks:
-            for line in block.lines:
-                if not line.order_line:
-                    continue
-                skip = cls.units_returned_before(line.order_line, block)
-                left = line.quantity
-                for shipment_line in ShipmentLine.search([
-                            ('order_line', '=', line.order_line.id),
-                            ('shipment.state', '!=', 'cancelled'),
-                            ], order=[('id', 'ASC')]):
-                    room = shipment_line.quantity
-                    passed = min(skip, room)
-                    skip -= passed
-                    count = min(room - passed, left)
-                    if count <= 0:
-                        continue
-                    left -= count
-                    rows.append(cls.movement_row(block, shipment_line,
-                            count))
-                    if passed + count == room:
-                        to_mark.append(shipment_line)
-                    if left <= 0:
-                        break
+            for line, shipment_line, count, full in block.shipped_units():
+                rows.append(cls.movement_row(block, shipment_line, count,
+                        line))
+                if full:
+                    to_mark.append(shipment_line)
         if to_mark:
             ShipmentLine.write(to_mark, {'state': 'returned'})
         Movement.add_rows(rows)
+
+    def shipped_units(self):
+        """[(block line, shipment line, units, whether the shipment line is
+        then all back)]: the shipment lines of its order lines in id order,
+        after the units earlier returns took"""
+        ShipmentLine = Pool().get('order_shipments.shipment.line')
+        result = []
+        for line in self.lines:
+            if not line.order_line:
+                continue
+            skip = self.units_returned_before(line.order_line, self)
+            left = line.quantity
+            for shipment_line in ShipmentLine.search([
+                        ('order_line', '=', line.order_line.id),
+                        ('shipment.state', '!=', 'cancelled'),
+                        ], order=[('id', 'ASC')]):
+                room = shipment_line.quantity
+                passed = min(skip, room)
+                skip -= passed
+                count = min(room - passed, left)
+                if count <= 0:
+                    continue
+                left -= count
+                result.append((line, shipment_line, count,
+                        passed + count == room))
+                if left <= 0:
+                    break
+        return result
 
     @classmethod
     def units_returned_before(cls, order_line, block):
@@ -459,9 +536,9 @@ class Block(Workflow, ModelSQL, ModelView):
                         ])), Decimal(0))
 
     @classmethod
-    def movement_row(cls, block, shipment_line, count):
-        location = (block.shop if block.channel == 'shop' and block.shop
-            else shipment_line.shipment.sale_warehouse)
+    def movement_row(cls, block, shipment_line, count, line=None):
+        location = (line.destination() if line else None) or (
+            shipment_line.shipment.sale_warehouse)
         return {'order': block.order.id,
             'product': shipment_line.product.id,
             'shipment': shipment_line.shipment.id,
@@ -490,6 +567,15 @@ class Block(Workflow, ModelSQL, ModelView):
                     block=b.rec_name)) for b in blocks)
         cls.write(blocks, {'state': 'cancelled'})
         Order.update_totals(Order.browse(list({b.order.id for b in blocks})))
+        cls.reserve_again(blocks)
+
+    @classmethod
+    def reserve_again(cls, blocks):
+        "Goods back in the sale of an order being assembled are reserved"
+        Reservation = Pool().get('order_hub.reservation')
+        Reservation.reserve_lines([l.order_line for b in blocks
+                for l in b.lines if l.order_line
+                and b.order.state == 'assembling'])
 
 
 def lock_rows(Model, ids):
@@ -520,11 +606,29 @@ class BlockLine(ModelSQL, ModelView):
         readonly=True)
     amount = fields.Numeric("Amount", digits=(16, 2), readonly=True,
         help="What the customer paid for these units.")
+    destination_name = fields.Function(fields.Char("Goes To"),
+        'get_destination_name')
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('block')
+
+    def goes_to_warehouse(self):
+        """Whether these goods go to the warehouse even when returned
+        through a shop (with the return waybill).  False here; the marking
+        module overrides it for marked goods."""
+        return False
+
+    def destination(self):
+        """Where the goods are taken in: the shop they are returned
+        through, else (a carrier, or goods that go to the warehouse) the
+        block's warehouse"""
+        block = self.block
+        if (block.channel == 'shop' and block.shop
+                and not self.goes_to_warehouse()):
+            return block.shop
+        return block.warehouse or block.shop
 
     @property
     def unit_price(self):
@@ -538,6 +642,10 @@ class BlockLine(ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return self.describe()
+
+    def get_destination_name(self, name):
+        destination = self.destination()
+        return destination.rec_name if destination else None
 
 
 class Refund(metaclass=PoolMeta):
@@ -623,6 +731,22 @@ class OrderLine(metaclass=PoolMeta):
                     returned=format_number(taken)))
 
 
+class Reservation(metaclass=PoolMeta):
+    __name__ = 'order_hub.reservation'
+
+    @classmethod
+    def _missing(cls, lines):
+        "Units of return blocks are not reserved again"
+        Block = Pool().get('order_returns.block')
+        Line = Pool().get('order_hub.order.line')
+        wanted, held = super()._missing(lines)
+        if wanted:
+            taken = Block.taken_units(Line.browse([w[0] for w in wanted]))
+            wanted = [(l, o, p, m - taken[l]) for l, o, p, m in wanted
+                if m - taken[l] > 0]
+        return wanted, held
+
+
 class ActionLog(metaclass=PoolMeta):
     __name__ = 'order_hub.action_log'
 
@@ -643,7 +767,12 @@ class CreateReturnStart(ModelView):
     channel = fields.Selection(CHANNELS, "Returned")
     shop = fields.Many2One('stock.location', "Shop",
         domain=[('type', '=', 'warehouse'), ('hub_is_shop', '=', True)],
-        states={'invisible': Eval('channel') != 'shop'})
+        states={'invisible': Eval('channel') != 'shop',
+            'required': Eval('channel') == 'shop'})
+    warehouse = fields.Many2One('stock.location', "Warehouse",
+        domain=[('type', '=', 'warehouse')],
+        help="Where goods not kept by the shop go; by default the "
+        "warehouse they were shipped from.")
 
 
 class CreateReturnLine(ModelView):
@@ -700,5 +829,6 @@ class CreateReturn(Wizard):
         goods = [(l.order_line, l.quantity) for l in self.start.lines
             if l.quantity]
         Block.create_return(self.record, goods, self.start.reason,
-            channel=self.start.channel, shop=self.start.shop)
+            channel=self.start.channel, shop=self.start.shop,
+            warehouse=self.start.warehouse)
         return 'end'

@@ -618,6 +618,57 @@ async function linesTable(page) {
     const transfers = await shot(page, 'transfer-requests');
     expectLabels(transfers, ['Откуда', 'Куда'], 'transfer requests');
 
+    // 10b. a return: the order paid through YooKassa, a unit sent back by
+    // the carrier — its block «К возврату» on the order's «Возвраты» page,
+    // then the customer's claim printed (order_returns)
+    await page.click('#menu >> text=/^Оплата$/');
+    await page.waitForTimeout(800);
+    const blocks = await openList(page, 'Возвраты товара', 'Причина',
+      'К возврату');
+    // (the tab's domain fixes the status: sao hides that column here)
+    const blockRow = blocks.find((r) => r.includes('ЗК-'));
+    expect(blockRow, `no return on the tab «К возврату»: ${blocks}`);
+    const returnOrder = (blockRow.match(/ЗК-\d+/) || [])[0];
+    expect(returnOrder, `the return shows no order number: ${blockRow}`);
+    await openList(page, 'Заказы', 'ФИО', 'Все');
+    await page.locator('#tabcontent .treeview tbody tr:visible')
+      .filter({ hasText: returnOrder }).first().locator('td')
+      .filter({ hasText: returnOrder }).first().click();
+    await page.locator('#tabcontent button[title="Переключить"]:visible')
+      .first().click();
+    await page.waitForSelector('#tabcontent .form:visible',
+      { timeout: 60000 });
+    await page.locator('#tabcontent .nav-tabs a:visible',
+      { hasText: 'Возвраты' }).first().click();
+    const blockOnOrder = page.locator(
+      '#tabcontent .treeview:visible tbody tr').filter(
+      { hasText: 'К возврату' }).first();
+    await blockOnOrder.waitFor({ timeout: 30000 });
+    await page.waitForTimeout(800);
+    const returnLabels = await shot(page, 'order-return-block');
+    expectLabels(returnLabels, ['Причина', 'Сумма к возврату'],
+      'order returns');
+    // the claim printed from the list of returns (a PDF to download)
+    await openList(page, 'Возвраты товара', 'Причина', 'К возврату');
+    await page.locator('#tabcontent .treeview:visible tbody tr')
+      .filter({ hasText: returnOrder }).first().locator('td').nth(1)
+      .click();
+    const download = page.waitForEvent('download', { timeout: 60000 });
+    await page.locator('#tabcontent button#print:visible').first().click();
+    await page.locator('#tabcontent .dropdown-menu:visible a',
+      { hasText: 'Заявление на возврат' }).first().click();
+    const claim = await download;
+    expect(/\.pdf$/.test(claim.suggestedFilename()),
+      `the claim is not a PDF: ${claim.suggestedFilename()}`);
+    const claimFile = path.join(shots, 'demo-return-claim.pdf');
+    await claim.saveAs(claimFile);
+    expect(fs.readFileSync(claimFile).subarray(0, 4).toString() === '%PDF',
+      'the printed claim is not a PDF');
+    await shot(page, 'return-claim-printed');
+    const closeDownload = page.locator('.modal-dialog:visible button',
+      { hasText: 'Закрыть' });
+    if (await closeDownload.count()) await closeDownload.first().click();
+
     // 11. the accountant: payments with their receipts, receipts, the
     // day's totals (the demo's order paid through YooKassa)
     const books = await (await browser.newContext({ locale: 'ru-RU',

@@ -49,21 +49,26 @@ def _worker(company, action, setup, barrier, items, results):
 
 
 def run_in_processes(company, action, items, processes=4, setup=None,
-        timeout=300):
+        timeout=300, per_process=None):
     """Run action(item) in processes processes at once for each item; the
     results as [(item, outcome, attempts)], processes × items of them.
-    action and setup (run once in each process after the pool is loaded)
-    must be module-level functions: the processes are spawned."""
+    per_process, instead of items, gives each process its own items (a list
+    per process, all of the same length): step n of every process starts
+    together.  action and setup (run once in each process after the pool
+    is loaded) must be module-level functions: the processes are spawned."""
     context = multiprocessing.get_context('spawn')
+    if per_process is None:
+        per_process = [list(items)] * processes
+    processes = len(per_process)
     barrier = context.Barrier(processes)
     results = context.Queue()
     workers = [context.Process(target=_worker, args=(
-                company, action, setup, barrier, list(items), results),
-            daemon=True) for _ in range(processes)]
+                company, action, setup, barrier, list(own), results),
+            daemon=True) for own in per_process]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=timeout)
-        for _ in range(processes * len(items))]
+        for _ in range(sum(len(own) for own in per_process))]
     for worker in workers:
         worker.join(timeout=60)
     return outcomes

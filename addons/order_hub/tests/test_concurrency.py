@@ -4,17 +4,15 @@ Several processes reserve orders for the same scarce goods at the same
 moment, round after round, each retrying as Tryton's RPC layer does when a
 transaction loses a lock race.  The reserved total must never exceed stock.
 """
-import multiprocessing
-import random
-import time
 import unittest
 from decimal import Decimal
 
 from trytond import backend
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
+from .concurrency import run_in_processes
 from .tools import (
     HubTestCase, create_city, create_order, create_product, create_warehouse,
     set_company, set_stock, setup_company)
@@ -25,26 +23,10 @@ STOCK = 3          # units of each round's product, over two warehouses
 WANTED = 2         # units each process's order wants
 
 
-def reserve_in_process(company, barrier, order_ids, results):
-    "One manager: reserve this round's order when everybody is ready"
-    from trytond.backend import DatabaseOperationalError
-    Pool(DB_NAME).init()
-    for order_id in order_ids:
-        barrier.wait()
-        for attempt in range(50):
-            try:
-                with Transaction().start(DB_NAME, 1, context={
-                            'company': company, 'language': 'ru'},
-                        ) as transaction:
-                    Order = Pool().get('order_hub.order')
-                    Order.reserve([Order(order_id)])
-                    transaction.commit()
-                results.put((order_id, attempt))
-                break
-            except DatabaseOperationalError:
-                time.sleep(random.uniform(0, 0.02))
-        else:
-            results.put((order_id, None))
+def reserve(order_id):
+    "One manager reserves an order"
+    Order = Pool().get('order_hub.order')
+    Order.reserve([Order(order_id)])
 
 
 @unittest.skipUnless(backend.name == 'postgresql', "needs row locks")
@@ -84,22 +66,12 @@ class ConcurrencyTestCase(HubTestCase):
         pool = Pool()
         Reservation = pool.get('order_hub.reservation')
         StockLevel = pool.get('order_hub.stock')
-        context = multiprocessing.get_context('spawn')
-        barrier = context.Barrier(PROCESSES)
-        results = context.Queue()
-        workers = [context.Process(target=reserve_in_process, args=(
-                    self.company, barrier, [orders[p] for _, orders in self.rounds],
-                    results), daemon=True)
-            for p in range(PROCESSES)]
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=300)
-            for _ in range(PROCESSES * ROUNDS)]
-        for worker in workers:
-            worker.join(timeout=60)
-
-        self.assertNotIn(None, [attempt for _, attempt in outcomes],
+        outcomes = run_in_processes(self.company, reserve, None,
+            per_process=[[orders[p] for _, orders in self.rounds]
+                for p in range(PROCESSES)])
+        self.assertNotIn(None, [o for _, o, _ in outcomes],
             "a reservation gave up after 50 lock retries")
+        self.assertEqual({o for _, o, _ in outcomes}, {'done'})
         Transaction().rollback()  # see what the processes committed
         for product, orders in self.rounds:
             reserved = sum(r.quantity for r in Reservation.search([

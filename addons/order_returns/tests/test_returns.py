@@ -87,6 +87,18 @@ class ReturnsTestCase(HubTestCase):
                 self.assertEqual(sum(r.amount for r in done), block.amount)
                 self.assertEqual(sum(r.total for r in block.receipts
                         if r.state != 'cancelled'), block.amount)
+        # a line's returns never refund more than was paid for it, and
+        # all of its units returned refund exactly what was paid
+        for line in order.lines:
+            refunded = [l for b in order.return_blocks
+                if b.state == 'returned' and b.refund_money
+                for l in b.lines if l.order_line == line]
+            self.assertLessEqual(sum((l.amount for l in refunded),
+                    Decimal(0)), line.amount)
+            if sum((l.quantity for l in refunded), Decimal(0)) == (
+                    line.quantity):
+                self.assertEqual(sum(l.amount for l in refunded),
+                    line.amount)
         # what is still sold, at the prices paid, is the order's total
         sold = sum((l.amount for l in order.lines), Decimal(0)) - sum(
             (b.goods_amount for b in order.return_blocks
@@ -124,7 +136,8 @@ class ReturnsTestCase(HubTestCase):
         refund_receipt, = block.receipts
         self.assertEqual((refund_receipt.kind, refund_receipt.total),
             ('refund', price))
-        self.assertEqual(len(self.log(order)), 2)
+        # created, refund requested, returned
+        self.assertEqual(len(self.log(order)), 3)
         self.check_rules(order)
 
     @with_transaction()
@@ -249,7 +262,9 @@ class ReturnsTestCase(HubTestCase):
                     st.integers(1, 4), st.just(False)),
                 st.tuples(st.just('pay'), st.just(0), st.just(0),
                     st.just(False)),
-                ), max_size=10))
+                st.tuples(st.just('hand_over'), st.just(0), st.just(0),
+                    st.just(False)),
+                ), max_size=12))
     def test_rules_hold_over_random_sequences(self, steps):
         from trytond.tests.test_tryton import DB_NAME
         with Transaction().start(DB_NAME, 0, context={'language': 'ru'}):
@@ -282,9 +297,53 @@ class ReturnsTestCase(HubTestCase):
                             {'quantity': Decimal(b)})
                     elif kind == 'pay' and order.payment_due > 0:
                         self.pay(order, order.payment_due)
+                    elif kind == 'hand_over' and order.state == 'paid':
+                        # handed over: the settlement receipt is issued
+                        Order.assemble([order])
+                        Order.deliver([Order(order.id)])
+                        Order.issue([Order(order.id)])
                 except UserError:
                     pass
                 self.check_rules(order)
+
+
+class ReturnReservationTestCase(HubTestCase):
+    "Returned units leave the reservation; a cancelled return takes it back"
+    modules = ['order_returns']
+
+    @with_transaction()
+    def test_reservation_follows_the_blocks(self):
+        from trytond.modules.order_hub.tests.tools import (
+            create_city, create_warehouse, set_company, set_stock)
+        from trytond.modules.order_shipments.tests.tools import paid_order
+        pool = Pool()
+        Order = pool.get('order_hub.order')
+        Block = pool.get('order_returns.block')
+        Reason = pool.get('order_returns.reason')
+
+        def reserved(order):
+            return sum((r.quantity for l in Order(order.id).lines
+                    for r in l.reservations if r.active), Decimal(0))
+        with set_company(setup_company()):
+            moscow = create_city("Москва", 55.755826, 37.6173)
+            shop = create_warehouse("Магазин на Тверской", moscow)
+            product, = create_product("Кеды", '1000')
+            set_stock(product, shop, 5)
+            order = paid_order([(product, 3)], delivery_city=moscow.id)
+            Order.reserve([order])
+            order = Order(order.id)
+            self.assertEqual((order.state, reserved(order)),
+                ('assembling', 3))
+            reason, = Reason.search([], limit=1)
+            block = Block.create_return(order, [(order.lines[0], 2)], reason)
+            self.assertEqual(reserved(order), 1)
+            # reserving again leaves the returned units out
+            Order.reserve([Order(order.id)])
+            self.assertEqual(reserved(order), 1)
+            Block.cancel([block])
+            self.assertEqual(reserved(order), 3)
+            log = [e.description for e in Order(order.id).action_logs]
+            self.assertTrue(any("товар возвращён" in e for e in log), log)
 
 
 class ReturnAfterHandOverTestCase(HubTestCase):
