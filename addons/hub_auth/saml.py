@@ -231,7 +231,10 @@ def acs(request, pool, identity):
         return Response("Слишком много неудачных попыток входа, "
             "повторите позже", status=HTTPStatus.TOO_MANY_REQUESTS,
             content_type='text/plain; charset=utf-8')
-    client = stock.get_client(pool.database_name, identity)
+    # the SP's addresses (entity id, ACS) as the stock login and metadata
+    # routes build them, outside a request: [web] hostname
+    with Transaction().set_context(_request=None):
+        client = stock.get_client(pool.database_name, identity)
     try:
         authn_response = client.parse_authn_request_response(
             request.form['SAMLResponse'], saml2.entity.BINDING_HTTP_POST)
@@ -287,9 +290,11 @@ def install():
     "Give the stock ACS route our acs (routes are per process)"
     if stock is None:
         return
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint is stock.acs:
-            rule.endpoint = acs
+    by_endpoint = app.url_map._rules_by_endpoint   # werkzeug's URL builder
+    for rule in list(by_endpoint.get(stock.acs, [])):
+        rule.endpoint = acs
+        by_endpoint[stock.acs].remove(rule)
+        by_endpoint.setdefault(acs, []).append(rule)
 
 
 install()
