@@ -1,0 +1,300 @@
+"""SAML 2.0 login (Tryton's authentication_saml) made safe for the hub.
+
+The stock module (8.0) redirects to whatever RelayState the browser posts
+back to its ACS route, finds only existing users and never throttles.  Its
+ACS route is given our `acs` below: the same SAML checks (pysaml2, signed
+responses), then the hub's rules, each a Pool method of res.user so that a
+next module can override it:
+
+* `hub_auth_redirect_allowed`: only the hub's own addresses (same host,
+  `[hub_auth] redirect_urls`, relative paths); anything else goes to the
+  hub's start page;
+* `hub_auth_sso_throttled` / `hub_auth_sso_failed`: failed responses count in
+  Tryton's own login throttle (res.user.login.attempt), per address
+  (`[session] max_attempt`) and per network (`max_attempt_ip_network`);
+* `hub_auth_saml_user`: the user of the assertion, created on first login,
+  groups and shops from the group claim through the directory-group mapping.
+"""
+import dataclasses
+import logging
+import random
+import time
+import urllib.parse
+from http import HTTPStatus
+
+from trytond.config import config
+from trytond.model import fields
+from trytond.pool import PoolMeta
+from trytond.protocols.wrappers import (
+    Response, abort, add_auth_cookies, allow_null_origin, redirect,
+    with_pool, with_transaction)
+from trytond.transaction import Transaction, without_check_access
+from trytond.url import http_host
+from trytond.wsgi import app
+
+from .directory import Account
+
+logger = logging.getLogger(__name__)
+SECTION = 'hub_auth'
+
+try:
+    from trytond.modules.authentication_saml import routes as stock
+except ImportError:  # the SAML module is not installed: no SAML login
+    stock = None
+
+
+def identity_section(identity):
+    return f'authentication_saml {identity}'
+
+
+def first(attributes, name):
+    "The first value of an assertion attribute, '' when absent"
+    if not name:
+        return ''
+    values = attributes.get(name) or []
+    return str(values[0]) if values else ''
+
+
+class User(metaclass=PoolMeta):
+    __name__ = 'res.user'
+
+    hub_auth_saml = fields.Boolean("SAML Login",
+        help="The person may log in through the organisation's SAML "
+        "identity provider (AD FS).")
+
+    @classmethod
+    def default_hub_auth_saml(cls):
+        return False
+
+    @classmethod
+    def hub_auth_redirect_allowed(cls, url, host):
+        """Whether the hub may redirect to url after a login: a relative path,
+        the hub's own host or one of [hub_auth] redirect_urls"""
+        if not url or any(ord(c) < 0x20 or c == '\\' for c in url):
+            return False
+        try:
+            parts = urllib.parse.urlsplit(url)
+        except ValueError:
+            return False
+        if not parts.scheme and not parts.netloc:
+            return url.startswith('/') and not url.startswith('//')
+        if parts.scheme not in {'http', 'https'} or not parts.netloc:
+            return False
+        if parts.netloc.lower() == (host or '').lower():
+            return True
+        return any(cls._hub_auth_url_under(parts, base)
+            for base in cls.hub_auth_redirect_urls())
+
+    @classmethod
+    def hub_auth_redirect_urls(cls):
+        "The base URLs of [hub_auth] redirect_urls (one per line or space)"
+        return (config.get(SECTION, 'redirect_urls', default='') or '').split()
+
+    @staticmethod
+    def _hub_auth_url_under(parts, base):
+        base = urllib.parse.urlsplit(base)
+        if (parts.scheme, parts.netloc.lower()) != (
+                base.scheme, base.netloc.lower()):
+            return False
+        prefix = base.path.rstrip('/')
+        return (not prefix or parts.path == prefix
+            or parts.path.startswith(prefix + '/'))
+
+    @classmethod
+    def _hub_auth_sso_key(cls):
+        ip_address, _ = Transaction().remote_address()
+        return f'sso:{ip_address}'
+
+    @classmethod
+    def hub_auth_sso_throttled(cls):
+        """Whether the address (or its network) failed too often: the limits
+        of Tryton's login throttle, [session] max_attempt and
+        max_attempt_ip_network"""
+        LoginAttempt = cls._hub_auth_attempts()
+        if LoginAttempt.count_ip() > config.getint(
+                'session', 'max_attempt_ip_network', default=300):
+            return True
+        return LoginAttempt.count(cls._hub_auth_sso_key()) > config.getint(
+            'session', 'max_attempt', default=5)
+
+    @classmethod
+    def hub_auth_sso_failed(cls):
+        "Count a failed single sign-on; wait like Tryton after a bad password"
+        LoginAttempt = cls._hub_auth_attempts()
+        key = cls._hub_auth_sso_key()
+        count = LoginAttempt.count(key)
+        LoginAttempt.add(key)
+        Transaction().atexit(time.sleep, random.randint(0, 2 ** count - 1))
+
+    @classmethod
+    def hub_auth_sso_succeeded(cls):
+        cls._hub_auth_attempts().remove(cls._hub_auth_sso_key())
+
+    @classmethod
+    def _hub_auth_attempts(cls):
+        from trytond.pool import Pool
+        return Pool().get('res.user.login.attempt')
+
+    @classmethod
+    def hub_auth_saml_account(cls, identity, attributes):
+        """The account the assertion describes (None without a login); the
+        attribute names come from [authentication_saml <identity>]"""
+        section = identity_section(identity)
+        login_attribute = config.get(section, 'login', default='uid')
+        login = first(attributes, login_attribute).strip()
+        if not login:
+            return None
+        groups_attribute = config.get(section, 'groups_attribute')
+        return Account(dn='', login=login,
+            name=first(attributes, config.get(
+                    section, 'name_attribute', default='cn')),
+            email=first(attributes, config.get(
+                    section, 'email_attribute', default='mail')),
+            phone=first(attributes, config.get(
+                    section, 'phone_attribute', default='telephoneNumber')),
+            groups=(list(attributes.get(groups_attribute) or [])
+                if groups_attribute else None))
+
+    @classmethod
+    def hub_auth_saml_user(cls, identity, attributes):
+        """The user logged in by the assertion, created on first login; None
+        when refused (unknown login, local or deactivated user)"""
+        account = cls.hub_auth_saml_account(identity, attributes)
+        if account is None:
+            return None
+        with without_check_access(), \
+                Transaction().set_context(active_test=False):
+            users = cls.search([('login', '=', account.login)], limit=1)
+            if not users:
+                if not config.getboolean(identity_section(identity),
+                        'create_users', default=True):
+                    return None
+                user, = cls.create([cls._hub_auth_saml_new_user(account)])
+            else:
+                user, = users
+                if not user.active or not (
+                        user.hub_auth_saml or user.hub_auth_directory):
+                    logger.warning("SAML login refused for local or inactive "
+                        "user '%s'", account.login)
+                    return None
+            cls.hub_auth_saml_apply(user, account)
+        return user
+
+    @classmethod
+    def _hub_auth_saml_new_user(cls, account):
+        return {
+            'login': account.login,
+            'name': account.name or account.login,
+            'hub_auth_saml': True,
+            }
+
+    @classmethod
+    def hub_auth_saml_apply(cls, user, account):
+        """Write what the assertion says: name and contacts, and groups and
+        shops when the identity provider sends groups"""
+        groups_sent = account.groups is not None
+        if not groups_sent:
+            account = dataclasses.replace(account, groups=[])
+        values = cls._hub_auth_values(user, account)
+        values.pop('hub_auth_dn', None)
+        if not groups_sent:
+            values.pop('groups', None)
+            values.pop('hub_shops', None)
+        for name in ['name', 'email', 'hub_auth_phone']:
+            if not values.get(name):
+                values.pop(name, None)
+        changed = {k: v for k, v in values.items()
+            if isinstance(v, list) or getattr(user, k) != v}
+        if changed:
+            with without_check_access():
+                cls.write([user], changed)
+
+
+def forbidden(message):
+    "A refusal that keeps the transaction (and so the counted attempt)"
+    return Response(message, status=HTTPStatus.FORBIDDEN,
+        content_type='text/plain; charset=utf-8')
+
+
+@allow_null_origin
+@with_pool
+@with_transaction()
+def acs(request, pool, identity):
+    "The ACS of authentication_saml with the hub's rules (see module doc)"
+    import saml2.entity
+
+    if identity not in stock.IDENTITIES:
+        abort(HTTPStatus.NOT_FOUND)
+    Session = pool.get('ir.session')
+    User = pool.get('res.user')
+    if User.hub_auth_sso_throttled():
+        return Response("Слишком много неудачных попыток входа, "
+            "повторите позже", status=HTTPStatus.TOO_MANY_REQUESTS,
+            content_type='text/plain; charset=utf-8')
+    # the SP's addresses (entity id, ACS) as the stock login and metadata
+    # routes build them, outside a request: [web] hostname
+    with Transaction().set_context(_request=None):
+        client = stock.get_client(pool.database_name, identity)
+    try:
+        authn_response = client.parse_authn_request_response(
+            request.form['SAMLResponse'], saml2.entity.BINDING_HTTP_POST)
+    except Exception:
+        logger.warning("SAML response of '%s' refused", identity,
+            exc_info=True)
+        authn_response = None
+    if authn_response is None:
+        User.hub_auth_sso_failed()
+        return forbidden("Ответ поставщика учётных записей не принят")
+    user = User.hub_auth_saml_user(identity, authn_response.get_identity())
+    if user is None:
+        User.hub_auth_sso_failed()
+        return forbidden("Пользователь не найден или вход через SAML "
+            "ему не разрешён")
+    User.hub_auth_sso_succeeded()
+    login, user_id = user.login, user.id
+    with Transaction().set_user(user_id):
+        session = Session.new()
+
+    redirect_url = request.form.get('RelayState')
+    if not User.hub_auth_redirect_allowed(redirect_url, request.host):
+        if redirect_url:
+            logger.warning("SAML RelayState '%s' not allowed", redirect_url)
+        redirect_url = http_host() + '/'
+    allow_subscribe = config.getboolean(
+        'bus', 'allow_subscribe', default=False)
+    bus_url_host = config.get('bus', 'url_host', default=request.host_url)
+    parts = urllib.parse.urlsplit(redirect_url)
+    query = urllib.parse.parse_qsl(parts.query)
+    if 'login_service' not in dict(query):
+        query.append(
+            ('login_service', f'/authentication/saml/{identity}/login'))
+    query.append(('database', pool.database_name))
+    query.append(('login', login))
+    query.append(('user_id', user_id))
+    tryton_client = redirect_url.startswith('http://localhost:')
+    if tryton_client:
+        # the desktop client reads the session from the URL (allowed only
+        # when [hub_auth] redirect_urls names http://localhost:<port>)
+        query.append(('session', session))
+    query.append(('bus_url_host', bus_url_host if allow_subscribe else ''))
+    parts = list(parts)
+    parts[3] = urllib.parse.urlencode(query)
+    response = redirect(urllib.parse.urlunsplit(parts))
+    if not tryton_client:
+        add_auth_cookies(response, pool.database_name, login, str(user_id),
+            session)
+    return response
+
+
+def install():
+    "Give the stock ACS route our acs (routes are per process)"
+    if stock is None:
+        return
+    by_endpoint = app.url_map._rules_by_endpoint   # werkzeug's URL builder
+    for rule in list(by_endpoint.get(stock.acs, [])):
+        rule.endpoint = acs
+        by_endpoint[stock.acs].remove(rule)
+        by_endpoint.setdefault(acs, []).append(rule)
+
+
+install()
