@@ -477,7 +477,16 @@ def baseline(url, logins, orders, samples, logins_samples, rng):
     return results
 
 
-def load(url, logins, orders, args):
+def cpu_seconds(server, db):
+    "CPU seconds so far of gunicorn's workers, PostgreSQL's backends, us"
+    tick = os.sysconf('SC_CLK_TCK')
+    usage = os.times()
+    return (sum(cpu_time(p) or 0 for p in children(server.pid)) / tick,
+        sum(cpu_time(p) or 0 for p in postgres_backends(db)) / tick,
+        usage.user + usage.system)
+
+
+def load(url, logins, orders, args, server, db):
     "Every user in a thread: log in, then calls and think times"
     results, ramp = Results(), Results()
     stop, steady = threading.Event(), threading.Event()
@@ -510,8 +519,10 @@ def load(url, logins, orders, args):
     # ramp go with the steady figures, the other calls of the ramp not
     steady.set()
     start = time.perf_counter()
+    cpu_start = cpu_seconds(server, db)
     time.sleep(args.seconds)
     load_during = os.getloadavg()
+    cpu = [b - a for a, b in zip(cpu_start, cpu_seconds(server, db))]
     stop.set()
     for thread in threads:
         thread.join(timeout=150)
@@ -519,10 +530,10 @@ def load(url, logins, orders, args):
     with results.lock, ramp.lock:
         results.samples['login'] += ramp.samples.pop('login', [])
         results.errors['login'] += ramp.errors.pop('login', 0)
-    return results, elapsed, load_during
+    return results, elapsed, load_during, cpu
 
 
-def report(base, results, elapsed, memory, args, load_during):
+def report(base, results, elapsed, memory, args, load_during, cpu):
     print()
     print(f'{"call":18} {"n":>5} {"err":>4} {"p50 ms":>8} {"p95 ms":>8} '
         f'{"p99 ms":>8} {"max ms":>8} | {"1 user p50":>10} {"p95":>6} '
@@ -550,6 +561,14 @@ def report(base, results, elapsed, memory, args, load_during):
     print(f'\n{total} calls in {elapsed:.0f} s: {total / elapsed:.1f} calls/s; '
         f'{errors} errors; slowest p95 {worst:.0f} ms '
         f'(target: p95 < 500 ms, no error)')
+    server, database, client = cpu
+    calls = max(total, 1)
+    print(f'CPU of the steady {args.seconds:.0f} s: gunicorn workers '
+        f'{server:.0f} s ({server / args.seconds:.2f} cores, '
+        f'{server / calls * 1e3:.0f} ms a call), PostgreSQL '
+        f'{database:.0f} s ({database / args.seconds:.2f} cores, '
+        f'{database / calls * 1e3:.0f} ms a call), this client '
+        f'{client:.0f} s; the machine has {os.cpu_count()} cores')
     print(f'baseline errors: {sum(base.errors.values())}')
     for message, count in (results.messages + base.messages).most_common(8):
         print(f'  {count} x {message}')
@@ -602,10 +621,11 @@ def main():
             args.baseline_logins, rng)
         print(f'baseline done ({machine()}); {args.users} users for '
             f'{args.seconds:.0f} s…', flush=True)
-        results, elapsed, load_during = load(url, logins, orders, args)
+        results, elapsed, load_during, cpu = load(url, logins, orders, args,
+            server, db)
         memory.sample()
         memory.stop.set()
-        report(base, results, elapsed, memory, args, load_during)
+        report(base, results, elapsed, memory, args, load_during, cpu)
     finally:
         if server:
             os.killpg(server.pid, signal.SIGTERM)
