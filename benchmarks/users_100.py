@@ -29,7 +29,8 @@ The users log in spread over ``--ramp`` seconds (a login hashes the
 password: about half a second of CPU), then each waits a random think time
 (exponential, mean ``--think`` seconds) between calls; the figures of the
 calls are those of the ``--seconds`` after the ramp, every user logged in
-(the logins' are those of the ramp).  Baseline, in the same run before the load: the same calls
+(the logins' are those of the ramp).  Baseline, in the same run before
+the load: the same calls
 made one at a time by one user of each role (``--baseline`` samples each).
 Printed: p50/p95/p99 per call type, errors, calls/s, the RSS of gunicorn's
 master and workers (sampled every second; the peak), of PostgreSQL's
@@ -58,8 +59,8 @@ from common import ROOT, drop_database, machine, setup_database, summary
 
 PASSWORD = 'Bench-100-users-2026'
 ORDER_LIST_FIELDS = ['number', 'date', 'state', 'customer_name', 'phone',
-    'site_number', 'delivery_service', 'delivery_city', 'delivery_city.rec_name',
-    'total', 'rec_name']
+    'site_number', 'delivery_service', 'delivery_city',
+    'delivery_city.rec_name', 'total', 'rec_name']
 ORDER_FIELDS = ['number', 'site_number', 'date', 'state', 'customer_name',
     'phone', 'email', 'site_login', 'loyalty_level', 'bonus_balance',
     'delivery_service', 'delivery_terms', 'delivery_cost', 'delivery_city',
@@ -81,7 +82,7 @@ CALLS = ['login', 'order list', 'open order', 'edit line', 'reserve',
     'shop workspace', 'assembling list']
 
 
-# -- the database ---------------------------------------------------------------
+# -- the database -------------------------------------------------------------
 def build_data(db, args, rng):
     """Company, warehouses, products, stock, users and orders; returns
     {role: [login]} and {'paid': [order id], 'editable': [...]}"""
@@ -130,7 +131,8 @@ def build_data(db, args, rng):
                     else warehouses[8 + n % 4] if role == 'warehouse'
                     else None)
                 values.append({'login': login, 'name': f'Сотрудник {n}',
-                        'password_hash': password_hash, 'companies': [('add', [company])],
+                        'password_hash': password_hash,
+                        'companies': [('add', [company])],
                         'company': company,
                         'groups': [('add', [
                                     ModelData.get_id('order_hub', group)])],
@@ -197,7 +199,7 @@ def role_of(n, users):
     return role
 
 
-# -- the server -----------------------------------------------------------------
+# -- the server ---------------------------------------------------------------
 def start_server(db, workers):
     gunicorn = Path(sys.executable).parent / 'gunicorn'
     if not gunicorn.exists():
@@ -325,7 +327,7 @@ class Memory(threading.Thread):
         self.load_peak = max(self.load_peak, os.getloadavg()[0])
 
 
-# -- the users ------------------------------------------------------------------
+# -- the users ----------------------------------------------------------------
 class RPCError(Exception):
     pass
 
@@ -558,7 +560,8 @@ def report(base, results, elapsed, memory, args, load_during, cpu):
         print(line)
         worst = max(worst, stats.get('p95_ms', 0))
     errors = sum(results.errors.values())
-    print(f'\n{total} calls in {elapsed:.0f} s: {total / elapsed:.1f} calls/s; '
+    print(f'\n{total} calls in {elapsed:.0f} s: '
+        f'{total / elapsed:.1f} calls/s; '
         f'{errors} errors; slowest p95 {worst:.0f} ms '
         f'(target: p95 < 500 ms, no error)')
     server, database, client = cpu
