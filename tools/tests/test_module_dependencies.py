@@ -4,7 +4,9 @@ A module of addons/ may import ``trytond.modules.X`` (``import``, ``from …
 import``, ``from trytond.modules import X``, a relative ``from ..X import``,
 ``importlib.import_module('trytond.modules.X')``) only when X is the module
 itself or listed under ``depends`` in its tryton.cfg: a dependency of a
-dependency is not enough, since the module in between may drop it.  The
+dependency is not enough, since the module in between may drop it.  Its
+``extras_depend`` count for its tests, and, for a package from outside the
+project (imported under ``try``/``except ImportError``), for its code.  The
 files under a module's tests/ count for that module; a test-only module kept
 under tests/ with its own tryton.cfg counts for itself.
 
@@ -87,6 +89,7 @@ def imported_modules(path, package):
 def violations(addons=ADDONS):
     "[(file, line, module, imported module, dotted name)] not declared"
     modules = tryton_modules(addons)
+    project = {name for name, _ in modules.values()}
     found = []
     for path in sorted(addons.rglob('*.py')):
         if '__pycache__' in path.parts:
@@ -98,6 +101,10 @@ def violations(addons=ADDONS):
         allowed = {name, *depends, *BASE}
         if 'tests' in path.relative_to(folder).parts:
             allowed.update(EXTRAS.get(folder, ()))
+        else:
+            # an optional package from outside the project (Tryton's own
+            # authentication_saml…), imported under try/except ImportError
+            allowed.update(set(EXTRAS.get(folder, ())) - project)
         package = package_of(path, folder, name)
         for line, module in imported_modules(path, package):
             parts = module.split('.')
@@ -185,3 +192,22 @@ def test_dependencies_point_one_way():
     assert not depends['order_hub'] & integrations, depends['order_hub']
     assert 'ut11_bridge' not in depends['site_bridge']
     assert 'site_bridge' not in depends['ut11_bridge']
+
+
+def test_optional_packages_from_outside_the_project(tmp_path):
+    """extras_depend: any for the tests; for the code, only packages from
+    outside the project (a bridge never imports another project module)"""
+    addons = tmp_path / 'addons'
+    for name, extras, source in [
+            ('a', [], ''),
+            ('c', ['a', 'saml'], 'from trytond.modules.saml import routes\n'
+                'from trytond.modules.a import a\n')]:
+        folder = addons / name
+        (folder / 'tests').mkdir(parents=True)
+        (folder / 'tryton.cfg').write_text('[tryton]\ndepends:\n    ir\n'
+            'extras_depend:\n' + ''.join(f'    {e}\n' for e in extras))
+        (folder / f'{name}.py').write_text(source)
+        (folder / 'tests' / 'x.py').write_text(source)
+    found = [(str(path), target) for path, _, _, target, _ in violations(
+            addons)]
+    assert found == [('addons/c/c.py', 'a')], found
