@@ -9,10 +9,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from .slapd import make_certificates
+from .slapd import make_certificates, wait_listening
 
 SAMBA = '/usr/sbin/samba'
 SAMBA_TOOL = '/usr/bin/samba-tool'
@@ -92,17 +91,8 @@ class SambaDC:
         self._wait()
 
     def _wait(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError('samba stopped: %s'
-                    % self.process.stderr.read().decode(errors='replace'))
-            try:
-                with socket.create_connection((self.address, 636), 1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError('samba did not start')
+        wait_listening(self.process, 'samba', self.address, 636, timeout,
+            pause=0.2)
 
     def stop(self):
         if self.process:

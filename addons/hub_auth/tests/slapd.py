@@ -66,6 +66,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_listening(process, name, address, port, timeout, pause=0.05):
+    "Until the server process listens on the port; its errors if it stops"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError('%s stopped: %s' % (name,
+                    process.stderr.read().decode(errors='replace')))
+        try:
+            with socket.create_connection((address, port), 1):
+                return
+        except OSError:
+            time.sleep(pause)
+    raise RuntimeError('%s did not start' % name)
+
+
 def make_certificates(folder, address='127.0.0.1'):
     "A CA and a server certificate for address and localhost"
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -168,17 +183,8 @@ class Slapd:
         self._wait()
 
     def _wait(self, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError('slapd stopped: %s'
-                    % self.process.stderr.read().decode(errors='replace'))
-            try:
-                with socket.create_connection(('127.0.0.1', self.tls_port), 1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError('slapd did not start')
+        wait_listening(self.process, 'slapd', '127.0.0.1', self.tls_port,
+            timeout)
 
     def stop(self):
         if self.process and self.process.poll() is None:
