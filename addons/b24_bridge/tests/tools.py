@@ -7,7 +7,7 @@ from decimal import Decimal
 from trytond.modules.hub_sync.tests.endpoint import HubEndpoint
 from trytond.modules.hub_sync.tests.queue import QueueSteps
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, create_city, create_product, create_warehouse, set_company,
+    CommittedSteps, HubTestCase, create_city, create_product, create_warehouse, set_company,
     set_stock, setup_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
@@ -16,7 +16,7 @@ from trytond.transaction import Transaction
 EVENTS = ['ONCRMDEALUPDATE']
 
 
-class B24TestCase(QueueSteps, HubTestCase):
+class B24TestCase(QueueSteps, CommittedSteps, HubTestCase):
     "The hub with b24_bridge, a Bitrix24 simulator and an event endpoint"
     modules = ['b24_bridge']
     rate = 100.0            # the client's pace; the simulator's limit is off
@@ -64,15 +64,8 @@ class B24TestCase(QueueSteps, HubTestCase):
         self.sim.set_rate_limit(enabled=False)
 
     @classmethod
-    def step(cls, func):
-        with Transaction().start(DB_NAME, 0, context={
-                    'company': cls.company, 'language': 'ru'}) as transaction:
-            with set_company(Pool().get('company.company')(cls.company)):
-                result = func()
-            transaction.commit()
-        return result
-
-    read = step
+    def read(cls, func):
+        return cls.step(func)
 
     def new_order(self, lines=None, delivery='300', **values):
         "An order awaiting payment; lines [(product id, quantity)]"

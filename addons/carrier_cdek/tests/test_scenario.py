@@ -13,11 +13,9 @@ from trytond.transaction import Transaction
 
 from trytond.modules.hub_sync.tests.endpoint import HubEndpoint
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, set_company, setup_company)
+    HubTestCase, committed_step, set_company, setup_company)
 from trytond.modules.order_shipments.tests.tools import (
     create_shops, paid_order)
-
-from ..shipment import CREATE, PRINT
 
 
 class CdekScenario(HubTestCase):
@@ -60,13 +58,8 @@ class CdekScenario(HubTestCase):
         self.step(configure)
 
     def step(self, func, **context):
-        "func in a committed transaction, as a queue task or RPC would"
-        with Transaction().start(DB_NAME, 0, context={
-                    'company': self.company, 'language': 'ru',
-                    **context}) as transaction:
-            result = func(Pool())
-            transaction.commit()
-        return result
+        "func(pool) in a committed transaction, as a queue task or RPC would"
+        return committed_step(self.company, lambda: func(Pool()), **context)
 
     # -- building blocks ---------------------------------------------------------
     def shipment(self, delivery_type='pickup_point'):

@@ -13,7 +13,7 @@ from trytond.transaction import Transaction
 from sandbox.clock import FakeClock
 from sandbox.russian_post import DEFAULT_CREDENTIALS, RussianPostSimulator
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, create_user, set_company, setup_company)
+    HubTestCase, committed_step, create_user, set_company, setup_company)
 from trytond.modules.order_shipments.tests.tools import (
     create_shops, paid_order)
 
@@ -66,12 +66,8 @@ class RussianPostScenarioTestCase(HubTestCase):
         super().tearDown()
 
     def step(self, func, user=0):
-        "func in a committed transaction, as a queue task or RPC would"
-        with Transaction().start(DB_NAME, user, context={
-                    'company': self.company, 'language': 'ru'}) as transaction:
-            result = func(Pool())
-            transaction.commit()
-        return result
+        "func(pool) in a committed transaction, as a queue task or RPC would"
+        return committed_step(self.company, lambda: func(Pool()), user=user)
 
     def configure_tracking(self, **values):
         def write(pool):

@@ -8,7 +8,8 @@ from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import drop_db
 
-__all__ = ['HubTestCase', 'activate_hub', 'create_company', 'set_company', 'setup_company', 'create_city',
+__all__ = ['HubTestCase', 'CommittedSteps', 'committed_step', 'activate_hub',
+    'create_company', 'set_company', 'setup_company', 'create_city',
     'create_warehouse', 'create_product', 'create_category', 'create_promotion',
     'create_order']
 
@@ -30,6 +31,30 @@ class HubTestCase(unittest.TestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         drop_db()
+
+
+def committed_step(company, func, user=0, **context):
+    """Run func in a committed transaction of the test database as user,
+    in the company and in Russian, as a queue task or an RPC call would"""
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    with Transaction().start(DB_NAME, user, context={
+                'company': company, 'language': 'ru',
+                **context}) as transaction:
+        with set_company(Pool().get('company.company')(company)):
+            result = func()
+        transaction.commit()
+    return result
+
+
+class CommittedSteps:
+    """A mixin for scenario tests made of committed steps: ``step(func)``
+    runs func in its own committed transaction as the company
+    (``cls.company``, an id set by the test's setUpClass)"""
+
+    @classmethod
+    def step(cls, func):
+        return committed_step(cls.company, func)
 
 
 def activate_hub(modules='order_hub'):

@@ -10,13 +10,13 @@ from decimal import Decimal
 from trytond.modules.hub_sync.tests.endpoint import HubEndpoint
 from trytond.modules.hub_sync.tests.queue import QueueSteps
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, create_city, create_product, set_company, setup_company)
+    CommittedSteps, HubTestCase, create_city, create_product, set_company, setup_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
 
-class YooKassaScenario(QueueSteps, HubTestCase):
+class YooKassaScenario(QueueSteps, CommittedSteps, HubTestCase):
     "The hub with payment_yookassa, the YooKassa and SMS simulators"
     modules = ['payment_yookassa']
     allowed_ips = '127.0.0.1/32'
@@ -51,15 +51,6 @@ class YooKassaScenario(QueueSteps, HubTestCase):
     def setUp(self):
         super().setUp()
         self.sim.faults.clear()
-
-    @classmethod
-    def step(cls, func):
-        with Transaction().start(DB_NAME, 0, context={
-                    'company': cls.company, 'language': 'ru'}) as transaction:
-            with set_company(Pool().get('company.company')(cls.company)):
-                result = func()
-            transaction.commit()
-        return result
 
     def configure(self, **values):
         with Transaction().start(DB_NAME, 0, context={

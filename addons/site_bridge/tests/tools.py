@@ -5,7 +5,7 @@ scenarios are made of."""
 from decimal import Decimal
 
 from trytond.modules.order_hub.tests.tools import (
-    HubTestCase, setup_company)
+    CommittedSteps, HubTestCase, setup_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
@@ -13,7 +13,7 @@ from trytond.transaction import Transaction
 from sandbox.bitrix_site import BitrixSiteSimulator  # noqa: E402
 from sandbox.ut11 import UT11Simulator, stable_ref  # noqa: E402
 from trytond.modules.ut11_bridge.tests.tools import (  # noqa: E402
-    committed_step, create_cities, ut11_system_values)
+    create_cities, ut11_system_values)
 
 BASE_PRICE_TYPE = 'bd72d90c-55bc-11d9-848a-00112f43529a'
 SITE_SECTION = 'f0e1d2c3-0001-11ee-8c90-0242ac120002'
@@ -22,7 +22,7 @@ SNEAKERS_43 = ('КР-1001', '43')
 HAT = ('АК-9001', None)
 
 
-class SiteScenario(HubTestCase):
+class SiteScenario(CommittedSteps, HubTestCase):
     "A hub with the site bridge, the UT11 catalogue and the site simulator"
     # the catalogue comes from 1C, as in production; site_bridge itself
     # works without ut11_bridge (test_module activates it alone)
@@ -108,10 +108,6 @@ class SiteScenario(HubTestCase):
         with self.site.lock:
             for order in self.site.orders.values():
                 order['updated1c'] = 'Y'
-
-    @classmethod
-    def step(cls, func):
-        return committed_step(cls.company, func)
 
     def fetch(self):
         "The cron's fetch; returns [(event id, state, result)]"

@@ -9,7 +9,9 @@ from trytond.pool import Pool
 
 from sandbox.ut11 import stable_ref  # noqa: E402
 
-from .tools import UT11SimulatorTestCase, committed_step  # noqa: E402
+from trytond.modules.order_hub.tests.tools import committed_step  # noqa: E402
+
+from .tools import UT11SimulatorTestCase  # noqa: E402
 
 SNEAKERS = stable_ref('item', 'КР-1001')
 

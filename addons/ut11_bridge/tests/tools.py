@@ -1,7 +1,7 @@
 "Set-up shared by the tests and benchmarks that talk to the UT11 simulator"
 from decimal import Decimal
 
-from trytond.modules.order_hub.tests.tools import HubTestCase
+from trytond.modules.order_hub.tests.tools import CommittedSteps, HubTestCase
 from trytond.pool import Pool
 
 CITIES = [
@@ -38,20 +38,8 @@ def ut11_system_values(sim, url, timeout=3):
         'ut11_reserve_on_payment': False}
 
 
-def committed_step(company, func):
-    "Run func in a committed transaction, as a queue task or RPC would"
-    from trytond.modules.order_hub.tests.tools import set_company
-    from trytond.tests.test_tryton import DB_NAME
-    from trytond.transaction import Transaction
-    with Transaction().start(DB_NAME, 0, context={
-                'company': company, 'language': 'ru'}) as transaction:
-        with set_company(Pool().get('company.company')(company)):
-            result = func()
-        transaction.commit()
-    return result
 
-
-class UT11SimulatorTestCase(HubTestCase):
+class UT11SimulatorTestCase(CommittedSteps, HubTestCase):
     """The hub with the UT11 bridge, connected to a UT11 simulator of its
     own over real HTTP; each step is committed, as the queue and the web
     client would.  Subclasses load what they need in setUpClass."""
@@ -78,7 +66,3 @@ class UT11SimulatorTestCase(HubTestCase):
     def setUp(self):
         super().setUp()
         self.sim.faults.clear()
-
-    @classmethod
-    def step(cls, func):
-        return committed_step(cls.company, func)
