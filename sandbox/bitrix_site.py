@@ -1005,7 +1005,8 @@ class BitrixSiteSimulator(BitrixRest):
             box = sub(item, 'Скидки')
             discount = sub(box, 'Скидка')
             sub(discount, 'Наименование', 'Скидка на товар')
-            sub(discount, 'Сумма', '%.2f' % (line['discount'] * line['quantity']))
+            # per unit, as the sale module writes DISCOUNT_PRICE
+            sub(discount, 'Сумма', '%.2f' % line['discount'])
             sub(discount, 'УчтеноВСумме', 'true')
         requisites(item, [('ВидНоменклатуры', 'Товар'),
             ('ТипНоменклатуры', 'Товар'),

@@ -492,7 +492,12 @@ def parse_status(reqs):
 def parse_line(row):
     """A goods row: Ид is the offer XML_ID = 1C GUID[#characteristic GUID].
     The price per unit is ЦенаЗаЕдиницу, or Цена (CML 3.x, 1C's
-    documents), or the row's sum over its quantity."""
+    documents), or the row's sum over its quantity.
+
+    A row's ``Скидки/Скидка/Сумма`` is the discount of ONE unit: the sale
+    module's export writes the basket row's DISCOUNT_PRICE there
+    (PRICE = BASE_PRICE - DISCOUNT_PRICE, both per unit).  ``discount``
+    returned is the whole row's (per unit × quantity), as the hub keeps it."""
     xml_id = text(row, 'Ид')
     if not xml_id:
         raise Unreadable('у позиции заказа нет Ид товара')
@@ -516,9 +521,9 @@ def parse_line(row):
         'basket_id': reqs.get('НомерПозицииКорзины') or None,
         'quantity': quantity,
         'price': price if price is not None else amount / quantity,
-        'discount': sum((number(text(d, 'Сумма'), f'{name}: скидка',
-                    Decimal(0)) for d in row.findall('Скидки/Скидка')),
-            Decimal(0)),
+        'discount': quantity * sum((number(text(d, 'Сумма'),
+                        f'{name}: скидка', Decimal(0))
+                    for d in row.findall('Скидки/Скидка')), Decimal(0)),
         'amount': amount}
 
 

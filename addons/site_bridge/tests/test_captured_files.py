@@ -51,7 +51,9 @@ class CapturedFilesTestCase(SiteScenario):
             Order = Pool().get('order_hub.order')
             order, = Order.search([('site_number', '=', site_number)])
             return tuple([(l.unit_price, l.quantity) for l in order.lines]
-                if n == 'lines' else getattr(order, n) for n in names)
+                if n == 'lines' else [(l.unit_price, l.quantity, l.discount)
+                    for l in order.lines] if n == 'lines_discounts'
+                else getattr(order, n) for n in names)
         return self.step(read)
 
     def test_every_sample(self):
@@ -104,6 +106,9 @@ class CapturedFilesTestCase(SiteScenario):
             ('Петров Алексей', '+7 (812) 555-01-02', 'petrov.a@example.ru',
                 'pickup', 'on_delivery', 'Позвоните за час до приезда',
                 utc(2012, 3, 15, 18, 1, 40), Decimal('7880')))
+        # 2.08: two units at 10 % off, the row's discount written per unit
+        self.assertEqual(self.order('5201', 'lines_discounts'),
+            ([(Decimal('6990'), Decimal(2), Decimal('1398'))],))
         # 2.08: the customer's and the site's comment, paid, a version
         comment, state, version, date = self.order('5201', 'comment', 'state',
             'site_version', 'date')

@@ -235,6 +235,19 @@ class FieldsTestCase(unittest.TestCase):
         self.assertEqual((line['price'], line['amount'], line['quantity']),
             (Decimal(890), Decimal(1780), Decimal(2)))
 
+    def test_row_discount_is_per_unit(self):
+        "The sale module writes a row's discount per unit (DISCOUNT_PRICE)"
+        row = (f'<Товар><Ид>{HAT}</Ид><Наименование>Шапка</Наименование>'
+            '<Скидки><Скидка><Наименование>Скидка на товар</Наименование>'
+            '<Сумма>89.00</Сумма><УчтеноВСумме>true</УчтеноВСумме></Скидка>'
+            '</Скидки><ЦенаЗаЕдиницу>801.0000</ЦенаЗаЕдиницу>'
+            '<Количество>3.0000</Количество><Сумма>2403.00</Сумма></Товар>')
+        order = one(cml(document('102', row=row)))
+        line, = order['lines']
+        self.assertEqual((line['price'], line['discount'], line['amount']),
+            (Decimal(801), Decimal(267), Decimal(2403)))
+        self.assertEqual(order['totals']['discount'], Decimal(267))
+
     def test_name_only_in_the_counterparty_id(self):
         party = ('<Ид>970#Eremeeva-Ukka055#Еремеева Юлия </Ид>'
             '<Наименование/><ПолноеНаименование/>')
