@@ -259,7 +259,13 @@ def connect(urls):
     Configuration.write([Configuration(1)], {'pricing_method': 'site'})
     # the site's delivery services and payment systems, as the sandbox has
     # them; payments, SMS and e-mail through the simulators
-    pool.get('site_bridge.mapping').create_sandbox_mappings()
+    Mapping = pool.get('site_bridge.mapping')
+    Mapping.create_sandbox_mappings()
+    # the courier's cash is taken outside the hub: when the site marks such
+    # an order paid, the hub records the payment (order_payment's glue)
+    Mapping.write(Mapping.search([('kind', '=', 'payment'),
+                ('site_name', '=', 'Наличные курьеру')]),
+        {'site_takes_money': True})
     if 'yookassa' in urls:
         System.yookassa_configure_sandbox(urls['yookassa'],
             sms_url=urls.get('sms'))

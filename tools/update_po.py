@@ -5,7 +5,8 @@ Usage (from /work/main):
 
     .venv/bin/python tools/update_po.py [module] [--lang ru] [--check]
 
-1. Activates <module> in a throwaway in-memory SQLite database.
+1. Activates <module> (with its extras_depend of the project) in a
+   throwaway in-memory SQLite database.
 2. Runs the same wizards as ``trytond-admin --export-translations``
    (set, clean, update) and exports the module's translation template.
 3. Merges it into addons/<module>/locale/<lang>.po:
@@ -46,7 +47,9 @@ def export_template(module, lang):
     from trytond.tests.test_tryton import DB_NAME, activate_module
     from trytond.transaction import Transaction
 
-    activate_module(module)
+    # with its optional dependencies: their glue ([register X], <data
+    # depends="X">) has strings of the module too
+    activate_module([module] + extras(module))
     with Transaction().start(DB_NAME, 0) as transaction:
         pool = Pool()
         Lang = pool.get('ir.lang')
@@ -69,6 +72,17 @@ def export_template(module, lang):
         tmp.write(content or b'')
         tmp.flush()
         return polib.pofile(tmp.name, wrapwidth=78)
+
+
+def extras(module):
+    "The module's extras_depend that are modules of the project"
+    import configparser
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, 'addons', module, 'tryton.cfg'),
+        encoding='utf-8')
+    names = config.get('tryton', 'extras_depend', fallback='').split()
+    return [n for n in names
+        if os.path.isdir(os.path.join(ROOT, 'addons', n))]
 
 
 def key(entry):

@@ -13,8 +13,10 @@ from trytond.modules.order_hub.pricing import format_money
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import ReceiptError
+from .payment import EXTERNAL
 
 SETTLED_STATES = {'paid', 'assembling', 'delivering', 'issued'}
 
@@ -58,6 +60,10 @@ class Order(metaclass=PoolMeta):
                     'invisible': ~Eval('state').in_(list(SETTLED_STATES)),
                     'depends': ['state'],
                     },
+                'record_payment': {
+                    'invisible': Eval('state') != 'awaiting_payment',
+                    'depends': ['state'],
+                    },
                 })
 
     @classmethod
@@ -94,6 +100,11 @@ class Order(metaclass=PoolMeta):
             for o in orders
             if o.state == 'awaiting_payment' and o.payment_due > 0)
         cls.pay(paid)
+
+    @classmethod
+    @ModelView.button_action('order_payment.wizard_record_payment')
+    def record_payment(cls, orders):
+        "«Оплата вне хаба»: money taken by the site, a bank or a shop's till"
 
     @classmethod
     @ModelView.button
@@ -159,6 +170,47 @@ class Order(metaclass=PoolMeta):
                 ActionLog.add([(order, 'payment', error.message)])
 
 
+class RecordPaymentStart(ModelView):
+    "Payment Taken outside the Hub"
+    __name__ = 'order_payment.record_payment.start'
+
+    order = fields.Many2One('order_hub.order', "Order", readonly=True)
+    currency = fields.Many2One('currency.currency', "Currency",
+        readonly=True)
+    amount = Monetary("Amount", currency='currency', digits='currency',
+        required=True)
+    method = fields.Char("Paid with",
+        help="How the customer paid: the site's payment system, a bank "
+        "transfer, cash at a shop.")
+    reference = fields.Char("Payment Document",
+        help="The number of the payment order, the site's transaction or "
+        "the till's receipt: one document is recorded once.")
+
+
+class RecordPayment(Wizard):
+    "Record a Payment Taken outside the Hub"
+    __name__ = 'order_payment.record_payment'
+
+    start = StateView('order_payment.record_payment.start',
+        'order_payment.record_payment_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Record", 'save', 'tryton-ok', default=True),
+            ])
+    save = StateTransition()
+
+    def default_start(self, fields):
+        order = self.record
+        return {'order': order.id,
+            'currency': order.currency.id if order.currency else None,
+            'amount': order.payment_due}
+
+    def transition_save(self):
+        Payment = Pool().get('order_payment.payment')
+        Payment.record_external(self.record, self.start.amount,
+            method=self.start.method, reference=self.start.reference)
+        return 'end'
+
+
 class ActionLog(metaclass=PoolMeta):
     __name__ = 'order_hub.action_log'
 
@@ -199,13 +251,17 @@ class DayTotal(ModelSQL, ModelView):
                 Literal(1).as_('payment'), payment.amount.as_('paid'),
                 Literal(0).as_('refund'), Literal(0).as_('refunded'),
                 where=(payment.state == 'succeeded')
-                & (payment.paid_date != Null))
+                & (payment.paid_date != Null)
+                # the provider's money: what was taken outside the hub is
+                # in the bank's or the till's own report
+                & (payment.provider != EXTERNAL))
             | refund.select(
                 ToChar(refund.done_date, day_format).as_('day'),
                 Literal(0).as_('payment'), Literal(0).as_('paid'),
                 Literal(1).as_('refund'), refund.amount.as_('refunded'),
                 where=(refund.state == 'succeeded')
-                & (refund.done_date != Null)))
+                & (refund.done_date != Null)
+                & (refund.provider != EXTERNAL)))
         money.all_ = True
         day = money.select(
             money.day,

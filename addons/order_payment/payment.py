@@ -40,6 +40,10 @@ PAYMENT_STATES = [
 # a provider's status never moves a payment backwards
 PAYMENT_RANK = {'draft': 0, 'pending': 1, 'waiting_for_capture': 2,
     'succeeded': 3, 'cancelled': 3}
+# money taken outside the hub (the site's own payment module, a bank
+# transfer, the till of a shop): recorded by a person or a bridge, fiscalized
+# by whoever took it, refunded by a person who then confirms it here
+EXTERNAL = 'external'
 REFUND_STATES = [
     ('pending', "Being Refunded"),
     ('succeeded', "Refunded"),
@@ -140,7 +144,12 @@ class ProviderMixin:
     def get_providers(cls):
         "Providers append themselves in __setup__ of order_payment.payment"
         Payment = Pool().get('order_payment.payment')
-        return Payment.providers()
+        return Payment.all_providers()
+
+    @property
+    def external(self):
+        "Money taken outside the hub: no receipt of ours, a person refunds"
+        return self.provider == EXTERNAL
 
     @staticmethod
     def default_idempotency_key():
@@ -165,6 +174,7 @@ class Payment(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
     kind = fields.Selection([
             ('checkout', "Paid on the Website"),
             ('link', "Payment Link"),
+            ('external', "Recorded by Hand"),
             ], "Kind", required=True, readonly=True)
     date = fields.DateTime("Created", required=True, readonly=True)
     paid_at = fields.DateTime("Paid", readonly=True)
@@ -198,6 +208,7 @@ class Payment(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
         cls._transitions |= {
             ('draft', 'pending'),
             ('draft', 'cancelled'),
+            ('draft', 'succeeded'),     # recorded outside the hub
             ('pending', 'waiting_for_capture'),
             ('pending', 'succeeded'),
             ('pending', 'cancelled'),
@@ -219,6 +230,13 @@ class Payment(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
     def providers(cls):
         "[(code, label)] of the payment providers; providers extend it"
         return []
+
+    @classmethod
+    def all_providers(cls):
+        "The providers and the money recorded outside the hub"
+        # a method's selection is not translated by Tryton: gettext
+        return cls.providers() + [
+            (EXTERNAL, gettext('order_payment.msg_provider_external'))]
 
     @staticmethod
     def default_state():
@@ -388,7 +406,46 @@ class Payment(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
 
     @property
     def provider_string(self):
-        return dict(self.providers()).get(self.provider, self.provider)
+        return dict(self.all_providers()).get(self.provider, self.provider)
+
+    # -- money taken outside the hub ---------------------------------------------
+    @classmethod
+    def record_external(cls, order, amount, method=None, reference=None):
+        """Record money the customer paid outside the hub (the site's own
+        payment module, a bank transfer, a shop's till): a payment that
+        succeeded, with no receipt of the hub's (the one who took the money
+        fiscalized it).  An order paid in full becomes «Оплачен»."""
+        cls.check_external(order, amount, reference)
+        payment, = cls.create([{'order': order.id, 'kind': 'external',
+                    'provider': EXTERNAL, 'amount': amount,
+                    'method': method or None,
+                    'provider_ref': reference or None}])
+        cls.succeed([payment])
+        cls.log_order([payment], 'msg_log_payment_recorded',
+            method=method or '—', reference=reference or '—')
+        cls.paid([payment])
+        return payment
+
+    @classmethod
+    def check_external(cls, order, amount, reference=None):
+        "Bad amounts and a document recorded twice are refused"
+        if order.state in {'draft', 'cancelled'}:
+            raise PaymentError(gettext(
+                    'order_payment.msg_external_order_state',
+                    order=order.rec_name, state=order.state_string))
+        if amount is None or amount <= 0:
+            raise PaymentError(gettext(
+                    'order_payment.msg_external_amount',
+                    order=order.rec_name))
+        if amount > order.payment_due:
+            raise PaymentError(gettext('order_payment.msg_external_too_much',
+                    order=order.rec_name, amount=format_money(amount),
+                    due=format_money(order.payment_due)))
+        if reference and cls.search([('provider', '=', EXTERNAL),
+                    ('provider_ref', '=', reference)], limit=1):
+            raise PaymentError(gettext(
+                    'order_payment.msg_external_reference_exists',
+                    reference=reference))
 
     # -- locking -----------------------------------------------------------------
     @classmethod
@@ -453,6 +510,17 @@ class Refund(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
             ('pending', 'succeeded'),
             ('pending', 'cancelled'),
             }
+        outside = (Eval('provider') != EXTERNAL) | (Eval('state') != 'pending')
+        cls._buttons.update({
+                'confirm_external': {
+                    'invisible': outside,
+                    'depends': ['provider', 'state'],
+                    },
+                'refuse_external': {
+                    'invisible': outside,
+                    'depends': ['provider', 'state'],
+                    },
+                })
 
     @staticmethod
     def default_state():
@@ -545,7 +613,9 @@ class Refund(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
                         'lines': [('create', [{'line': l, 'quantity': q}
                                     for l, q in units.items() if q])],
                         }])
-            Receipt.submit([Receipt.create_refund(refund, part)])
+            if not payment.external:
+                # money taken outside the hub: its till issues the receipt
+                Receipt.submit([Receipt.create_refund(refund, part)])
             ActionLog.add([(order, 'payment', gettext(
                             'order_payment.msg_log_refund_requested',
                             amount=format_money(total),
@@ -636,6 +706,31 @@ class Refund(LocalDayMixin, ProviderMixin, Workflow, ModelSQL, ModelView):
             if item.line is not None:
                 units[item.line] = units.get(item.line, 0) + item.quantity
         return units
+
+    # -- refunds of money taken outside the hub: a person confirms ------------
+    @classmethod
+    @ModelView.button
+    def confirm_external(cls, refunds):
+        "«Деньги возвращены»: the person who refunded outside the hub says so"
+        for refund in cls.check_external(refunds):
+            cls.set_provider_state(refund, 'succeeded')
+
+    @classmethod
+    @ModelView.button
+    def refuse_external(cls, refunds):
+        "«Не возвращены»: the money stays with the shop, counted as not refunded"
+        for refund in cls.check_external(refunds):
+            cls.set_provider_state(refund, 'cancelled',
+                gettext('order_payment.msg_external_refund_refused'))
+
+    @classmethod
+    def check_external(cls, refunds):
+        for refund in refunds:
+            if not refund.external or refund.state != 'pending':
+                raise RefundError(gettext(
+                        'order_payment.msg_refund_not_external',
+                        refund=refund.rec_name))
+        return refunds
 
     @classmethod
     def set_provider_state(cls, refund, state, reason=None):

@@ -284,6 +284,11 @@ class Receipt(ProviderMixin, Workflow, ModelSQL, ModelView):
         if cls.settled(order):
             return None
         payments = [p for p in order.payments if p.state == 'succeeded']
+        if any(p.external for p in payments):
+            # the till that took the prepayment settles it
+            raise ReceiptError(gettext(
+                    'order_payment.msg_settlement_external',
+                    order=order.rec_name))
         net = sum((p.amount - p.refunded_amount for p in payments),
             Decimal(0))
         items = cls.sold_items(order, 'full_payment', codes=True)
@@ -304,6 +309,8 @@ class Receipt(ProviderMixin, Workflow, ModelSQL, ModelView):
         a link's payment (the provider registers it), else sent now"""
         to_submit = []
         for payment in payments:
+            if payment.external:
+                continue    # fiscalized where the money was taken
             receipts = [r for r in payment.receipts if r.kind == 'prepayment']
             if not receipts:
                 receipts = [cls.create_prepayment(payment)]

@@ -326,11 +326,16 @@ class Importer(Model):
         if owned['canceled']:
             cls.cancel_from_site(order, owned['cancel_reason'])
         elif owned['paid']:
-            Order.pay([order])
+            cls.site_paid(order, data)
         logger.info("Site order %s created as %s", order.site_number,
             order.number)
         return cls.result(gettext('site_bridge.msg_site_order_created',
                 number=order.site_number, order=order.number), data, order)
+
+    @classmethod
+    def site_paid(cls, order, data):
+        "The site says the order is paid (order_payment's glue records how)"
+        Pool().get('order_hub.order').pay([order])
 
     @classmethod
     def result(cls, text, data, order=None):
@@ -634,7 +639,7 @@ class Importer(Model):
             if changes.get('canceled'):
                 cls.cancel_from_site(order, owned['cancel_reason'])
             elif changes.get('paid') and order.state == 'awaiting_payment':
-                Order.pay([order])
+                cls.site_paid(order, data)
             outcome, text = 'updated', gettext(
                 'site_bridge.msg_site_order_updated', order=order.number)
         Order.write([order], {**values,

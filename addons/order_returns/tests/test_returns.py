@@ -141,6 +141,30 @@ class ReturnsTestCase(HubTestCase):
         self.check_rules(order)
 
     @with_transaction()
+    def test_return_of_goods_paid_outside_the_hub(self):
+        "Paid on the site (recorded outside the hub): a person refunds there"
+        pool = Pool()
+        Block = pool.get('order_returns.block')
+        Payment = pool.get('order_payment.payment')
+        Refund = pool.get('order_payment.refund')
+        order = self.order()
+        Payment.record_external(order, order.total, method="Сайт")
+        block = self.create_return(order, [(0, 1)])
+        self.assertEqual((block.state, block.refund_money),
+            ('to_return', True))
+        Block.refund([block])
+        refund, = Block(block.id).refunds
+        # no receipt of the hub's; the block waits for the confirmation
+        self.assertEqual((refund.state, refund.provider, refund.amount,
+                refund.receipts), ('pending', 'external', block.amount, ()))
+        self.assertEqual(Block(block.id).state, 'to_return')
+        Refund.confirm_external([refund])
+        block = Block(block.id)
+        self.assertEqual((block.state, block.receipts), ('returned', ()))
+        self.assertEqual(order.__class__(order.id).refunded_amount,
+            block.amount)
+
+    @with_transaction()
     def test_unpaid_goods_simply_leave_the_sale(self):
         order = self.order()
         total = order.total
