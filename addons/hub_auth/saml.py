@@ -13,13 +13,18 @@ next module can override it:
   Tryton's own login throttle (res.user.login.attempt), per address
   (`[session] max_attempt`) and per network (`max_attempt_ip_network`);
 * `hub_auth_saml_user`: the user of the assertion, created on first login,
-  groups and shops from the group claim through the directory-group mapping.
+  groups and shops from the group claim through the directory-group mapping;
+* `hub_auth_sp_request`: the scheme and host of the SP's own addresses
+  (entity id, ACS) for the login, metadata and ACS routes alike, so that
+  behind a TLS-terminating proxy they say https (`[hub_auth] public_url`,
+  or X-Forwarded-Proto from the proxies trusted by `[web] num_proxies`).
 """
 import dataclasses
 import logging
 import random
 import time
 import urllib.parse
+from functools import wraps
 from http import HTTPStatus
 
 from trytond.config import config
@@ -99,6 +104,19 @@ class User(metaclass=PoolMeta):
         prefix = base.path.rstrip('/')
         return (not prefix or parts.path == prefix
             or parts.path.startswith(prefix + '/'))
+
+    @classmethod
+    def hub_auth_sp_request(cls, request):
+        """The '_request' context (trytond.url) the SP's addresses are built
+        from: [hub_auth] public_url when set; else [web] hostname, over
+        https when the request came over https (TLS served by trytond, or
+        X-Forwarded-Proto of a proxy trusted through [web] num_proxies)"""
+        public_url = config.get(SECTION, 'public_url')
+        if public_url:
+            parts = urllib.parse.urlsplit(public_url)
+            return {'is_secure': parts.scheme == 'https',
+                'http_host': parts.netloc}
+        return {'is_secure': request.is_secure}
 
     @classmethod
     def _hub_auth_sso_key(cls):
@@ -231,9 +249,10 @@ def acs(request, pool, identity):
         return Response("Слишком много неудачных попыток входа, "
             "повторите позже", status=HTTPStatus.TOO_MANY_REQUESTS,
             content_type='text/plain; charset=utf-8')
-    # the SP's addresses (entity id, ACS) as the stock login and metadata
-    # routes build them, outside a request: [web] hostname
-    with Transaction().set_context(_request=None):
+    # the SP's addresses (entity id, ACS) as the login and metadata routes
+    # build them
+    with Transaction().set_context(
+            _request=User.hub_auth_sp_request(request)):
         client = stock.get_client(pool.database_name, identity)
     try:
         authn_response = client.parse_authn_request_response(
@@ -286,15 +305,40 @@ def acs(request, pool, identity):
     return response
 
 
+def with_sp_addresses(route):
+    """A stock route (login, metadata) run in a transaction whose request
+    context gives the SP's addresses of hub_auth_sp_request (the stock
+    routes build them outside any request: http://[web] hostname)"""
+    @with_pool
+    @with_transaction(readonly=True)
+    def in_transaction(request, pool, identity):
+        User = pool.get('res.user')
+        with Transaction().set_context(
+                _request=User.hub_auth_sp_request(request)):
+            return route(request, pool.database_name, identity)
+
+    @wraps(route)
+    def endpoint(request, database, identity):
+        return in_transaction(request, database, identity)
+    return endpoint
+
+
+def swap_endpoint(old, new):
+    "Give the rules of endpoint old the endpoint new (routes are per process)"
+    by_endpoint = app.url_map._rules_by_endpoint   # werkzeug's URL builder
+    for rule in list(by_endpoint.get(old, [])):
+        rule.endpoint = new
+        by_endpoint[old].remove(rule)
+        by_endpoint.setdefault(new, []).append(rule)
+
+
 def install():
-    "Give the stock ACS route our acs (routes are per process)"
+    "The stock routes with the hub's rules"
     if stock is None:
         return
-    by_endpoint = app.url_map._rules_by_endpoint   # werkzeug's URL builder
-    for rule in list(by_endpoint.get(stock.acs, [])):
-        rule.endpoint = acs
-        by_endpoint[stock.acs].remove(rule)
-        by_endpoint.setdefault(acs, []).append(rule)
+    swap_endpoint(stock.acs, acs)
+    swap_endpoint(stock.login, with_sp_addresses(stock.login))
+    swap_endpoint(stock.metadata, with_sp_addresses(stock.metadata))
 
 
 install()
