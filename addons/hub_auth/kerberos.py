@@ -25,6 +25,7 @@ from trytond.wsgi import app
 
 from .directory import DirectoryError
 from .spnego import Acceptor, NegotiateError, available, negotiate_token
+from .sso import too_many_attempts
 
 logger = logging.getLogger(__name__)
 SECTION = 'hub_auth'
@@ -125,9 +126,7 @@ def login(request, pool):
     if acceptor is None:
         abort(HTTPStatus.NOT_FOUND)
     if User.hub_auth_sso_throttled():
-        return Response("Слишком много неудачных попыток входа, "
-            "повторите позже", status=HTTPStatus.TOO_MANY_REQUESTS,
-            content_type='text/plain; charset=utf-8')
+        return too_many_attempts()
     token = negotiate_token(request.headers.get('Authorization'))
     if token is None:
         return challenge()

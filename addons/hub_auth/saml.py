@@ -35,6 +35,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wsgi import app
 
 from .directory import Account
+from .sso import too_many_attempts
 
 logger = logging.getLogger(__name__)
 SECTION = 'hub_auth'
@@ -174,9 +175,7 @@ def acs(request, pool, identity):
     Session = pool.get('ir.session')
     User = pool.get('res.user')
     if User.hub_auth_sso_throttled():
-        return Response("Слишком много неудачных попыток входа, "
-            "повторите позже", status=HTTPStatus.TOO_MANY_REQUESTS,
-            content_type='text/plain; charset=utf-8')
+        return too_many_attempts()
     # the SP's addresses (entity id, ACS) as the login and metadata routes
     # build them
     with Transaction().set_context(

@@ -5,15 +5,23 @@ import logging
 import random
 import time
 import urllib.parse
+from http import HTTPStatus
 
 from trytond.config import config
 from trytond.pool import Pool, PoolMeta
-from trytond.protocols.wrappers import add_auth_cookies, redirect
+from trytond.protocols.wrappers import Response, add_auth_cookies, redirect
 from trytond.transaction import Transaction
 from trytond.url import http_host
 
 logger = logging.getLogger(__name__)
 SECTION = 'hub_auth'
+
+
+def too_many_attempts():
+    "The answer of a single sign-on route while its address is throttled"
+    return Response("Слишком много неудачных попыток входа, повторите позже",
+        status=HTTPStatus.TOO_MANY_REQUESTS,
+        content_type='text/plain; charset=utf-8')
 
 
 class User(metaclass=PoolMeta):
