@@ -241,6 +241,20 @@ class KerberosLoginTestCase(HubTestCase):
             self.assertEqual(self.open('ivan').status_code, 302)
         self.assertEqual(self.attempts(f'sso:{address}'), 2)
 
+    def test_login_dialog_offers_windows_login(self):
+        from trytond.modules.hub_auth import kerberos
+        from trytond.protocols import dispatcher
+        before = list(dispatcher._AUTHENTICATION_SERVICES)
+        self.addCleanup(setattr, dispatcher, '_AUTHENTICATION_SERVICES',
+            before)
+        kerberos.register()     # what the server does at start
+        response = self.client.post('/rpc/', data=json.dumps({
+                    'id': 1, 'method': 'common.authentication.services',
+                    'params': []}),
+            headers={'Content-Type': 'application/json'})
+        self.assertIn(["Вход через Windows", '/authentication/kerberos/login'],
+            json.loads(response.data)['result'])
+
     def test_route_absent_without_keytab(self):
         with setting('hub_auth', 'kerberos_keytab', ''):
             self.assertEqual(self.open('ivan').status_code, 404)
