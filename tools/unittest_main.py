@@ -138,9 +138,11 @@ _activate_module = test_tryton.activate_module
 
 def _base_of(modules):
     """The project module whose database is the best start for activating
-    modules: the dependency with the most dependencies of its own"""
+    modules: the dependency with the most dependencies of its own.  Of
+    several modules, one named may be that start (['hub_auth', 'order_hub']
+    starts from order_hub's database, not hub_common's)"""
     wanted = hubcache.closure(modules)
-    candidates = wanted - set(modules)
+    candidates = wanted - set(modules) if len(modules) == 1 else wanted
     if not candidates or len(wanted) <= 1:
         return None
     return max(candidates,

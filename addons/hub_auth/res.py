@@ -1,6 +1,8 @@
 "Directory login on res.user, the directory check of sessions"
 import logging
+from functools import wraps
 
+from trytond import security
 from trytond.cache import Cache
 from trytond.config import config
 from trytond.model import fields
@@ -181,3 +183,30 @@ class Session(metaclass=PoolMeta):
             cls.clear([user])
             return False
         return found
+
+
+def load_pool_first(check):
+    """Tryton's session check, with the database's pool loaded first.
+
+    Before a process has loaded a database's pool, trytond.security.check
+    reads ir_session by raw SQL, so ir.session.check (and the directory
+    check above) would be skipped on the first request of a fresh server
+    process.  Loading the pool the way Tryton's login does closes that."""
+    @wraps(check)
+    def wrapper(dbname, user, session, context=None):
+        if dbname and dbname not in Pool.database_list():
+            with Transaction().start(dbname, 0, readonly=True,
+                    context=context):
+                security._get_pool(dbname)
+        return check(dbname, user, session, context=context)
+    wrapper.hub_auth = True
+    return wrapper
+
+
+def install():
+    "Make every session check go through ir.session.check (per process)"
+    if not getattr(security.check, 'hub_auth', False):
+        security.check = load_pool_first(security.check)
+
+
+install()

@@ -6,33 +6,36 @@ ACS route is given our `acs` below: the same SAML checks (pysaml2, signed
 responses), then the hub's rules, each a Pool method of res.user so that a
 next module can override it:
 
-* `hub_auth_redirect_allowed`: only the hub's own addresses (same host,
-  `[hub_auth] redirect_urls`, relative paths); anything else goes to the
-  hub's start page;
-* `hub_auth_sso_throttled` / `hub_auth_sso_failed`: failed responses count in
-  Tryton's own login throttle (res.user.login.attempt), per address
-  (`[session] max_attempt`) and per network (`max_attempt_ip_network`);
+* `hub_auth_sso_redirect` (sso.py): only to the hub's own addresses (same
+  host, `[hub_auth] redirect_urls`, relative paths); anything else goes to
+  the hub's start page;
+* `hub_auth_sso_throttled` / `hub_auth_sso_failed` (sso.py): failed
+  responses count in Tryton's own login throttle (res.user.login.attempt),
+  per address (`[session] max_attempt`) and per network
+  (`max_attempt_ip_network`);
 * `hub_auth_saml_user`: the user of the assertion, created on first login,
-  groups and shops from the group claim through the directory-group mapping.
+  groups and shops from the group claim through the directory-group mapping;
+* `hub_auth_sp_request`: the scheme and host of the SP's own addresses
+  (entity id, ACS) for the login, metadata and ACS routes alike, so that
+  behind a TLS-terminating proxy they say https (`[hub_auth] public_url`,
+  or X-Forwarded-Proto from the proxies trusted by `[web] num_proxies`).
 """
 import dataclasses
 import logging
-import random
-import time
 import urllib.parse
+from functools import wraps
 from http import HTTPStatus
 
 from trytond.config import config
 from trytond.model import fields
 from trytond.pool import PoolMeta
 from trytond.protocols.wrappers import (
-    Response, abort, add_auth_cookies, allow_null_origin, redirect,
-    with_pool, with_transaction)
+    Response, abort, allow_null_origin, with_pool, with_transaction)
 from trytond.transaction import Transaction, without_check_access
-from trytond.url import http_host
 from trytond.wsgi import app
 
 from .directory import Account
+from .sso import too_many_attempts
 
 logger = logging.getLogger(__name__)
 SECTION = 'hub_auth'
@@ -67,73 +70,17 @@ class User(metaclass=PoolMeta):
         return False
 
     @classmethod
-    def hub_auth_redirect_allowed(cls, url, host):
-        """Whether the hub may redirect to url after a login: a relative path,
-        the hub's own host or one of [hub_auth] redirect_urls"""
-        if not url or any(ord(c) < 0x20 or c == '\\' for c in url):
-            return False
-        try:
-            parts = urllib.parse.urlsplit(url)
-        except ValueError:
-            return False
-        if not parts.scheme and not parts.netloc:
-            return url.startswith('/') and not url.startswith('//')
-        if parts.scheme not in {'http', 'https'} or not parts.netloc:
-            return False
-        if parts.netloc.lower() == (host or '').lower():
-            return True
-        return any(cls._hub_auth_url_under(parts, base)
-            for base in cls.hub_auth_redirect_urls())
-
-    @classmethod
-    def hub_auth_redirect_urls(cls):
-        "The base URLs of [hub_auth] redirect_urls (one per line or space)"
-        return (config.get(SECTION, 'redirect_urls', default='') or '').split()
-
-    @staticmethod
-    def _hub_auth_url_under(parts, base):
-        base = urllib.parse.urlsplit(base)
-        if (parts.scheme, parts.netloc.lower()) != (
-                base.scheme, base.netloc.lower()):
-            return False
-        prefix = base.path.rstrip('/')
-        return (not prefix or parts.path == prefix
-            or parts.path.startswith(prefix + '/'))
-
-    @classmethod
-    def _hub_auth_sso_key(cls):
-        ip_address, _ = Transaction().remote_address()
-        return f'sso:{ip_address}'
-
-    @classmethod
-    def hub_auth_sso_throttled(cls):
-        """Whether the address (or its network) failed too often: the limits
-        of Tryton's login throttle, [session] max_attempt and
-        max_attempt_ip_network"""
-        LoginAttempt = cls._hub_auth_attempts()
-        if LoginAttempt.count_ip() > config.getint(
-                'session', 'max_attempt_ip_network', default=300):
-            return True
-        return LoginAttempt.count(cls._hub_auth_sso_key()) > config.getint(
-            'session', 'max_attempt', default=5)
-
-    @classmethod
-    def hub_auth_sso_failed(cls):
-        "Count a failed single sign-on; wait like Tryton after a bad password"
-        LoginAttempt = cls._hub_auth_attempts()
-        key = cls._hub_auth_sso_key()
-        count = LoginAttempt.count(key)
-        LoginAttempt.add(key)
-        Transaction().atexit(time.sleep, random.randint(0, 2 ** count - 1))
-
-    @classmethod
-    def hub_auth_sso_succeeded(cls):
-        cls._hub_auth_attempts().remove(cls._hub_auth_sso_key())
-
-    @classmethod
-    def _hub_auth_attempts(cls):
-        from trytond.pool import Pool
-        return Pool().get('res.user.login.attempt')
+    def hub_auth_sp_request(cls, request):
+        """The '_request' context (trytond.url) the SP's addresses are built
+        from: [hub_auth] public_url when set; else [web] hostname, over
+        https when the request came over https (TLS served by trytond, or
+        X-Forwarded-Proto of a proxy trusted through [web] num_proxies)"""
+        public_url = config.get(SECTION, 'public_url')
+        if public_url:
+            parts = urllib.parse.urlsplit(public_url)
+            return {'is_secure': parts.scheme == 'https',
+                'http_host': parts.netloc}
+        return {'is_secure': request.is_secure}
 
     @classmethod
     def hub_auth_saml_account(cls, identity, attributes):
@@ -228,12 +175,11 @@ def acs(request, pool, identity):
     Session = pool.get('ir.session')
     User = pool.get('res.user')
     if User.hub_auth_sso_throttled():
-        return Response("Слишком много неудачных попыток входа, "
-            "повторите позже", status=HTTPStatus.TOO_MANY_REQUESTS,
-            content_type='text/plain; charset=utf-8')
-    # the SP's addresses (entity id, ACS) as the stock login and metadata
-    # routes build them, outside a request: [web] hostname
-    with Transaction().set_context(_request=None):
+        return too_many_attempts()
+    # the SP's addresses (entity id, ACS) as the login and metadata routes
+    # build them
+    with Transaction().set_context(
+            _request=User.hub_auth_sp_request(request)):
         client = stock.get_client(pool.database_name, identity)
     try:
         authn_response = client.parse_authn_request_response(
@@ -251,50 +197,47 @@ def acs(request, pool, identity):
         return forbidden("Пользователь не найден или вход через SAML "
             "ему не разрешён")
     User.hub_auth_sso_succeeded()
-    login, user_id = user.login, user.id
-    with Transaction().set_user(user_id):
+    with Transaction().set_user(user.id):
         session = Session.new()
+    return User.hub_auth_sso_redirect(request, user, session,
+        request.form.get('RelayState'),
+        f'/authentication/saml/{identity}/login')
 
-    redirect_url = request.form.get('RelayState')
-    if not User.hub_auth_redirect_allowed(redirect_url, request.host):
-        if redirect_url:
-            logger.warning("SAML RelayState '%s' not allowed", redirect_url)
-        redirect_url = http_host() + '/'
-    allow_subscribe = config.getboolean(
-        'bus', 'allow_subscribe', default=False)
-    bus_url_host = config.get('bus', 'url_host', default=request.host_url)
-    parts = urllib.parse.urlsplit(redirect_url)
-    query = urllib.parse.parse_qsl(parts.query)
-    if 'login_service' not in dict(query):
-        query.append(
-            ('login_service', f'/authentication/saml/{identity}/login'))
-    query.append(('database', pool.database_name))
-    query.append(('login', login))
-    query.append(('user_id', user_id))
-    tryton_client = redirect_url.startswith('http://localhost:')
-    if tryton_client:
-        # the desktop client reads the session from the URL (allowed only
-        # when [hub_auth] redirect_urls names http://localhost:<port>)
-        query.append(('session', session))
-    query.append(('bus_url_host', bus_url_host if allow_subscribe else ''))
-    parts = list(parts)
-    parts[3] = urllib.parse.urlencode(query)
-    response = redirect(urllib.parse.urlunsplit(parts))
-    if not tryton_client:
-        add_auth_cookies(response, pool.database_name, login, str(user_id),
-            session)
-    return response
+
+def with_sp_addresses(route):
+    """A stock route (login, metadata) run in a transaction whose request
+    context gives the SP's addresses of hub_auth_sp_request (the stock
+    routes build them outside any request: http://[web] hostname)"""
+    @with_pool
+    @with_transaction(readonly=True)
+    def in_transaction(request, pool, identity):
+        User = pool.get('res.user')
+        with Transaction().set_context(
+                _request=User.hub_auth_sp_request(request)):
+            return route(request, pool.database_name, identity)
+
+    @wraps(route)
+    def endpoint(request, database, identity):
+        return in_transaction(request, database, identity)
+    return endpoint
+
+
+def swap_endpoint(old, new):
+    "Give the rules of endpoint old the endpoint new (routes are per process)"
+    by_endpoint = app.url_map._rules_by_endpoint   # werkzeug's URL builder
+    for rule in list(by_endpoint.get(old, [])):
+        rule.endpoint = new
+        by_endpoint[old].remove(rule)
+        by_endpoint.setdefault(new, []).append(rule)
 
 
 def install():
-    "Give the stock ACS route our acs (routes are per process)"
+    "The stock routes with the hub's rules"
     if stock is None:
         return
-    by_endpoint = app.url_map._rules_by_endpoint   # werkzeug's URL builder
-    for rule in list(by_endpoint.get(stock.acs, [])):
-        rule.endpoint = acs
-        by_endpoint[stock.acs].remove(rule)
-        by_endpoint.setdefault(acs, []).append(rule)
+    swap_endpoint(stock.acs, acs)
+    swap_endpoint(stock.login, with_sp_addresses(stock.login))
+    swap_endpoint(stock.metadata, with_sp_addresses(stock.metadata))
 
 
 install()

@@ -631,6 +631,9 @@ class OrderLine(sequence_ordered(), ModelSQL, ModelView):
         if field_names is None or field_names & {'quantity', 'product'}:
             for line in lines:
                 line.check_quantity()
+        if field_names is None or 'product' in field_names:
+            # a quantity edit leaves the product as it was checked
+            for line in lines:
                 line.check_product()
 
     def check_quantity(self):

@@ -189,8 +189,11 @@ class Pricing(Model):
     @classmethod
     def price_local(cls, order, lines, promo_code):
         Product = Pool().get('product.product')
-        prices = Product.hub_list_prices([l.product for l in lines])
-        basket = [cls._basket_line(line, prices[line.product.id])
+        products = [l.product for l in lines]
+        prices = Product.hub_list_prices(products)
+        categories = Product.hub_categories(products)
+        basket = [cls._basket_line(line, prices[line.product.id],
+                categories[line.product.id])
             for line in lines]
         date = order.pricing_date
         rules = [p.as_rule() for p in cls._automatic_promotions(order, date)]
@@ -213,13 +216,12 @@ class Pricing(Model):
         return result
 
     @classmethod
-    def _basket_line(cls, line, price):
+    def _basket_line(cls, line, price, categories):
         product = line.product
         if price is None:
             raise PricingUnavailable(gettext(
                     'order_hub.msg_product_no_price',
                     product=product.rec_name))
-        categories = frozenset(c.id for c in product.categories_all)
         return BasketLine(
             key=line.id, product=product.id, quantity=line.quantity,
             unit_price=round_money(price), categories=categories)

@@ -82,6 +82,14 @@ class Product(ExternalRefMixin, metaclass=PoolMeta):
         return name
 
     @classmethod
+    def hub_categories(cls, products):
+        """{product id: frozenset of its category ids, parents included},
+        computed for all products at once"""
+        return {p['id']: frozenset(p['categories_all'])
+            for p in cls.read(list({p.id for p in products}),
+                ['categories_all'])}
+
+    @classmethod
     def hub_list_prices(cls, products):
         """{product id: list price} for the context's company, in one query
 

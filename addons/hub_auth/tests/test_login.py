@@ -272,6 +272,22 @@ class DirectoryLoginTestCase(HubTestCase):
         self.assertEqual(self.sessions('anna'), 0)
         self.assertEqual(self.login('anna', 'Anna-passw0rd')[0], 401)
 
+    def test_first_request_of_a_fresh_process_asks_the_directory(self):
+        self.add_person('gleb', 'Gleb-passw0rd', 'hub-msk')
+        status, session = self.login('gleb', 'Gleb-passw0rd')
+        self.assertEqual(status, 200)
+        with self.server.admin() as admin:
+            admin.modify(f'uid=gleb,{PEOPLE}',
+                {'employeeType': [('MODIFY_REPLACE', ['disabled'])]})
+        self.clear_cache()
+        # a fresh server process has not loaded the database's pool yet
+        Pool.stop(DB_NAME)
+        status, _ = self.rpc('model.res.user.get_preferences', True, {},
+            session=session)
+        self.assertEqual(status, 401)
+        self.assertIn(DB_NAME, Pool.database_list())
+        self.assertEqual(self.sessions('gleb'), 0)
+
     def test_deleted_account_loses_access_at_next_request(self):
         dn = self.add_person('boris', 'Boris-passw0rd')
         status, session = self.login('boris', 'Boris-passw0rd')

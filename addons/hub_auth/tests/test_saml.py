@@ -22,7 +22,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, with_transaction
 from trytond.transaction import Transaction
 from trytond.url import HOSTNAME
-from trytond.wsgi import app
+from trytond.wsgi import NumProxyFix, app
 
 try:
     import saml2
@@ -40,6 +40,10 @@ IDP = 'http://idp.shop.test'
 HOST = f'http://{HOSTNAME}'
 XMLSEC = shutil.which('xmlsec1')
 GROUPS = 'http://schemas.xmlsoap.org/claims/Group'
+# a TLS-terminating proxy in front of the hub
+# the SP's ACS address, after the scheme and host
+ACS = urllib.parse.quote(f'/{DB_NAME}/authentication/saml/{IDENTITY}/acs')
+FORWARDED = {'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '10.1.1.1'}
 
 
 def available():
@@ -59,6 +63,7 @@ class SAMLLoginTestCase(HubTestCase):
         cls.configure()
         super().setUpClass()
         cls.prepare()
+        cls.idp = cls.identity_provider()
 
     @classmethod
     def certificate(cls, name):
@@ -86,6 +91,7 @@ class SAMLLoginTestCase(HubTestCase):
             'key_file': key, 'cert_file': cert,
             'xmlsec_binary': XMLSEC,
             }
+        cls.idp_settings = idp_settings
         idp_config = IdPConfig()
         idp_config.load(dict(idp_settings))
         idp_metadata = create_metadata_string(None, idp_config)
@@ -115,16 +121,23 @@ class SAMLLoginTestCase(HubTestCase):
             stock.LOGIN.pop(IDENTITY, None)
         cls.addClassCleanup(forget)
 
-        # outside a request the SP's addresses are on [web] hostname, the
-        # host the test's requests are sent to
-        sp_config = stock.get_client(DB_NAME, IDENTITY).config
-        sp_metadata = create_metadata_string(None, sp_config)
-        if isinstance(sp_metadata, bytes):
-            sp_metadata = sp_metadata.decode()
-        idp_settings['metadata'] = {'inline': [sp_metadata]}
+    @classmethod
+    def identity_provider(cls):
+        """The IdP knowing the hub's SP from its metadata route: on [web]
+        hostname over http, and over https as behind a TLS proxy"""
+        metadata = []
+        for client, headers in [
+                (Client(app, Response), {}),
+                (Client(NumProxyFix(app, 1), Response), FORWARDED)]:
+            response = client.get(
+                f'/{DB_NAME}/authentication/saml/{IDENTITY}/metadata',
+                base_url=HOST, headers=headers)
+            assert response.status_code == 200, response.data
+            metadata.append(response.get_data(as_text=True))
+        settings = dict(cls.idp_settings, metadata={'inline': metadata})
         idp_config = IdPConfig()
-        idp_config.load(idp_settings)
-        cls.idp = Server(config=idp_config)
+        idp_config.load(settings)
+        return Server(config=idp_config)
 
     @classmethod
     @with_transaction()
@@ -152,12 +165,12 @@ class SAMLLoginTestCase(HubTestCase):
     def setUp(self):
         self.client = Client(app, Response)
 
-    def start(self, next_url=None, address='127.0.0.1'):
+    def start(self, next_url=None, address='127.0.0.1', headers=None):
         "The hub's login route: the AuthnRequest and RelayState for the IdP"
         url = f'/{DB_NAME}/authentication/saml/{IDENTITY}/login'
         if next_url:
             url += '?' + urllib.parse.urlencode({'next': next_url})
-        response = self.client.get(url, base_url=HOST,
+        response = self.client.get(url, base_url=HOST, headers=headers,
             environ_base={'REMOTE_ADDR': address})
         self.assertEqual(response.status_code, 302)
         location = urllib.parse.urlsplit(response.headers['Location'])
@@ -182,14 +195,16 @@ class SAMLLoginTestCase(HubTestCase):
             **args)
         return str(response)
 
-    def post(self, response_xml, relay_state, address='127.0.0.1'):
+    def post(self, response_xml, relay_state, address='127.0.0.1',
+            headers=None):
         data = {'SAMLResponse': base64.b64encode(
                 response_xml.encode()).decode()}
         if relay_state is not None:
             data['RelayState'] = relay_state
         return self.client.post(
             f'/{DB_NAME}/authentication/saml/{IDENTITY}/acs', data=data,
-            base_url=HOST, environ_base={'REMOTE_ADDR': address})
+            base_url=HOST, headers=headers,
+            environ_base={'REMOTE_ADDR': address})
 
     def sign_in(self, login, relay_state, address='127.0.0.1', **kwargs):
         saml_request, _ = self.start(address=address)
@@ -328,3 +343,49 @@ class SAMLLoginTestCase(HubTestCase):
     def attempts(self, login):
         Attempt = Pool().get('res.user.login.attempt')
         return Attempt.search([('login', '=', login)], count=True)
+
+    def metadata(self, client, headers=None):
+        response = client.get(
+            f'/{DB_NAME}/authentication/saml/{IDENTITY}/metadata',
+            base_url=HOST, headers=headers)
+        self.assertEqual(response.status_code, 200, response.data)
+        return response.get_data(as_text=True)
+
+    def test_behind_tls_proxy_addresses_say_https(self):
+        acs = f'{HOSTNAME}{ACS}'
+        self.client = Client(NumProxyFix(app, 1), Response)
+        metadata = self.metadata(self.client, FORWARDED)
+        self.assertIn(f'Location="https://{acs}"', metadata)
+        self.assertIn(f'entityID="https://{HOSTNAME}/', metadata)
+        self.assertNotIn(f'http://{HOSTNAME}', metadata)
+
+        saml_request, relay_state = self.start(headers=FORWARDED)
+        request = self.idp.parse_authn_request(saml_request,
+            BINDING_HTTP_REDIRECT)
+        self.assertEqual(request.message.assertion_consumer_service_url,
+            f'https://{acs}')
+        self.assertTrue(relay_state.startswith(f'https://{HOSTNAME}'))
+        response = self.post(self.respond(saml_request, 'ivan'), relay_state,
+            headers=FORWARDED)
+        location = self.location(response)
+        self.assertEqual(f'{location.scheme}://{location.netloc}',
+            f'https://{HOSTNAME}')
+        self.assertTrue(any(c.startswith('tryton_session=ivan:')
+                for c in response.headers.getlist('Set-Cookie')))
+
+    def test_forwarded_proto_of_an_untrusted_client_ignored(self):
+        "Without [web] num_proxies nobody may claim https for the hub"
+        metadata = self.metadata(self.client, FORWARDED)
+        self.assertIn(
+            f'Location="{HOST}{ACS}"', metadata)
+
+    def test_public_url_gives_the_addresses(self):
+        if not config.has_section('hub_auth'):
+            config.add_section('hub_auth')
+        config.set('hub_auth', 'public_url', 'https://hub.shop.test')
+        try:
+            metadata = self.metadata(self.client)
+        finally:
+            config.set('hub_auth', 'public_url', '')
+        self.assertIn(f'Location="https://hub.shop.test{ACS}"', metadata)
+        self.assertIn('entityID="https://hub.shop.test/', metadata)
