@@ -10,5 +10,5 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.extend([
                 ('hub_sync.outbox|process_due', "Send Due Outbound Messages"),
                 ('hub_sync.inbox|process_due', "Process Due Inbound Events"),
-                ('hub_sync.journal|purge', "Purge Old Sync Journal Entries"),
+                ('hub_sync.journal|purge', "Purge Old Sync Journal Entries and Finished Messages"),
                 ])

@@ -2,7 +2,9 @@
 
 Kept for a retention period (``[hub_sync] journal_days`` in trytond.conf,
 180 days by default), then purged by a daily cron: an incremental stock
-refresh alone may write an entry a minute."""
+refresh alone may write an entry a minute.  The same cron drops the
+messages and events finished before the retention period whose entries
+are gone (pending and failed ones stay until a person settles them)."""
 import datetime as dt
 
 from trytond.config import config
@@ -69,11 +71,16 @@ class Journal(SystemMixin, ModelSQL, ModelView):
 
     @classmethod
     def purge(cls, days=None):
-        "Cron: drop the entries older than the retention period"
+        """Cron: drop the entries older than the retention period, then the
+        finished messages and events they were about"""
+        pool = Pool()
         if days is None:
             days = config.getint('hub_sync', 'journal_days', default=180)
+        before = utcnow() - dt.timedelta(days=days)
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         # the retention is the system's, not a user's change of the log
-        cursor.execute(*table.delete(
-                where=table.date < utcnow() - dt.timedelta(days=days)))
+        cursor.execute(*table.delete(where=table.date < before))
+        for name, column in [('hub_sync.outbox', 'outbox'),
+                ('hub_sync.inbox', 'inbox')]:
+            pool.get(name).purge_finished(before, table, column)

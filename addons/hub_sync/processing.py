@@ -10,6 +10,10 @@ import datetime
 import logging
 import traceback
 
+from sql import Literal
+from sql.conditionals import Coalesce
+from sql.operators import Exists
+
 from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
@@ -256,6 +260,27 @@ class SyncQueueMixin(SystemMixin):
     def journal_values(self):
         "direction, operation, record and link of the journal entries"
         raise NotImplementedError
+
+    # -- retention -----------------------------------------------------------
+    @classmethod
+    def purge_finished(cls, before, journal, column):
+        """Drop the records done or cancelled before `before` that no row of
+        the journal's table points at (by its `column`).
+
+        An event dropped here is no longer known by its id: the retention
+        ([hub_sync] journal_days) outlasts any provider's redelivery."""
+        table, record = cls.__table__(), cls.__table__()
+        finished = Coalesce(record.done_date, record.write_date,
+            record.create_date)
+        # (DELETE cannot alias its table: the correlated test is made in a
+        # sub-select of its own)
+        purged = record.select(record.id, where=(
+                record.state.in_(['done', 'cancelled'])
+                & (finished < before)
+                & ~Exists(journal.select(Literal(1),
+                        where=getattr(journal, column) == record.id))))
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.delete(where=table.id.in_(purged)))
 
     # -- buttons -------------------------------------------------------------
     @classmethod

@@ -337,6 +337,70 @@ class OutboxTestCase(HubTestCase):
             self.assertFalse(Journal.search([('operation', '=', 'old')]))
             self.assertTrue(Journal.search([('outbox', '=', message)]))
 
+    def age(self, model, ids, when):
+        "Pretend the records and their journal entries are from `when`"
+        Model = self.pool.get(model)
+        Journal = self.pool.get('hub_sync.journal')
+        cursor = Transaction().connection.cursor()
+        table, journal = Model.__table__(), Journal.__table__()
+        cursor.execute(*table.update(
+                [table.create_date, table.write_date, table.done_date],
+                [when, when, when], where=table.id.in_(ids)))
+        column = journal.outbox if model == 'hub_sync.outbox' else journal.inbox
+        cursor.execute(*journal.update([journal.date], [when],
+                where=column.in_(ids)))
+
+    def test_finished_messages_purged_with_their_journal(self):
+        """Done messages and events older than the retention go with their
+        entries; a failing one stays for a person, and so does a done one
+        whose journal is recent"""
+        self.shop.refusal = "Не указан телефон покупателя"
+        failed = self.enqueue(self.new_order())
+        self.process(failed)
+        self.shop.refusal = None
+        done, recent = (self.enqueue(self.new_order()) for _ in range(2))
+        for message in (done, recent):
+            self.process(message)
+        with self.transaction():
+            Inbox_ = self.pool.get('hub_sync.inbox')
+            event, _ = Inbox_.receive(CODE, 'evt-old', 'payment',
+                {'status': 'succeeded'})
+            event = event.id
+        self.process(event, 'hub_sync.inbox')
+        self.assertEqual(self.read(failed)[0], 'failed')
+        self.assertEqual(self.read(event, 'hub_sync.inbox')[0], 'done')
+        long_ago = dt.datetime(2020, 1, 1)
+        with self.transaction():
+            self.age('hub_sync.outbox', [failed, done], long_ago)
+            self.age('hub_sync.inbox', [event], long_ago)
+            self.age('hub_sync.outbox', [recent], long_ago)
+            # the message is old but its journal entry is not
+            Outbox_ = self.pool.get('hub_sync.outbox')
+            Journal = self.pool.get('hub_sync.journal')
+            journal = Journal.__table__()
+            Transaction().connection.cursor().execute(*journal.update(
+                    [journal.date], [utcnow()],
+                    where=journal.outbox == recent))
+
+            Journal.purge(days=30)
+
+            Inbox_ = self.pool.get('hub_sync.inbox')
+            self.assertEqual(
+                sorted(m.id for m in Outbox_.search([])
+                    if m.id in {failed, done, recent}),
+                sorted([failed, recent]))
+            self.assertFalse(Inbox_.search([('id', '=', event)]))
+            self.assertFalse(Journal.search([('outbox', '=', done)]))
+            # the failed one's old entries go, the message waits for a person
+            self.assertEqual(Outbox_(failed).state, 'failed')
+            self.assertTrue(Journal.search([('outbox', '=', recent)]))
+        # an event purged is no longer known: the same id is new again
+        with self.transaction():
+            _, created = self.pool.get('hub_sync.inbox').receive(
+                CODE, 'evt-old', 'payment', {'status': 'succeeded'})
+            self.assertTrue(created)
+            Transaction().rollback()
+
     # -- connections ---------------------------------------------------------
     def test_system_get(self):
         with self.transaction():
