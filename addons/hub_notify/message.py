@@ -9,9 +9,6 @@ from trytond.transaction import without_check_access
 
 from .clients import SmsClient, send_email
 
-CHANNELS = {'email': 'smtp', 'sms': 'sms'}
-
-
 class Message(ModelSQL, ModelView):
     "Customer Message"
     __name__ = 'hub_notify.message'
@@ -42,12 +39,19 @@ class Message(ModelSQL, ModelView):
         return model_selection()
 
     @classmethod
+    def channel_system(cls, channel):
+        """The code of the connection (hub_sync.system) a channel is sent
+        through; a module adding a channel (a messenger) extends the
+        selection and this"""
+        return {'email': 'smtp', 'sms': 'sms'}[channel]
+
+    @classmethod
     def connected(cls, channel):
         "Whether the connection of the channel ('email', 'sms') exists"
         System = Pool().get('hub_sync.system')
         with without_check_access():
-            return bool(System.search([('code', '=', CHANNELS[channel])],
-                    limit=1))
+            return bool(System.search(
+                    [('code', '=', cls.channel_system(channel))], limit=1))
 
     @classmethod
     def send(cls, values):
@@ -55,7 +59,7 @@ class Message(ModelSQL, ModelView):
         Outbox = Pool().get('hub_sync.outbox')
         messages = cls.create(values)
         for message in messages:
-            Outbox.enqueue(CHANNELS[message.channel],
+            Outbox.enqueue(cls.channel_system(message.channel),
                 f'hub_notify_{message.channel}', [message])
         return messages
 

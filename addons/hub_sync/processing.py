@@ -133,10 +133,23 @@ class SyncQueueMixin(SystemMixin):
     # -- processing ----------------------------------------------------------
     @classmethod
     def push(cls, records):
-        "Have records processed after the commit, by the queue 'hub_sync'"
-        if records:
-            with Transaction().set_context(queue_name='hub_sync'):
-                cls.__queue__.process(records)
+        """Have records processed after the commit, in the queue of their
+        connection (queue_name)"""
+        by_queue = {}
+        for record in records:
+            by_queue.setdefault(cls.queue_name(record.system), []).append(
+                record)
+        for name, queued in by_queue.items():
+            with Transaction().set_context(queue_name=name):
+                cls.__queue__.process(queued)
+
+    @classmethod
+    def queue_name(cls, system):
+        """One queue per connection, 'hub_sync.<code>': a worker started
+        without --name serves them all; a connection paced by its remote
+        (Bitrix24's 2 requests/s) can get workers of its own
+        (trytond-worker --name hub_sync.b24) so it never holds the others"""
+        return f'hub_sync.{system}'
 
     @classmethod
     def process(cls, records):

@@ -104,7 +104,7 @@ class OutboxTestCase(HubTestCase):
             Queue = self.pool.get('ir.queue')
             message, = Outbox_.enqueue(
                 CODE, PUSH, [self.pool.get('order_hub.order')(order)])
-            task, = Queue.search([('name', '=', 'hub_sync')],
+            task, = Queue.search([('name', '=', f'hub_sync.{CODE}')],
                 order=[('id', 'DESC')], limit=1)
             self.assertEqual(task.data['model'], 'hub_sync.outbox')
             self.assertEqual(task.data['method'], 'process')
