@@ -120,6 +120,35 @@ class ReturnsUT11TestCase(ShipmentsUT11Base):
         self.assertEqual(len(self.sim.documents('ВозвратТоваровОтКлиента')),
             returns + 2)
 
+    def test_units_returned_before_shipment_leave_the_1c_order(self):
+        """A paid order in 1C, one pair returned before anything was
+        shipped: the customer order in 1C drops it and 1C's reserve of it
+        is released (the pair is free again there)"""
+        self.use_size('41')
+        order_id = self.order_in_1c(pickup=TVERSKAYA)
+        ref = self.step(
+            lambda: Pool().get('order_hub.order')(order_id).ut11_ref)
+
+        def in_1c():
+            order = self.client.get('Document_ЗаказКлиента', ref)
+            return (sum(r['Количество'] for r in order['Товары']
+                    if not r.get('Отменено')),
+                sum(Decimal(str(i['reserved']))
+                    for i in self.sim.stock('КР-1001', None, self.size)))
+        self.assertEqual(in_1c(), (2, 2))
+
+        def create():
+            pool = Pool()
+            Block = pool.get('order_returns.block')
+            Reason = pool.get('order_returns.reason')
+            order = pool.get('order_hub.order')(order_id)
+            reason, = Reason.search([], limit=1)
+            return Block.create_return(order, [(order.lines[0], Decimal(1))],
+                reason, channel='carrier').id
+        self.step(create)
+        self.process(f'order_hub.order,{order_id}')
+        self.assertEqual(in_1c(), (1, 1))
+
     def test_1c_refusing_the_return_is_logged(self):
         self.use_size('43')
         order_id, _ = self.handed_over()
