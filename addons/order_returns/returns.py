@@ -22,7 +22,7 @@ from sql import For
 
 from trytond.modules.hub_common import utcnow
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
+from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -115,6 +115,11 @@ class Block(Workflow, ModelSQL, ModelView):
         help="Numbers of the 1C documents of this return.")
     order_issued = fields.Function(fields.Boolean("Order Issued"),
         'get_order_issued')
+    received = fields.DateTime("Goods Received", readonly=True,
+        help="When the goods came back to the shop or the warehouse "
+        "(«Товар получен», or the refund's confirmation).")
+    goods_out = fields.Function(fields.Boolean("Goods with the Customer"),
+        'get_goods_out')
 
     del _readonly
 
@@ -140,8 +145,15 @@ class Block(Workflow, ModelSQL, ModelView):
                     'depends': ['state', 'order_issued', 'refund_money'],
                     },
                 'cancel': {
-                    'invisible': Eval('state') != 'to_return',
-                    'depends': ['state'],
+                    'invisible': ((Eval('state') != 'to_return')
+                        | Bool(Eval('received'))),
+                    'depends': ['state', 'received'],
+                    },
+                'receive': {
+                    'invisible': ((Eval('state') != 'to_return')
+                        | Bool(Eval('received'))
+                        | ~Eval('goods_out', False)),
+                    'depends': ['state', 'received', 'goods_out'],
                     },
                 })
 
@@ -170,6 +182,10 @@ class Block(Workflow, ModelSQL, ModelView):
 
     def get_order_issued(self, name):
         return self.order.state == 'issued'
+
+    def get_goods_out(self, name):
+        "Whether goods of the block left with a shipment (to come back)"
+        return bool(self.refund_money and self.shipped_units())
 
     def get_rec_name(self, name):
         return gettext('order_returns.msg_block_name',
@@ -463,13 +479,43 @@ class Block(Workflow, ModelSQL, ModelView):
     @classmethod
     @Workflow.transition('returned')
     def set_returned(cls, blocks):
+        """Refunded: the block is closed; goods not received by then are
+        taken in now"""
         ActionLog = Pool().get('order_hub.action_log')
         cls.write(blocks, {'refund_error': None})
-        cls.mark_units_returned(blocks)
         ActionLog.add((b.order, 'return', gettext(
                     'order_returns.msg_log_block_returned',
                     block=b.rec_name, amount=format_money(b.amount)))
             for b in blocks)
+        cls.take_in([b for b in blocks if not b.received])
+
+    @classmethod
+    @ModelView.button
+    def receive(cls, blocks):
+        """«Товар получен»: the goods are back in the shop or the warehouse
+        before the money is refunded (a parcel from the customer, say)"""
+        ActionLog = Pool().get('order_hub.action_log')
+        lock_rows(cls, [b.id for b in blocks])
+        blocks = [b for b in cls.browse(blocks)
+            if b.state == 'to_return' and not b.received]
+        for block in blocks:
+            if not block.goods_out:
+                raise ReturnError(gettext(
+                        'order_returns.msg_receive_nothing_shipped',
+                        block=block.rec_name))
+        ActionLog.add((b.order, 'return', gettext(
+                    'order_returns.msg_log_goods_received',
+                    block=b.rec_name, goods=b.describe_goods()))
+            for b in blocks)
+        cls.take_in(blocks)
+
+    @classmethod
+    def take_in(cls, blocks):
+        "The goods are back: dated, their units returned, the hook called"
+        if not blocks:
+            return
+        cls.write(blocks, {'received': utcnow()})
+        cls.mark_units_returned(blocks)
         cls.goods_received(blocks)
 
     @classmethod
@@ -526,11 +572,16 @@ class Block(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def units_returned_before(cls, order_line, block):
-        "Units of the order line that returned blocks before block took"
+        """Units of the order line that other blocks took back before
+        block: returned, or received while their refund waits"""
         BlockLine = Pool().get('order_returns.block.line')
         return sum((l.quantity for l in BlockLine.search([
                         ('order_line', '=', order_line.id),
-                        ('block.state', '=', 'returned'),
+                        ['OR',
+                            ('block.state', '=', 'returned'),
+                            [('block.state', '=', 'to_return'),
+                                ('block.received', '!=', None)],
+                            ],
                         ('block.refund_money', '=', True),
                         ('block', '!=', block.id),
                         ])), Decimal(0))
@@ -561,6 +612,9 @@ class Block(Workflow, ModelSQL, ModelView):
         for block in blocks:
             if block.refunds_active():
                 raise ReturnError(gettext('order_returns.msg_cancel_refunded',
+                        block=block.rec_name))
+            if block.received:
+                raise ReturnError(gettext('order_returns.msg_cancel_received',
                         block=block.rec_name))
         ActionLog.add((b.order, 'return', gettext(
                     'order_returns.msg_log_block_cancelled',

@@ -426,4 +426,78 @@ class ReturnAfterHandOverTestCase(HubTestCase):
             self.assertEqual(order.total, order.delivery_cost or 0)
 
 
+    @with_transaction()
+    def test_goods_received_before_the_refund(self):
+        """A parcel from the customer: «Товар получен» takes the goods in
+        (movement log, shipment line back) before the money; the return can
+        no longer be cancelled; the refund then closes it without taking
+        the goods in twice"""
+        from trytond.modules.order_hub.tests.tools import set_company
+        from trytond.modules.order_shipments.tests.tools import (
+            create_shops, paid_order)
+        pool = Pool()
+        Shipment = pool.get('order_shipments.shipment')
+        Block = pool.get('order_returns.block')
+        Movement = pool.get('order_hub.item.movement')
+        Reason = pool.get('order_returns.reason')
+        Refund = pool.get('order_payment.refund')
+        reason, = Reason.search([], limit=1)
+
+        def log():
+            return [e.description for e in order.__class__(order.id)
+                .action_logs if e.kind == 'return']
+        with set_company(setup_company()):
+            shops = create_shops()
+            order = paid_order([(shops.hat, 2)],
+                delivery_service='pickup', pickup_shop=shops.tverskaya.id)
+            line, = order.lines
+            # nothing shipped yet: nothing to receive
+            early = Block.create_return(order, [(line, Decimal(1))],
+                reason)
+            self.assertFalse(early.goods_out)
+            with self.assertRaises(UserError) as cm:
+                Block.receive([early])
+            self.assertIn("ничего из этого товара не отгружалось",
+                cm.exception.message)
+            Block.cancel([early])
+
+            shipment = Shipment.request_goods(order, [(line, Decimal(2))],
+                shops.tverskaya, shops.tverskaya, 'shop_pickup')
+            Shipment.arrive([shipment])
+            Shipment.hand_over([shipment])
+            order = order.__class__(order.id)
+            block = Block.create_return(order, [(line, Decimal(2))],
+                reason, channel='carrier', warehouse=shops.nevsky)
+            self.assertTrue(Block(block.id).goods_out)
+            returned = [('shipment', '=', shipment.id),
+                ('status', '=', 'returned')]
+            self.assertFalse(Movement.search(returned))
+
+            Block.receive([block])
+            block = Block(block.id)
+            self.assertEqual(block.state, 'to_return')
+            self.assertTrue(block.received)
+            moved, = Movement.search(returned)
+            self.assertEqual(moved.location, shops.nevsky)
+            self.assertEqual(Shipment(shipment.id).lines[0].state,
+                'returned')
+            self.assertTrue(any("товар получен" in e for e in log()),
+                log())
+            with self.assertRaises(UserError) as cm:
+                Block.cancel([block])
+            self.assertIn("товар по нему уже получен", cm.exception.message)
+            Block.receive([block])      # twice: nothing more
+            self.assertEqual(len(Movement.search(returned)), 1)
+
+            Block.refund_issued([block])
+            refund, = Block(block.id).refunds
+            Refund.set_provider_state(refund, 'succeeded')
+            block = Block(block.id)
+            self.assertEqual(block.state, 'returned')
+            self.assertEqual(len(Movement.search(returned)), 1)
+            self.assertEqual(block.received, Block(block.id).received)
+            order = order.__class__(order.id)
+            self.assertEqual(order.refunded_amount, line.amount)
+
+
 del HubTestCase

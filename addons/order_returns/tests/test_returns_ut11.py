@@ -149,6 +149,46 @@ class ReturnsUT11TestCase(ShipmentsUT11Base):
         self.process(f'order_hub.order,{order_id}')
         self.assertEqual(in_1c(), (1, 1))
 
+    def test_goods_received_before_the_refund_go_back_in_1c(self):
+        """«Товар получен» on a carrier return: the 1C return is made then,
+        the refund afterwards makes no second one"""
+        self.use_size('40')
+        order_id, _ = self.handed_over()
+        on_hand = self.on_hand(NEVSKY)
+        returns = len(self.sim.documents('ВозвратТоваровОтКлиента'))
+
+        def create():
+            pool = Pool()
+            Block = pool.get('order_returns.block')
+            Reason = pool.get('order_returns.reason')
+            order = pool.get('order_hub.order')(order_id)
+            reason, = Reason.search([], limit=1)
+            block = Block.create_return(order,
+                [(order.lines[0], Decimal(1))], reason, channel='carrier')
+            Block.receive([block])
+            return block.id
+        block_id = self.step(create)
+        self.process_returns(block_id)
+        block = self.block(block_id)
+        self.assertEqual(block['state'], 'to_return')
+        (state, _, number, warehouse, _), = block['returns']
+        self.assertEqual((state, warehouse), ('posted', NEVSKY))
+        self.assertEqual(self.on_hand(NEVSKY), on_hand + 1)
+
+        def refund():
+            pool = Pool()
+            Block = pool.get('order_returns.block')
+            Refund = pool.get('order_payment.refund')
+            Block.refund_issued([Block(block_id)])
+            for r in Block(block_id).refunds:
+                Refund.set_provider_state(r, 'succeeded')
+        self.step(refund)
+        block = self.block(block_id)
+        self.assertEqual(block['state'], 'returned')
+        self.assertEqual(len(block['returns']), 1)
+        self.assertEqual(len(self.sim.documents('ВозвратТоваровОтКлиента')),
+            returns + 1)
+
     def test_1c_refusing_the_return_is_logged(self):
         self.use_size('43')
         order_id, _ = self.handed_over()
