@@ -473,7 +473,20 @@ class ReturnAfterHandOverTestCase(HubTestCase):
                 ('status', '=', 'returned')]
             self.assertFalse(Movement.search(returned))
 
-            Block.receive([block])
+            # by the warehouse staff, through the button's access rules;
+            # an accountant may not
+            from trytond.model.modelview import AccessButtonError
+            from trytond.modules.order_hub.tests.tools import create_user
+            for login, groups in [('hub_acc', ['group_accountant']),
+                    ('hub_wh', ['group_warehouse'])]:
+                user = create_user(login, groups)
+                with Transaction().set_user(user.id), \
+                        Transaction().set_context(_check_access=True):
+                    if login == 'hub_acc':
+                        with self.assertRaises(AccessButtonError):
+                            Block.receive([Block(block.id)])
+                    else:
+                        Block.receive([Block(block.id)])
             block = Block(block.id)
             self.assertEqual(block.state, 'to_return')
             self.assertTrue(block.received)
