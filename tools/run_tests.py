@@ -13,6 +13,14 @@ PostgreSQL templates carry this checkout's prefix, so runs in other
 checkouts on the same cluster never drop or restore ours (nor we theirs).
 Caches no full run used any more are removed after it.
 
+PostgreSQL runs in HUB_TEST_POSTGRESQL_SHARDS processes (2 by default;
+SQLite in HUB_TEST_SQLITE_SHARDS, 1): its tests wait on the server more
+than they compute, so two processes fill the cores that one leaves idle.
+Test modules are dealt to the shards by their seconds in this checkout's
+last run, else in tools/test_weights.json (the longest first, each to the
+least loaded shard); a cache two shards need is built by one while the
+other waits (unittest_main.py).
+
 At the end of each backend's run the slowest tests and the time per test
 module are printed (tools/unittest_main.py measures them).
 """
@@ -38,6 +46,14 @@ PREFIX = hubcache.checkout_prefix()
 # worktree leaves its templates behind); theirs of today are never touched
 FOREIGN_TEMPLATE_DAYS = float(os.environ.get('HUB_TEST_CACHE_DAYS', 7))
 SLOWEST = 15
+SHARDS = {
+    'sqlite': int(os.environ.get('HUB_TEST_SQLITE_SHARDS', 1)),
+    'postgresql': int(os.environ.get('HUB_TEST_POSTGRESQL_SHARDS', 2)),
+    }
+# seconds per test module (class set-ups included) of a warm run, for
+# dealing the modules to shards on a clean clone: refresh with
+# tools/run_tests.py --save-weights after a full run
+WEIGHTS = ROOT / 'tools' / 'test_weights.json'
 
 
 def module_tests():
@@ -49,18 +65,82 @@ def module_tests():
     return names
 
 
-def tryton_env(backend):
+def module_weights(backend):
+    """Seconds per test module: the committed table, updated by this
+    checkout's last run of backend (a partial run updates its modules)"""
+    try:
+        weights = json.loads(WEIGHTS.read_text()).get(backend, {})
+    except (OSError, ValueError):
+        weights = {}
+    try:
+        timings = json.loads((LOGS / f'timings-{backend}.json').read_text())
+        weights.update((m, seconds)
+            for m, (_, seconds) in timings['modules'].items())
+    except (OSError, ValueError, KeyError):
+        pass
+    return weights
+
+
+def deal(names, count, weights):
+    """names in count shards of about equal weight (the heaviest first, each
+    to the lightest shard); a module of unknown weight counts as the
+    median.  Each shard keeps the names' order."""
+    known = sorted(weights.get(n, 0) for n in names if n in weights)
+    default = known[len(known) // 2] if known else 1.0
+    load = [0.0] * count
+    shard_of = {}
+    for name in sorted(names, key=lambda n: -weights.get(n, default)):
+        shard = load.index(min(load))
+        shard_of[name] = shard
+        load[shard] += weights.get(name, default)
+    return [[n for n in names if shard_of[n] == i] for i in range(count)
+        if any(shard_of[n] == i for n in names)]
+
+
+def tryton_env(backend, shard=''):
     env = dict(os.environ, PYTHONWARNINGS='ignore::DeprecationWarning',
-        HUB_TIMINGS=str(LOGS / f'timings-{backend}.json'),
-        HUB_CACHE_USED=str(LOGS / f'caches-{backend}.txt'))
+        HUB_TIMINGS=str(LOGS / f'timings-{backend}{shard}.json'),
+        HUB_CACHE_USED=str(LOGS / f'caches-{backend}{shard}.txt'))
     if backend == 'sqlite':
         env.update(TRYTOND_DATABASE_URI='sqlite://', DB_NAME=':memory:',
             DB_CACHE=str(CACHE / 'sqlite'))
     else:
+        # hubtest_<prefix>_[<shard>_]<pid>: prepare_postgresql reads the pid
+        # after the last underscore
         env.update(TRYTOND_DATABASE_URI=PG_URI,
-            DB_NAME=f'hubtest_{PREFIX}_{os.getpid()}',
+            DB_NAME=f'hubtest_{PREFIX}_{shard.strip("-")}{"_" if shard else ""}'
+            f'{os.getpid()}',
             DB_CACHE='postgresql://')
     return env
+
+
+def merge_shards(backend, shards):
+    """One timings file and one list of used caches for backend out of its
+    shards'; False if a shard did not go to its end"""
+    timings = {'total': 0.0, 'load': [], 'tests': [], 'setups': {},
+        'modules': {}}
+    used = set()
+    complete = True
+    for shard in shards:
+        path = LOGS / f'timings-{backend}{shard}.json'
+        if not path.exists():
+            complete = False
+            continue
+        part = json.loads(path.read_text())
+        timings['total'] = max(timings['total'], part['total'])
+        timings['load'] += part['load']
+        timings['tests'] += part['tests']
+        timings['setups'].update(part['setups'])
+        timings['modules'].update(part['modules'])
+        caches = LOGS / f'caches-{backend}{shard}.txt'
+        if caches.exists():
+            used.update(caches.read_text().split())
+    if timings['tests']:
+        (LOGS / f'timings-{backend}.json').write_text(
+            json.dumps(timings, indent=1))
+        (LOGS / f'caches-{backend}.txt').write_text(
+            ''.join(f'{name}\n' for name in sorted(used)))
+    return complete and bool(timings['tests'])
 
 
 def psql(query):
@@ -168,51 +248,65 @@ def main():
     parser.add_argument('--backend', choices=['sqlite', 'postgresql', 'all'],
         default='all')
     parser.add_argument('--no-browser', action='store_true')
+    parser.add_argument('--save-weights', action='store_true',
+        help='write the last full run\'s seconds per test module to '
+        'tools/test_weights.json and stop')
     parser.add_argument('tests', nargs='*',
         help='Tryton test modules to run instead of all of them')
     args = parser.parse_args()
+    if args.save_weights:
+        return save_weights()
     python = sys.executable
     logs = LOGS
     logs.mkdir(parents=True, exist_ok=True)
     backends = (['sqlite', 'postgresql'] if args.backend == 'all'
         else [args.backend])
+    names = args.tests or module_tests()
+    plan = {}
     for backend in backends:
-        for stale in ['timings', 'caches']:
-            (logs / f'{stale}-{backend}.txt').unlink(missing_ok=True)
-            (logs / f'{stale}-{backend}.json').unlink(missing_ok=True)
+        parts = deal(names, max(1, SHARDS[backend]),
+            module_weights(backend))
+        plan[backend] = [('' if len(parts) == 1 else f'-{i + 1}', part)
+            for i, part in enumerate(parts)]
+    for backend in backends:
+        for stale in logs.glob(f'timings-{backend}*.json'):
+            stale.unlink()
+        for stale in logs.glob(f'caches-{backend}*.txt'):
+            stale.unlink()
     if 'postgresql' in backends:
         prepare_postgresql()
 
     started = time.monotonic()
-    runs = {}
+    runs = {}           # name → (process, log, backend or None)
     for backend in backends:
-        cmd = [python, 'tools/unittest_main.py',
-            *(args.tests or module_tests())]
-        runs[backend] = start(cmd, tryton_env(backend),
-            logs / f'tryton-{backend}.log')
+        for shard, part in plan[backend]:
+            log = logs / f'tryton-{backend}{shard}.log'
+            runs[backend + shard] = (start(
+                    [python, 'tools/unittest_main.py', *part],
+                    tryton_env(backend, shard), log), log, backend)
     if not args.tests:
         cmd = [python, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
             'sandbox/tests', 'web/tests', 'tools/tests']
-        runs['sandbox'] = start(cmd, dict(os.environ),
-            logs / 'sandbox.log')
+        log = logs / 'sandbox.log'
+        runs['sandbox'] = (start(cmd, dict(os.environ), log), log, None)
     failed = []
-    for name, proc in runs.items():
+    for name, (proc, log, backend) in runs.items():
         proc.wait()
-        log = logs / f'{"tryton-" if name != "sandbox" else ""}{name}.log'
         lines = log.read_text().strip().splitlines()
         tail = ([l for l in lines if l.startswith('Ran ')][-1:]
             + [l for l in lines if l.startswith(('OK', 'FAILED'))][-1:]
-            if name in backends else []) or lines[-3:]
+            if backend else []) or lines[-3:]
         print(f'[{name}] exit {proc.returncode}: ' + ' | '.join(tail),
             flush=True)
-        if name in backends:
-            print_timings(name)
-            # a run that went to its end used every cache it needs
-            if not args.tests and (logs / f'timings-{name}.json').exists():
-                clean_caches(name)
         if proc.returncode:
             failed.append(name)
             print(log.read_text()[-20000:])
+    for backend in backends:
+        complete = merge_shards(backend, [s for s, _ in plan[backend]])
+        print_timings(backend)
+        # a run that went to its end used every cache it needs
+        if complete and not args.tests:
+            clean_caches(backend)
     if not failed and not args.no_browser and not args.tests:
         proc = start([python, 'tests/browser/run.py'], dict(os.environ),
             logs / 'browser.log')
@@ -225,6 +319,21 @@ def main():
     print(f'{"FAILED: " + ", ".join(failed) if failed else "All passed"} '
         f'in {minutes:.1f} min')
     return 1 if failed else 0
+
+
+def save_weights():
+    "tools/test_weights.json from the last full run's timings"
+    weights = {}
+    for backend in SHARDS:
+        path = LOGS / f'timings-{backend}.json'
+        if path.exists():
+            modules = json.loads(path.read_text())['modules']
+            weights[backend] = {m: round(seconds, 1)
+                for m, (_, seconds) in sorted(modules.items())}
+    WEIGHTS.write_text(json.dumps(weights, indent=1) + '\n')
+    print(f'{WEIGHTS.relative_to(ROOT)}: '
+        + ', '.join(f'{b} {len(w)} modules' for b, w in weights.items()))
+    return 0
 
 
 if __name__ == '__main__':

@@ -11,6 +11,8 @@ On top of ``python -m unittest <test modules>`` it
   database of its largest dependency among the project's modules;
 * reuses the pool built for a cache when the same cache is restored again,
   and memoises Tryton's import_module;
+* lets one process build a cache while the others wait for it, then
+  restore it (run_tests.py runs PostgreSQL in several processes);
 * fails when a named test module yields no test (pytest-style functions in
   a Tryton module would never run under unittest);
 * times every test and every class set-up (the time between two tests of
@@ -21,7 +23,10 @@ On top of ``python -m unittest <test modules>`` it
 
 Importing it applies the cache patches only (tests/browser/run.py does).
 """
+import contextlib
+import fcntl
 import functools
+import hashlib
 import json
 import os
 import sys
@@ -168,18 +173,38 @@ def activate_module(modules, lang='en'):
         modules = [modules]
     if not test_tryton.db_exist(test_tryton.DB_NAME):
         name = '-'.join(modules) + (f'--{lang}' if lang != 'en' else '')
-        if test_tryton.restore_db_cache(name):
-            return
-        started = time.perf_counter()
-        if base := _base_of(modules):
-            activate_module([base], lang)
-            _update_module_list()
+        with _building(name):
+            if test_tryton.restore_db_cache(name):
+                return
             started = time.perf_counter()
-        _activate_module(modules, lang)
+            if base := _base_of(modules):
+                activate_module([base], lang)
+                _update_module_list()
+                started = time.perf_counter()
+            _activate_module(modules, lang)
         _log(f'{name}: activated in {time.perf_counter() - started:.1f} s'
             + (f' on {base}' if base else ''))
         return
     _activate_module(modules, lang)
+
+
+@contextlib.contextmanager
+def _building(name):
+    """Hold the lock of a cache while restoring or building it: of several
+    test processes (run_tests.py's PostgreSQL shards) one builds and
+    stores it, the others wait and restore it.  A base is locked after the
+    database built on it, never before: no two processes wait for each
+    other."""
+    if not test_tryton.DB_CACHE:
+        yield
+        return
+    cache = test_tryton._db_cache_file(test_tryton.DB_CACHE, name)
+    locks = ROOT / 'var' / 'dbcache' / 'locks'
+    locks.mkdir(parents=True, exist_ok=True)
+    path = locks / hashlib.sha1(cache.encode()).hexdigest()[:20]
+    with path.open('w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 test_tryton.activate_module = activate_module

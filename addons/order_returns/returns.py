@@ -637,7 +637,7 @@ def lock_rows(Model, ids):
     never a deadlock); the caller writes them, so a transaction with an
     older snapshot fails to serialize and is retried"""
     transaction = Transaction()
-    if not transaction.database.has_select_for():
+    if not ids or not transaction.database.has_select_for():
         return
     table = Model.__table__()
     cursor = transaction.connection.cursor()
