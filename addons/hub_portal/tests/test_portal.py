@@ -5,7 +5,6 @@ scanned codes.  The pages come from the test-only module hub_portal_test
 them.  Requests go through the whole application (werkzeug's test client:
 routing, cookies, headers); the browser test (tests/browser/portal_walk.js)
 does the same over real HTTP in Chromium."""
-import re
 import unittest
 
 from werkzeug.test import Client
@@ -17,8 +16,9 @@ from trytond.tests.test_tryton import DB_NAME, drop_db
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
+from .tools import BASE, PortalClient
+
 PASSWORD = 'Portal-2026!'
-BASE = f'/{DB_NAME}/hub/shop'
 
 
 def setup_data():
@@ -41,8 +41,9 @@ def setup_data():
         k: v.id for k, v in notes.items()}
 
 
-class PortalTestCase(unittest.TestCase):
+class PortalTestCase(PortalClient, unittest.TestCase):
     "The portal: logins, sessions, access, actions, scanned codes"
+    password = PASSWORD
 
     @classmethod
     def setUpClass(cls):
@@ -57,25 +58,6 @@ class PortalTestCase(unittest.TestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         drop_db()
-
-    def client(self, login=None):
-        client = Client(app)
-        if login:
-            response = self.login(client, login, PASSWORD)
-            self.assertEqual(response.status_code, 303, response.text)
-        return client
-
-    def login(self, client, login, password, **extra):
-        page = client.get(f'{BASE}/login')
-        data = {'login': login, 'password': password,
-            'csrf_token': self.token(page)}
-        data.update(extra)
-        return client.post(f'{BASE}/login', data=data)
-
-    @staticmethod
-    def token(response):
-        found = re.search(r'name="csrf_token" value="([^"]*)"', response.text)
-        return found.group(1) if found else ''
 
     def sessions(self):
         with Transaction().start(DB_NAME, 0, readonly=True):

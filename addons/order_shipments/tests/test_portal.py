@@ -3,26 +3,22 @@ application as a phone uses them (werkzeug's test client: routing, cookies,
 CSRF): «Выдача», «Отправить», «Принять», the shipment page the pickup
 slip's QR code opens, «Доставлено» and «Выдан» ending with the order
 «Выдан» and its full-settlement receipt, and another shop refused."""
-import re
 import unittest
 from urllib.parse import quote, unquote
 from decimal import Decimal
-
-from werkzeug.test import Client
 
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import DB_NAME, drop_db
 from trytond.transaction import Transaction
-from trytond.wsgi import app
 
 from trytond.modules.order_hub.tests.tools import (
     create_user, set_company, setup_company)
+from trytond.modules.hub_portal.tests.tools import BASE, PortalClient
 
 from .tools import create_shops, paid_order
 
 PASSWORD = 'Shop-portal-2026'
-BASE = f'/{DB_NAME}/hub/shop'
 
 
 def setup_data():
@@ -61,8 +57,9 @@ def setup_data():
         {k: u.id for k, u in users.items()})
 
 
-class ShipmentPortalTestCase(unittest.TestCase):
+class ShipmentPortalTestCase(PortalClient, unittest.TestCase):
     "The shop's phone pages for pickups and transfers"
+    password = PASSWORD
 
     @classmethod
     def setUpClass(cls):
@@ -79,24 +76,6 @@ class ShipmentPortalTestCase(unittest.TestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         drop_db()
-
-    def client(self, login):
-        client = Client(app)
-        page = client.get(f'{BASE}/login')
-        response = client.post(f'{BASE}/login', data={'login': login,
-                'password': PASSWORD, 'csrf_token': self.token(page)})
-        self.assertEqual(response.status_code, 303, response.text)
-        return client
-
-    @staticmethod
-    def token(response):
-        found = re.search(r'name="csrf_token" value="([^"]*)"', response.text)
-        return found.group(1) if found else ''
-
-    def post(self, client, page, path, **data):
-        "Press a button of page: its form, with the page's CSRF token"
-        data.setdefault('csrf_token', self.token(page))
-        return client.post(f'{BASE}/{path}', data=data)
 
     def shipment(self, key):
         with Transaction().start(DB_NAME, 0, readonly=True):
