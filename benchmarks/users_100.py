@@ -38,12 +38,21 @@ backends, and the load average before, during and after.
 
 The client (100 threads) runs on the same machine as the server and takes
 CPU from it: the figures are an upper bound of what the server alone costs.
+
+``--profile-edit N``: no server, no load; the manager's "edit a line" (the
+same two JSON-RPC calls, through trytond's WSGI application in this process)
+N times under cProfile, after 20 unprofiled warm-up edits: Python function
+calls per edit (a figure the machine's load does not change), ms per edit
+with and without the profiler, and the functions costing most.
 """
 import argparse
 import base64
 import collections
+import cProfile
+import io
 import json
 import os
+import pstats
 import random
 import shutil
 import signal
@@ -54,6 +63,8 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from common import ROOT, drop_database, machine, setup_database, summary
 
@@ -479,6 +490,57 @@ def baseline(url, logins, orders, samples, logins_samples, rng):
     return results
 
 
+class InProcess:
+    "requests.Session's post, served by trytond's WSGI app in this process"
+
+    def __init__(self):
+        from werkzeug.test import Client
+        from trytond.wsgi import app
+        self.client = Client(app)
+        self.headers = {}
+
+    def post(self, url, data, headers, timeout):
+        response = self.client.post(urlsplit(url).path, data=data,
+            headers={**self.headers, **headers})
+        body = response.get_data()
+        return SimpleNamespace(status_code=response.status_code,
+            json=lambda: json.loads(body))
+
+
+def profile_edit(db, logins, orders, samples, rng):
+    "The manager's line edit under cProfile; see --profile-edit"
+    user = User(f'http://localhost/{db}/rpc/', logins['manager'][0],
+        'manager', orders, rng)
+    user.http = InProcess()
+    user.do_login()
+    for _ in range(20):
+        user.edit_line()
+    plain = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        user.edit_line()
+        plain.append(time.perf_counter() - start)
+    profiler = cProfile.Profile()
+    profiled = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        profiler.enable()
+        user.edit_line()
+        profiler.disable()
+        profiled.append(time.perf_counter() - start)
+    stats, plain = pstats.Stats(profiler), summary(plain)
+    print(f'edit a line, {samples} edits in this process: '
+        f'{stats.total_calls / samples:,.0f} Python calls per edit '
+        f'({stats.prim_calls / samples:,.0f} primitive); without the '
+        f'profiler median {plain["median_ms"]:.1f} / p95 '
+        f'{plain["p95_ms"]:.1f} ms, with it median '
+        f'{summary(profiled)["median_ms"]:.1f} ms; {machine()}', flush=True)
+    for key in ['tottime', 'cumulative']:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(key).print_stats(30)
+        print(out.getvalue())
+
+
 def cpu_seconds(server, db):
     "CPU seconds so far of gunicorn's workers, PostgreSQL's backends, us"
     tick = os.sysconf('SC_CLK_TCK')
@@ -608,6 +670,8 @@ def main():
     parser.add_argument('--baseline-logins', type=int, default=30,
         help="samples of the login by one user (half a second each)")
     parser.add_argument('--modules', default='order_shipments,hub_auth')
+    parser.add_argument('--profile-edit', type=int, metavar='N',
+        help="only profile N line edits in this process (no server)")
     args = parser.parse_args()
     print(f'before: {machine()}', flush=True)
     rng = random.Random(19)
@@ -615,6 +679,9 @@ def main():
     server = None
     try:
         logins, orders = build_data(db, args, rng)
+        if args.profile_edit:
+            profile_edit(db, logins, orders, args.profile_edit, rng)
+            return
         # the test pool's connections stay open; the server has its own
         server, url = start_server(db, args.workers)
         wait_ready(server, url, args.workers)

@@ -3,16 +3,19 @@ over LDAPS or StartTLS, on ldap3.  Plain Python, no Tryton: the settings
 come in a ``Settings`` and every value put into a filter is escaped."""
 import logging
 import ssl
+import uuid
 from dataclasses import dataclass, field
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
-from ldap3.utils.conv import escape_filter_chars
+from ldap3.utils.conv import escape_bytes, escape_filter_chars
 
 logger = logging.getLogger(__name__)
 
 # AD's LDAP_MATCHING_RULE_IN_CHAIN: every group the user is in, transitively
 IN_CHAIN = '1.2.840.113556.1.4.1941'
+# AD's userAccountControl flag ACCOUNTDISABLE
+ACCOUNT_DISABLED = 0x2
 
 
 class DirectoryError(Exception):
@@ -36,12 +39,18 @@ class Settings:
     name_attribute: str = 'cn'
     email_attribute: str = 'mail'
     phone_attribute: str = 'telephoneNumber'
+    # the group's id that survives a rename or a move; default: AD's
+    # objectGUID with groups = in_chain, else OpenLDAP's entryUUID
+    group_id_attribute: str = ''
     timeout: int = 5
 
     def __post_init__(self):
         if not self.uri.startswith('ldaps://') and not self.starttls:
             raise ValueError(
                 'hub_auth: the directory needs ldaps:// or starttls')
+        if not self.group_id_attribute:
+            self.group_id_attribute = ('objectGUID'
+                if self.groups == 'in_chain' else 'entryUUID')
 
 
 @dataclass
@@ -111,7 +120,7 @@ class Directory:
                 conn.unbind()
         s = self.settings
         attributes = [s.uid_attribute, s.name_attribute, s.email_attribute,
-            s.phone_attribute]
+            s.phone_attribute, 'userAccountControl']
         if s.groups == 'memberof':
             attributes.append('memberOf')
         try:
@@ -120,9 +129,30 @@ class Directory:
         except LDAPException as exception:
             raise DirectoryError(str(exception)) from exception
         entries = [e for e in conn.response if e.get('type') == 'searchResEntry']
-        if len(entries) != 1:
+        if len(entries) != 1 or self.disabled(entries[0]):
             return None
         return self.account(entries[0], conn)
+
+    def find_many(self, logins):
+        "{login: account or None} over one connection"
+        conn = self.service()
+        try:
+            return {login: self.find(login, conn) for login in logins}
+        finally:
+            conn.unbind()
+
+    @staticmethod
+    def disabled(entry):
+        """An AD account disabled by its userAccountControl, whatever
+        user_filter says (a filter without the flag's clause would let it
+        through)"""
+        value = entry['attributes'].get('userAccountControl')
+        if isinstance(value, list):
+            value = value[0] if value else None
+        try:
+            return bool(int(value or 0) & ACCOUNT_DISABLED)
+        except (TypeError, ValueError):
+            return False
 
     def account(self, entry, conn):
         s = self.settings
@@ -169,3 +199,58 @@ class Directory:
             return None
         conn.unbind()
         return account
+
+    # -- stable ids of groups (objectGUID, entryUUID) --------------------------
+    def group_id(self, dn):
+        "The stable id of the group entry dn, None when there is none"
+        attribute = self.settings.group_id_attribute
+        conn = self.service()
+        try:
+            conn.search(dn, '(objectClass=*)', search_scope=ldap3.BASE,
+                attributes=[attribute])
+            ids = [self.entry_id(e) for e in self.entries(conn)]
+        except LDAPException:   # not a DN (a SAML group name) or no entry
+            return None
+        finally:
+            conn.unbind()
+        return ids[0] if ids else None
+
+    def groups_by_id(self, ids):
+        "{id: DN} of the group entries that still have these ids"
+        if not ids:
+            return {}
+        attribute = self.settings.group_id_attribute
+        query = '(|%s)' % ''.join('(%s=%s)' % (attribute, self.id_value(i))
+            for i in sorted(ids))
+        conn = self.service()
+        try:
+            conn.search(self.settings.base, query, attributes=[attribute])
+            return {self.entry_id(e): e['dn'] for e in self.entries(conn)}
+        except LDAPException as exception:
+            raise DirectoryError(str(exception)) from exception
+        finally:
+            conn.unbind()
+
+    @staticmethod
+    def entries(conn):
+        return [e for e in conn.response or []
+            if e.get('type') == 'searchResEntry']
+
+    def _binary_id(self):
+        return self.settings.group_id_attribute.lower() == 'objectguid'
+
+    def entry_id(self, entry):
+        "The id as text: objectGUID (16 bytes) in its usual GUID form"
+        raw = {k.lower(): v for k, v in entry['raw_attributes'].items()}
+        values = raw.get(self.settings.group_id_attribute.lower())
+        if not values:
+            return None
+        if self._binary_id():
+            return str(uuid.UUID(bytes_le=values[0]))
+        return values[0].decode()
+
+    def id_value(self, group_id):
+        "The id escaped for a filter"
+        if self._binary_id():
+            return escape_bytes(uuid.UUID(group_id).bytes_le)
+        return escape_filter_chars(group_id)

@@ -23,7 +23,7 @@ def directory_settings():
     values = {'uri': uri, 'base': config.get(SECTION, 'base', default='')}
     for name in ['bind_dn', 'bind_password', 'ca_file', 'uid_attribute',
             'user_filter', 'groups', 'group_filter', 'name_attribute',
-            'email_attribute', 'phone_attribute']:
+            'email_attribute', 'phone_attribute', 'group_id_attribute']:
         value = config.get(SECTION, name)
         if value is not None:
             values[name] = value
@@ -124,7 +124,7 @@ class User(metaclass=PoolMeta):
     @classmethod
     def _hub_auth_values(cls, user, account):
         GroupMap = Pool().get('hub_auth.group_map')
-        mappings = GroupMap.matching(account.groups)
+        mappings = cls._hub_auth_mappings(account)
         managed = {g.id for m in GroupMap.managed() for g in m.groups}
         wanted = {g.id for m in mappings for g in m.groups}
         current = {g.id for g in user.groups}
@@ -139,6 +139,16 @@ class User(metaclass=PoolMeta):
             values['groups'] = [('remove', sorted(current - groups)),
                 ('add', sorted(groups - current))]
         return values
+
+    @classmethod
+    def _hub_auth_mappings(cls, account):
+        "The mappings of the account's groups, the directory asked once"
+        mappings = getattr(account, 'hub_auth_mappings', None)
+        if mappings is None:
+            mappings = Pool().get('hub_auth.group_map').matching(
+                account.groups)
+            account.hub_auth_mappings = mappings
+        return mappings
 
     @classmethod
     def hub_auth_active(cls, user_id):
@@ -169,6 +179,52 @@ class User(metaclass=PoolMeta):
             logger.warning("directory unreachable, session of '%s' kept",
                 login, exc_info=True)
             return True
+
+
+    @classmethod
+    def hub_auth_deactivate_gone(cls):
+        """Cron: deactivate the directory users whose account the directory
+        no longer has (deleted, or disabled: user_filter, AD's
+        userAccountControl); nobody is reactivated here, that is the
+        administrator's decision"""
+        directory = cls.hub_auth_directory_client()
+        if directory is None:
+            return
+        with without_check_access():
+            users = cls.search([('hub_auth_directory', '=', True)])
+            try:
+                found = directory.find_many([u.login for u in users])
+            except DirectoryError:
+                logger.warning("directory unreachable: nobody deactivated",
+                    exc_info=True)
+                return
+            gone = [u for u in users if found[u.login] is None]
+            if len(users) > 1 and len(gone) == len(users):
+                # a wrong base or filter, not everybody leaving at once
+                logger.error("the directory has none of the %s directory "
+                    "users: nobody deactivated, check [hub_auth]", len(users))
+                return
+            cls.hub_auth_deactivate(gone)
+
+    @classmethod
+    def hub_auth_deactivate(cls, users):
+        "Deactivate users and close their sessions"
+        if not users:
+            return
+        logger.info("directory accounts gone, users deactivated: %s",
+            ', '.join(u.login for u in users))
+        cls.write(users, {'active': False})
+        Pool().get('ir.session').clear([u.id for u in users])
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(('res.user|hub_auth_deactivate_gone',
+                "Deactivate Users Gone from the Directory"))
 
 
 class Session(metaclass=PoolMeta):

@@ -29,7 +29,7 @@ class User(metaclass=PoolMeta):
         GroupMap = Pool().get('hub_auth.group_map')
         values = super()._hub_auth_values(user, account)
         managed = {s.id for m in GroupMap.managed() for s in m.shops}
-        wanted = {s.id for m in GroupMap.matching(account.groups)
+        wanted = {s.id for m in cls._hub_auth_mappings(account)
             for s in m.shops}
         current = {s.id for s in user.hub_shops}
         shops = (current - managed) | wanted

@@ -466,7 +466,7 @@ class Order(
         pass
 
 
-class OrderLine(sequence_ordered(), ModelSQL, ModelView):
+class OrderLine(ModelLogInBulk, sequence_ordered(), ModelSQL, ModelView):
     "Order Line"
     __name__ = 'order_hub.order.line'
 

@@ -137,6 +137,8 @@ class Reservation(DeactivableMixin, ModelSQL, ModelView):
         Order = pool.get('order_hub.order')
         StockLevel = pool.get('order_hub.stock')
         records = {l.id: l for l in lines}
+        if not records:     # an edit outside assembling: nothing to ask
+            return {}
         wanted, held = cls._missing(records)
         orders = {}
         for order_id in dict.fromkeys(o for _, o, _, _ in wanted):

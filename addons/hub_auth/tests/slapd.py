@@ -29,6 +29,11 @@ include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/dyngroup.schema
+# AD's userAccountControl, for accounts disabled the AD way (flag 2)
+attributetype ( 1.2.840.113556.1.4.8 NAME 'userAccountControl'
+    EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.4203.666.11.9.1 NAME 'hubTestAdAccount'
+    AUXILIARY MAY userAccountControl )
 pidfile {dir}/slapd.pid
 modulepath /usr/lib/ldap
 moduleload back_mdb

@@ -140,7 +140,7 @@ class DirectoryLoginTestCase(HubTestCase):
         user, = users
         return {'id': user.id, 'name': user.name, 'email': user.email,
             'phone': user.hub_auth_phone, 'directory': user.hub_auth_directory,
-            'dn': user.hub_auth_dn,
+            'dn': user.hub_auth_dn, 'active': user.active,
             'groups': {g.id for g in user.groups},
             'shops': {s.id for s in user.hub_shops}}
 
@@ -305,7 +305,8 @@ class DirectoryLoginTestCase(HubTestCase):
         pool = Pool()
         Session = pool.get('ir.session')
         User = pool.get('res.user')
-        user, = User.search([('login', '=', login)])
+        with Transaction().set_context(active_test=False):
+            user, = User.search([('login', '=', login)])
         return Session.search([('create_uid', '=', user.id)], count=True)
 
     def test_throttle_counts_directory_failures(self):
@@ -379,6 +380,125 @@ class DirectoryLoginTestCase(HubTestCase):
             self.assertEqual(self.login('maria', 'Maria-passw0rd')[0], 401)
         finally:
             config.set('hub_auth', 'uri', saved)
+
+    # -- the cron deactivating users gone from the directory ----------------
+    @with_transaction()
+    def run_cron(self):
+        pool = Pool()
+        Cron = pool.get('ir.cron')
+        ModelData = pool.get('ir.model.data')
+        Cron.run_once([Cron(ModelData.get_id(
+                        'hub_auth', 'cron_deactivate_gone'))])
+        Transaction().commit()
+
+    def disable_the_ad_way(self, uid):
+        with self.server.admin() as admin:
+            admin.modify(f'uid={uid},{PEOPLE}', {
+                    'objectClass': [('MODIFY_ADD', ['hubTestAdAccount'])],
+                    'userAccountControl': [('MODIFY_ADD', ['514'])]})
+
+    def test_cron_deactivates_users_gone_from_the_directory(self):
+        sessions = {}
+        for uid in ['lev', 'mila', 'nina', 'oleg']:
+            self.add_person(uid, f'{uid.title()}-passw0rd', 'hub-msk')
+            status, sessions[uid] = self.login(uid, f'{uid.title()}-passw0rd')
+            self.assertEqual(status, 200)
+        with self.server.admin() as admin:
+            admin.delete(f'uid=lev,{PEOPLE}')
+            admin.modify(f'uid=mila,{PEOPLE}',
+                {'employeeType': [('MODIFY_REPLACE', ['disabled'])]})
+        # user_filter does not look at userAccountControl: the flag does
+        self.disable_the_ad_way('oleg')
+
+        self.run_cron()
+
+        for uid in ['lev', 'mila', 'oleg']:
+            self.assertFalse(self.user(uid)['active'], uid)
+            self.assertEqual(self.sessions(uid), 0, uid)
+        self.assertTrue(self.user('nina')['active'])
+        _, result = self.rpc('model.res.user.get_preferences', True, {},
+            session=sessions['nina'])
+        self.assertIn('result', result)
+        self.assertTrue(self.user('olga')['active'])    # a local user
+
+        # enabled again in the directory: the hub does not follow silently
+        with self.server.admin() as admin:
+            admin.modify(f'uid=mila,{PEOPLE}',
+                {'employeeType': [('MODIFY_DELETE', [])]})
+        self.run_cron()
+        self.assertFalse(self.user('mila')['active'])
+        self.assertEqual(self.login('mila', 'Mila-passw0rd')[0], 401)
+
+    def test_cron_deactivates_nobody_when_the_directory_is_unreachable(self):
+        self.add_person('petr', 'Petr-passw0rd', 'hub-msk')
+        self.assertEqual(self.login('petr', 'Petr-passw0rd')[0], 200)
+        with self.server.admin() as admin:
+            admin.delete(f'uid=petr,{PEOPLE}')
+        saved = config.get('hub_auth', 'uri')
+        config.set('hub_auth', 'uri', f'ldaps://127.0.0.1:{self.server.port}')
+        try:
+            self.run_cron()
+        finally:
+            config.set('hub_auth', 'uri', saved)
+        self.assertTrue(self.user('petr')['active'])
+
+    def test_ad_disabled_account_cannot_log_in(self):
+        self.add_person('rita', 'Rita-passw0rd', 'hub-msk')
+        self.disable_the_ad_way('rita')
+        self.assertEqual(self.login('rita', 'Rita-passw0rd')[0], 401)
+        self.assertIsNone(self.user('rita'))
+
+    # -- mappings by the group's stable id ------------------------------------
+    @with_transaction()
+    def create_mapping(self, name, dn, shop):
+        GroupMap = Pool().get('hub_auth.group_map')
+        mapping, = GroupMap.create([{'name': name, 'directory_group': dn,
+                    'shops': [('add', [shop])]}])
+        Transaction().commit()
+        return mapping.directory_group_id
+
+    def add_group(self, cn, *uids):
+        with self.server.admin() as admin:
+            admin.add(f'cn={cn},{GROUPS}', ['groupOfNames'], {'cn': cn,
+                    'member': [f'uid={u},{PEOPLE}' for u in uids]})
+            admin.search(f'cn={cn},{GROUPS}', '(objectClass=*)',
+                search_scope='BASE', attributes=['entryUUID'])
+            return str(admin.entries[0].entryUUID)
+
+    def test_renamed_group_keeps_its_mapping(self):
+        self.add_person('sveta', 'Sveta-passw0rd')
+        uuid = self.add_group('hub-spb', 'sveta')
+        group_id = self.create_mapping(
+            "Невский", f'cn=hub-spb,{GROUPS}', self.spb)
+        self.assertEqual(group_id, uuid)
+        self.assertEqual(self.login('sveta', 'Sveta-passw0rd')[0], 200)
+        self.assertEqual(self.user('sveta')['shops'], {self.spb})
+
+        with self.server.admin() as admin:    # renamed and moved
+            admin.modify_dn(f'cn=hub-spb,{GROUPS}', 'cn=hub-nevsky',
+                new_superior=f'ou=people,{BASE}')
+        self.assertEqual(self.login('sveta', 'Sveta-passw0rd')[0], 200)
+        self.assertEqual(self.user('sveta')['shops'], {self.spb})
+
+        # a new group under the old DN is another group: no rights from it
+        self.add_person('timur', 'Timur-passw0rd')
+        self.add_group('hub-spb', 'timur')
+        self.assertEqual(self.login('timur', 'Timur-passw0rd')[0], 200)
+        self.assertEqual(self.user('timur')['shops'], set())
+
+    def test_group_entered_without_directory_matches_by_dn(self):
+        self.add_person('ulyana', 'Ulyana-passw0rd')
+        self.add_group('hub-kzn', 'ulyana')
+        saved = config.get('hub_auth', 'uri')
+        config.set('hub_auth', 'uri', f'ldaps://127.0.0.1:{self.server.port}')
+        try:
+            group_id = self.create_mapping(
+                "Казань", f'cn=hub-kzn,{GROUPS}', self.msk)
+        finally:
+            config.set('hub_auth', 'uri', saved)
+        self.assertIsNone(group_id)
+        self.assertEqual(self.login('ulyana', 'Ulyana-passw0rd')[0], 200)
+        self.assertEqual(self.user('ulyana')['shops'], {self.msk})
 
 
 del HubTestCase
