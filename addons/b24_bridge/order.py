@@ -64,6 +64,42 @@ def normalise_phone(phone):
     return '+' + digits if digits else None
 
 
+def in_background():
+    """Whether Bitrix24's slow work (HTTP at 2 requests/s) should run in a
+    thread after the request: no queue worker, ``[b24_bridge]
+    background_push`` set, and a user's request (the server lives on after
+    it; a script or the cron would end before the thread — the dispatcher
+    sets _request)"""
+    from trytond.config import config
+    transaction = Transaction()
+    return (not config.getboolean('queue', 'worker', default=False)
+        and config.getboolean('b24_bridge', 'background_push',
+            default=False)
+        and transaction.context.get('_request') is not None
+        and transaction.database.name != ':memory:')
+
+
+def after_transaction(method, ids):
+    """method(ids) in a thread of its own, in a transaction of its own (as
+    user 0, with this one's context), once this transaction has ended;
+    what fails is logged (a queue's cron catches up)"""
+    transaction = Transaction()
+    database = transaction.database.name
+    context = {k: v for k, v in transaction.context.items()
+        if not k.startswith('_')}
+
+    def run():
+        try:
+            with Transaction().start(database, 0, context=context) as tx:
+                method(ids)
+                tx.commit()
+        except Exception:
+            logger.exception("Bitrix24 work in the background failed")
+
+    transaction.atexit(lambda: threading.Thread(target=run,
+            name='b24-background', daemon=True).start())
+
+
 def money(value):
     return str(Decimal(value or 0).quantize(Decimal('0.01')))
 
@@ -785,35 +821,12 @@ class Outbox(metaclass=PoolMeta):
 
     @classmethod
     def b24_in_background(cls):
-        from trytond.config import config
-        transaction = Transaction()
-        # a user's request only (the server lives on after it; a script or
-        # the cron would end before the thread): the dispatcher sets
-        # _request
-        return (not config.getboolean('queue', 'worker', default=False)
-            and config.getboolean('b24_bridge', 'background_push',
-                default=False)
-            and transaction.context.get('_request') is not None
-            and transaction.database.name != ':memory:')
+        return in_background()
 
     @classmethod
     def b24_push_after(cls, ids):
         "b24_process(ids) in a thread, after this transaction has ended"
-        transaction = Transaction()
-        database = transaction.database.name
-        context = {k: v for k, v in transaction.context.items()
-            if not k.startswith('_')}
-
-        def run():
-            try:
-                with Transaction().start(database, 0, context=context):
-                    cls.b24_process(ids)
-            except Exception:
-                # the messages stay pending: the cron sends them
-                logger.exception("Bitrix24 push in the background failed")
-
-        transaction.atexit(lambda: threading.Thread(target=run,
-                name='b24-push', daemon=True).start())
+        after_transaction(cls.b24_process, ids)
 
     def send_b24_push_order(self):
         "One message alone (a replay, or a busy batch): its own batch"

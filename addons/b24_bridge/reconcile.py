@@ -1,6 +1,12 @@
 """Reconciliation: deals that differ from their orders (stage, amount,
-product rows), listed with «Синхронизировать» (send the whole order again)."""
+product rows), listed with «Синхронизировать» (send the whole order again).
+
+Reading every deal takes requests/2 seconds (the portal's rate limit), so a
+run is read by the queue, not in the user's request: the wizard starts a
+run and opens it («Сверка выполняется…»), the queue fills it in."""
+import datetime
 import json
+import logging
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
@@ -10,14 +16,111 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import StateAction, StateTransition, Wizard
 
 from .client import BATCH_LIMIT
-from .order import ORIGINATOR, money
+from .order import ORIGINATOR, after_transaction, in_background, money
 from .system import SYSTEM
+
+logger = logging.getLogger(__name__)
+# a run still «running» after this long was lost (no worker, a restart)
+RUN_TIMEOUT = datetime.timedelta(minutes=15)
+
+
+class Reconciliation(ModelSQL, ModelView):
+    "Bitrix24 Reconciliation"
+    __name__ = 'b24_bridge.reconciliation'
+
+    state = fields.Selection([
+            ('running', "Running"),
+            ('done', "Done"),
+            ('failed', "Failed"),
+            ], "State", readonly=True, required=True)
+    status = fields.Function(fields.Char("Status"), 'get_status')
+    started = fields.DateTime("Started", readonly=True, required=True)
+    finished = fields.DateTime("Finished", readonly=True)
+    orders = fields.Integer("Orders Checked", readonly=True)
+    found = fields.Integer("Differences Found", readonly=True)
+    error = fields.Text("Error", readonly=True)
+    differences = fields.One2Many('b24_bridge.difference', 'reconciliation',
+        "Differences", readonly=True,
+        help="The differences of the latest run; an earlier run's are "
+        "replaced by it.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('started', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_state(cls):
+        return 'running'
+
+    def get_rec_name(self, name):
+        return self.started.strftime('%d.%m.%Y %H:%M:%S')
+
+    def get_status(self, name):
+        if self.state == 'running':
+            return gettext('b24_bridge.msg_reconcile_running')
+        if self.state == 'failed':
+            return gettext('b24_bridge.msg_reconcile_failed',
+                error=self.error or '—')
+        return gettext('b24_bridge.msg_reconcile_done',
+            orders=self.orders or 0, found=self.found or 0)
+
+    @classmethod
+    def b24_start(cls):
+        """The run the user sees: one already running (a double click), or
+        a new one queued"""
+        from trytond.modules.hub_common import utcnow
+        with without_check_access():
+            running = cls.search([('state', '=', 'running')])
+            lost = [r for r in running if r.started < utcnow() - RUN_TIMEOUT]
+            if lost:
+                cls.write(lost, {'state': 'failed', 'finished': utcnow(),
+                        'error': gettext('b24_bridge.msg_reconcile_lost')})
+            current = [r for r in running if r not in lost]
+            if current:
+                return current[0]
+            run, = cls.create([{'started': utcnow()}])
+        cls.b24_enqueue([run])
+        return run
+
+    @classmethod
+    def b24_enqueue(cls, runs):
+        "Read by the queue; without a worker, in a thread after the request"
+        if in_background():
+            after_transaction(cls.b24_run, [r.id for r in runs])
+        else:
+            with Transaction().set_context(queue_name='hub_sync'):
+                cls.__queue__.b24_run(runs)
+
+    @classmethod
+    def b24_run(cls, runs):
+        "Compare every order with its deal (the queue's task)"
+        from trytond.modules.hub_common import utcnow
+        Difference = Pool().get('b24_bridge.difference')
+        with without_check_access():
+            runs = [r for r in cls.browse(list(map(int, runs)))
+                if r.state == 'running']
+            for run in runs:
+                try:
+                    orders, found = Difference.reconcile(run)
+                except Exception as error:
+                    logger.warning("Bitrix24 reconciliation failed",
+                        exc_info=True)
+                    values = {'state': 'failed',
+                        'error': getattr(error, 'message', None)
+                        or str(error)}
+                else:
+                    values = {'state': 'done', 'orders': orders,
+                        'found': found}
+                cls.write([run], {**values, 'finished': utcnow()})
 
 
 class Difference(ModelSQL, ModelView):
     "Bitrix24 Deal Difference"
     __name__ = 'b24_bridge.difference'
 
+    reconciliation = fields.Many2One('b24_bridge.reconciliation',
+        "Reconciliation", readonly=True, ondelete='CASCADE')
     order = fields.Many2One('order_hub.order', "Order", required=True,
         readonly=True, ondelete='CASCADE')
     deal = fields.Char("Deal", readonly=True)
@@ -56,18 +159,19 @@ class Difference(ModelSQL, ModelView):
         return 'reload'
 
     @classmethod
-    def reconcile(cls):
-        "Compare every mirrored order with its deal; list what differs"
+    def reconcile(cls, run=None):
+        """Compare every mirrored order with its deal; list what differs
+        (the list replaced).  Returns (orders checked, differences)."""
         System = Pool().get('hub_sync.system')
         system = System.get(SYSTEM)
         client = system.b24_client()
         try:
-            return cls._reconcile(system, client)
+            return cls._reconcile(system, client, run)
         finally:
             system.b24_keep_tokens(client)
 
     @classmethod
-    def _reconcile(cls, system, client):
+    def _reconcile(cls, system, client, run=None):
         pool = Pool()
         Order = pool.get('order_hub.order')
         from trytond.modules.hub_common import utcnow
@@ -89,7 +193,7 @@ class Difference(ModelSQL, ModelView):
         for order in orders:
             deal = deals.get(order.b24_deal) if order.b24_deal else None
             base = {'order': order.id, 'deal': order.b24_deal,
-                'checked': now}
+                'checked': now, 'reconciliation': run.id if run else None}
             if deal is None:
                 vlist.append({**base, 'kind': 'missing',
                         'hub_value': order.number, 'b24_value': '—'})
@@ -111,7 +215,7 @@ class Difference(ModelSQL, ModelView):
                         'hub_value': cls.describe_rows(ours),
                         'b24_value': cls.describe_rows(theirs)})
         cls.b24_replace(vlist)
-        return len(vlist)
+        return len(orders), len(vlist)
 
     @classmethod
     def b24_replace(cls, vlist):
@@ -134,14 +238,16 @@ class Difference(ModelSQL, ModelView):
 
 
 class Reconcile(Wizard):
-    "Reconcile with Bitrix24"
+    """Reconcile with Bitrix24: a run started (or the one running) and
+    opened; the queue reads the deals"""
     __name__ = 'b24_bridge.reconcile'
     start = StateTransition()
-    open_ = StateAction('b24_bridge.act_difference')
+    open_ = StateAction('b24_bridge.act_reconciliation')
 
     def transition_start(self):
-        Pool().get('b24_bridge.difference').reconcile()
         return 'open_'
 
     def do_open_(self, action):
+        run = Pool().get('b24_bridge.reconciliation').b24_start()
+        action['res_id'] = [run.id]
         return action, {}

@@ -169,6 +169,17 @@ async function b24Reconcile(page) {
   // one click runs the wizard (a double click would run it twice)
   await page.locator('#menu').getByText('Сверка с Битрикс24',
     { exact: true }).first().click();
+  // the queue reads the deals: the run's form says so until it is done
+  const done = async () => {
+    await page.locator('#tabcontent button[title="Обновить/Отменить"]:visible')
+      .first().click();
+    await page.waitForTimeout(1000);
+    return (await page.locator('#tabcontent').innerText()).includes(
+      'Готово: проверено заказов');
+  };
+  await eventually(done, 60);
+  await shot(page, 'b24-reconcile-run');
+  await openMenu(page, 'Расхождения с Битрикс24');
   await page.locator('#tabcontent th:visible', { hasText: 'Расхождение' })
     .first().waitFor({ timeout: 60000 });
   const rows = page.locator('#tabcontent .treeview:visible tbody tr');

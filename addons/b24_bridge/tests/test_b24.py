@@ -259,13 +259,19 @@ class B24FaultsTestCase(B24TestCase):
             automation=True)
         self.sim.webhooks.wait_idle(2)
 
-        def reconcile():
-            Difference = Pool().get('b24_bridge.difference')
-            Difference.reconcile()
-            return [(d.order.id, d.kind, d.hub_value, d.b24_value)
-                for d in Difference.search([])]
-        self.assertEqual(self.step(reconcile), [(order_id, 'stage',
-                    "Подтвержден, ожидает оплаты", "Оплачен")])
+        run_id, status = self.step(self.start_reconciliation)
+        self.assertEqual(status, "Сверка выполняется… Битрикс24 отвечает "
+            "на 2 запроса в секунду: обновите форму через некоторое время.")
+        # a double click opens the same run, nothing was read yet
+        self.assertEqual(self.step(self.start_reconciliation)[0], run_id)
+        self.assertEqual(self.reconciliation(run_id)['differences'], [])
+        self.run_tasks()
+        run = self.reconciliation(run_id)
+        # the other tests' orders are checked too
+        self.assertRegex(run.pop('status'),
+            r'^Готово: проверено заказов \d+, расхождений 1 \(')
+        self.assertEqual(run, {'state': 'done', 'differences': [(order_id,
+                        'stage', "Подтвержден, ожидает оплаты", "Оплачен")]})
 
         def synchronise():
             Difference = Pool().get('b24_bridge.difference')
@@ -274,7 +280,46 @@ class B24FaultsTestCase(B24TestCase):
         self.run_queue()
         self.assertEqual(self.deal(order_id)['STAGE_ID'],
             stages['awaiting_payment'])
-        self.assertEqual(self.step(reconcile), [])
+        run_id, _ = self.step(self.start_reconciliation)
+        self.run_tasks()
+        self.assertEqual(self.reconciliation(run_id)['differences'], [])
+
+    def test_reconciliation_failure_shown(self):
+        self.sim.faults.add(kind='down')
+        run_id, _ = self.step(self.start_reconciliation)
+        self.run_tasks()
+        run = self.reconciliation(run_id)
+        self.assertEqual(run['state'], 'failed')
+        self.assertTrue(run['status'].startswith("Сверка не удалась: "),
+            run['status'])
+        self.sim.faults.clear()
+        # the next run starts afresh
+        self.assertNotEqual(self.step(self.start_reconciliation)[0], run_id)
+        self.run_tasks()
+
+    @staticmethod
+    def start_reconciliation():
+        "What «Сверка с Битрикс24» does: the run it opens"
+        run = Pool().get('b24_bridge.reconciliation').b24_start()
+        return run.id, run.status
+
+    def run_tasks(self):
+        "What the queue worker does: run the queued tasks"
+        def run():
+            Queue = Pool().get('ir.queue')
+            tasks = Queue.search([('finished_at', '=', None)])
+            for task in tasks:
+                task.run()
+            return len(tasks)
+        return self.step(run)
+
+    def reconciliation(self, run_id):
+        def read():
+            run = Pool().get('b24_bridge.reconciliation')(run_id)
+            return {'state': run.state, 'status': run.status,
+                'differences': [(d.order.id, d.kind, d.hub_value,
+                        d.b24_value) for d in run.differences]}
+        return self.step(read)
 
 
 class B24OAuthTestCase(B24TestCase):
