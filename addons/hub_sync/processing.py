@@ -146,9 +146,9 @@ class SyncQueueMixin(SystemMixin):
     @classmethod
     def queue_name(cls, system):
         """One queue per connection, 'hub_sync.<code>': a worker started
-        without --name serves them all; a connection paced by its remote
-        (Bitrix24's 2 requests/s) can get workers of its own
-        (trytond-worker --name hub_sync.b24) so it never holds the others"""
+        without --name serves them all, one started with --name
+        hub_sync.b24 that connection's only (a connection paced by its
+        remote can have workers of its own)"""
         return f'hub_sync.{system}'
 
     @classmethod
