@@ -41,24 +41,41 @@ class ReturnsUT11TestCase(ShipmentsUT11Base):
         self.assertEqual(self.read(shipment_id)['order'], "Выдан")
         return order_id, shipment_id
 
-    def return_one(self, order_id, channel):
-        "A block of one pair, refunded (the test provider confirms)"
+    def new_block(self, order_id, channel, receive=False, refund=False):
+        """A block of one pair; its goods taken in («Товар получен») and
+        refunded (the test provider confirms) if asked"""
         def create():
             pool = Pool()
             Block = pool.get('order_returns.block')
             Reason = pool.get('order_returns.reason')
-            Refund = pool.get('order_payment.refund')
             order = pool.get('order_hub.order')(order_id)
             reason, = Reason.search([], limit=1)
             block = Block.create_return(order,
                 [(order.lines[0], Decimal(1))], reason, channel=channel,
                 shop=self.warehouse(TVERSKAYA) if channel == 'shop'
                 else None)
-            Block.refund_issued([block])
-            for refund in Block(block.id).refunds:
-                Refund.set_provider_state(refund, 'succeeded')
+            if receive:
+                Block.receive([block])
             return block.id
-        return self.step(create)
+        block_id = self.step(create)
+        if refund:
+            self.refund(block_id)
+        return block_id
+
+    def refund(self, block_id):
+        "«Сделать возврат», confirmed by the test provider"
+        def refund():
+            pool = Pool()
+            Block = pool.get('order_returns.block')
+            Refund = pool.get('order_payment.refund')
+            Block.refund_issued([Block(block_id)])
+            for refund in Block(block_id).refunds:
+                Refund.set_provider_state(refund, 'succeeded')
+        self.step(refund)
+
+    def return_one(self, order_id, channel):
+        "A block of one pair, refunded"
+        return self.new_block(order_id, channel, refund=True)
 
     def block(self, block_id):
         def read():
@@ -137,15 +154,7 @@ class ReturnsUT11TestCase(ShipmentsUT11Base):
                     for i in self.sim.stock('КР-1001', None, self.size)))
         self.assertEqual(in_1c(), (2, 2))
 
-        def create():
-            pool = Pool()
-            Block = pool.get('order_returns.block')
-            Reason = pool.get('order_returns.reason')
-            order = pool.get('order_hub.order')(order_id)
-            reason, = Reason.search([], limit=1)
-            return Block.create_return(order, [(order.lines[0], Decimal(1))],
-                reason, channel='carrier').id
-        self.step(create)
+        self.new_block(order_id, 'carrier')
         self.process(f'order_hub.order,{order_id}')
         self.assertEqual(in_1c(), (1, 1))
 
@@ -157,17 +166,7 @@ class ReturnsUT11TestCase(ShipmentsUT11Base):
         on_hand = self.on_hand(NEVSKY)
         returns = len(self.sim.documents('ВозвратТоваровОтКлиента'))
 
-        def create():
-            pool = Pool()
-            Block = pool.get('order_returns.block')
-            Reason = pool.get('order_returns.reason')
-            order = pool.get('order_hub.order')(order_id)
-            reason, = Reason.search([], limit=1)
-            block = Block.create_return(order,
-                [(order.lines[0], Decimal(1))], reason, channel='carrier')
-            Block.receive([block])
-            return block.id
-        block_id = self.step(create)
+        block_id = self.new_block(order_id, 'carrier', receive=True)
         self.process_returns(block_id)
         block = self.block(block_id)
         self.assertEqual(block['state'], 'to_return')
@@ -175,14 +174,7 @@ class ReturnsUT11TestCase(ShipmentsUT11Base):
         self.assertEqual((state, warehouse), ('posted', NEVSKY))
         self.assertEqual(self.on_hand(NEVSKY), on_hand + 1)
 
-        def refund():
-            pool = Pool()
-            Block = pool.get('order_returns.block')
-            Refund = pool.get('order_payment.refund')
-            Block.refund_issued([Block(block_id)])
-            for r in Block(block_id).refunds:
-                Refund.set_provider_state(r, 'succeeded')
-        self.step(refund)
+        self.refund(block_id)
         block = self.block(block_id)
         self.assertEqual(block['state'], 'returned')
         self.assertEqual(len(block['returns']), 1)
