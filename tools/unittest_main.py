@@ -209,6 +209,33 @@ def _building(name):
 
 test_tryton.activate_module = activate_module
 
+_db_exist = test_tryton.db_exist
+
+
+def db_exist(name=None):
+    """Tryton's db_exist reads Database.list(), which connects to every
+    database of the cluster to test it and caches the answer for the
+    session timeout: another test process would not see a template just
+    stored, and its connection to a template makes CREATE DATABASE …
+    TEMPLATE of a concurrent process fail.  On PostgreSQL ask the catalogue
+    once instead."""
+    name = name or test_tryton.DB_NAME
+    if backend.name != 'postgresql':
+        return _db_exist(name)
+    database = backend.Database().connect()
+    connection = database.get_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute('SELECT 1 FROM pg_database WHERE datname = %s',
+                (name,))
+            return cursor.fetchone() is not None
+    finally:
+        connection.rollback()
+        database.put_connection(connection)
+
+
+test_tryton.db_exist = db_exist
+
 # Tryton resolves a class registered by a module (isregisteredby, which
 # every generic ModuleTestCase check calls for every model) through
 # import_module, which scans all entry points of the environment each time:
