@@ -225,6 +225,9 @@ class Directory:
         conn = self.service()
         try:
             conn.search(self.settings.base, query, attributes=[attribute])
+            if conn.result.get('result') != 0:
+                # a refused or cut search is no "the groups are gone"
+                raise DirectoryError('group search: %s' % conn.result)
             return {self.entry_id(e): e['dn'] for e in self.entries(conn)}
         except LDAPException as exception:
             raise DirectoryError(str(exception)) from exception

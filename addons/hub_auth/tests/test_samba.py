@@ -1,15 +1,17 @@
 """The AD-specific parts against a real Samba AD DC: plain LDAP binds
 refused, LDAPS with UPN binds, nested groups through the in-chain rule
 1.2.840.113556.1.4.1941, userAccountControl's "disabled" bit, escaped
-filters."""
+filters, groups found again by their objectGUID after a rename."""
 import os
 import unittest
+import uuid
 
 import ldap3
 
 from ..directory import Directory, Settings
 from .samba import (
-    BASE, SERVICE, SERVICE_PASSWORD, USERS, SambaDC, available)
+    ADMIN_PASSWORD, BASE, SERVICE, SERVICE_PASSWORD, USERS, SambaDC,
+    available)
 
 AD_USERS = ('(&(objectClass=user)'
     '(!(userAccountControl:1.2.840.113556.1.4.803:=2)))')
@@ -96,3 +98,38 @@ class ActiveDirectoryTestCase(unittest.TestCase):
         finally:
             self.dc.tool('user', 'enable', 'olga')
         self.assertIsNotNone(directory.find('olga'))
+
+    def test_disabled_flag_counts_without_the_filter_clause(self):
+        directory = Directory(self.settings(user_filter='(objectClass=user)'))
+        self.dc.tool('user', 'disable', 'olga')
+        try:
+            self.assertIsNone(directory.find('olga'))
+        finally:
+            self.dc.tool('user', 'enable', 'olga')
+        self.assertIsNotNone(directory.find('olga'))
+
+    def test_group_found_by_objectguid_after_a_rename(self):
+        directory = Directory(self.settings())
+        self.assertEqual(directory.settings.group_id_attribute, 'objectGUID')
+        dn = self.group('hub-managers')
+        group_id = directory.group_id(dn)
+        self.assertEqual(str(uuid.UUID(group_id)), group_id)
+        self.assertIsNone(directory.group_id(f'cn=nobody,cn=users,{BASE}'))
+        renamed = f'cn=hub-sales,cn=users,{BASE}'
+        self.rename(dn, 'cn=hub-sales')
+        try:
+            found = directory.groups_by_id({group_id})
+            self.assertEqual({k: v.lower() for k, v in found.items()},
+                {group_id: renamed.lower()})
+            # the user's groups name the new DN: the mapping still matches
+            account = directory.authenticate('olga', USERS['olga'][0])
+            self.assertIn(renamed.lower(), {g.lower() for g in account.groups})
+        finally:
+            self.rename(renamed, 'cn=hub-managers')
+
+    def rename(self, dn, rdn):
+        server = ldap3.Server(self.dc.address, port=636, use_ssl=True,
+            tls=ldap3.Tls(ca_certs_file=self.dc.ca_file))
+        with ldap3.Connection(server, 'Administrator@shop.test',
+                ADMIN_PASSWORD, auto_bind=True) as conn:
+            self.assertTrue(conn.modify_dn(dn, rdn), conn.result)
