@@ -746,17 +746,12 @@ def demo_gtin(product):
 
 
 def mark_demo_products():
-    """The marked templates' product groups; {group: [codes]} for the
-    registry: one per ordered unit of a marked variant, and two spare"""
+    """{group: [codes]} for the registry: one per ordered unit of a marked
+    variant, and two spare (the groups came from 1C's ОсобенностьУчета
+    with the full load)"""
     pool = Pool()
-    Template = pool.get('product.template')
     Identifier = pool.get('product.identifier')
     Line = pool.get('order_hub.order.line')
-    for template in Template.search([('hub_marked', '=', True)]):
-        names = {c.name for c in template.categories} | {
-            c.parent.name for c in template.categories if c.parent}
-        template.marking_group = 'shoes' if 'Обувь' in names else 'lp'
-        template.save()
     units = {}
     for line in Line.search([('product.template.hub_marked', '=', True)]):
         units[line.product] = units.get(line.product, 0) + int(line.quantity)
