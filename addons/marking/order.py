@@ -5,6 +5,8 @@ from trytond.pyson import Eval
 
 from .code import codes_of_line
 
+RECEIPT_STATES = ('valid', 'pending')
+
 
 class OrderLine(metaclass=PoolMeta):
     __name__ = 'order_hub.order.line'
@@ -21,9 +23,13 @@ class OrderLine(metaclass=PoolMeta):
         return bool(self.product and self.product.hub_marked)
 
     def marking_codes(self):
-        "The valid codes of the units (full КМ with GS), by unit"
+        """The codes of the units for the receipt (full КМ with GS), by
+        unit: valid ones and those whose registry check is still pending
+        (registry down).  A marked unit is sold with its code (tag 2000,
+        the ФН/ОФД check it; tag 2106 tells it was not checked online): a
+        pending code still goes in, and its check goes on in the outbox"""
         return super().marking_codes() + [c.code
-            for c in codes_of_line(self)]
+            for c in codes_of_line(self, RECEIPT_STATES)]
 
     def get_marking_summary(self, name):
         if not self.marking_required:

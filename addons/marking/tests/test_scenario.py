@@ -261,11 +261,9 @@ class MarkingFlowTestCase(MarkingScenario):
                 for d in Document.browse(ids)]
         return self.step(read)
 
-    def test_codes_in_settlement_and_refund_receipts(self):
-        texts = self.seed('shoes', 2)
-        order_id = self.new_order([(self.marked, 2)], site_number='S-7001')
-        self.add_codes(self.line_of(order_id), texts)
-        self.run_queue()
+    def settle(self, order_id):
+        """The order paid on YooKassa, delivered, its settlement receipt
+        issued: the codes the receipt carried"""
         total = self.order(order_id)['total']
         payment_id = self.site_payment(order_id, total)
         self.sim.succeed_payment(payment_id)
@@ -281,8 +279,14 @@ class MarkingFlowTestCase(MarkingScenario):
         self.refresh()
         settlement = [r for r in self.sim.receipts.values()
             if r['payment_id'] == payment_id][-1]
-        marked = [i for i in settlement['items']
-            if i.get('mark_code_info')]
+        return [i for i in settlement['items'] if i.get('mark_code_info')]
+
+    def test_codes_in_settlement_and_refund_receipts(self):
+        texts = self.seed('shoes', 2)
+        order_id = self.new_order([(self.marked, 2)], site_number='S-7001')
+        self.add_codes(self.line_of(order_id), texts)
+        self.run_queue()
+        marked = self.settle(order_id)
         self.assertEqual([i['mark_code_info']['gs_1m'] for i in marked],
             texts)
         self.assertEqual({(i['mark_mode'], i['payment_subject'],
@@ -306,3 +310,18 @@ class MarkingFlowTestCase(MarkingScenario):
         self.assertEqual([i['mark_code_info']['gs_1m'] for i in marked],
             texts[1:])
 
+    def test_pending_code_in_receipt_checked_later(self):
+        text, = self.seed('shoes')
+        order_id = self.new_order([(self.marked, 1)], site_number='S-7002')
+        self.cz.faults.add(kind='down', endpoint='/api/v3/true-api/*')
+        ids = self.add_codes(self.line_of(order_id), [text])
+        marked = self.settle(order_id)
+        # the registry is still down: the code goes in unchecked
+        self.assertEqual(self.codes(ids)[0]['state'], 'pending')
+        self.assertEqual([(i['mark_code_info']['gs_1m'],
+                    i['payment_subject']) for i in marked],
+            [(text, 'marked')])
+        self.cz.faults.clear()
+        self.make_all_due()
+        self.run_queue()
+        self.assertEqual(self.codes(ids)[0]['state'], 'valid')
