@@ -222,6 +222,8 @@ class Code(ModelSQL, ModelView):
         answer, = client.cises_info([self.code], self.group)
         self.apply_registry(answer, client.inn)
         self.save()
+        if self.state == 'rejected':
+            self.line.marking_rejected(self)
         return f'{self.cis}: {self.state}'
 
     def apply_registry(self, answer, inn):

@@ -58,13 +58,25 @@ class OrderLine(metaclass=PoolMeta):
     def marking_relabeled(self, old, new):
         """«Перемаркировка»: the unit's reserved items go to the relabeling
         status and the movement log and order log keep both codes"""
+        self.marking_to_relabeling(gettext('marking.msg_relabeled',
+                line=self.rec_name, unit=old.unit,
+                old=old.cis or old.photo_name or '—', new=new.cis or '—'))
+
+    def marking_rejected(self, code):
+        """The registry rejected a unit's code (not in circulation, not
+        ours…): the unit cannot be sold under that label, its items go to
+        «Перемаркировка» at once; the new label's code comes by the
+        «Перемаркировать» button (marking_relabeled)"""
+        self.marking_to_relabeling(gettext('marking.msg_rejected_relabeling',
+                line=self.rec_name, unit=code.unit, cis=code.cis or '—',
+                reason=code.validation or '—'))
+
+    def marking_to_relabeling(self, text):
+        "The line's held items to «Перемаркировка», logged with text"
         pool = Pool()
         Reservation = pool.get('order_hub.reservation')
         Movement = pool.get('order_hub.item.movement')
         ActionLog = pool.get('order_hub.action_log')
-        text = gettext('marking.msg_relabeled', line=self.rec_name,
-            unit=old.unit, old=old.cis or old.photo_name or '—',
-            new=new.cis or '—')
         reservations = Reservation.search([('line', '=', self.id),
                 ('active', '=', True)])
         if reservations:
