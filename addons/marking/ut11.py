@@ -6,6 +6,7 @@ the value is mapped, the products 1C keeps under it get its group."""
 from trytond.cache import Cache
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import without_check_access
 
 from .product import GROUPS
 
@@ -38,7 +39,8 @@ class UT11Feature(ModelSQL, ModelView):
         "{1C value: product group or None}"
         groups = cls._groups_cache.get(None)
         if groups is None:
-            groups = {f.name: f.group for f in cls.search([])}
+            with without_check_access():
+                groups = {f.name: f.group for f in cls.search([])}
             cls._groups_cache.set(None, groups)
         return groups
 
@@ -54,13 +56,15 @@ class UT11Feature(ModelSQL, ModelView):
         "The group of each feature on the products 1C keeps under it"
         Template = Pool().get('product.template')
         to_write = []
+        # 1C's products: the mapping's consequence, not a user's edit
         for feature in features:
             templates = Template.search([
                     ('marking_ut11_feature', '=', feature.name)])
             if templates:
                 to_write.extend([templates, {'marking_group': feature.group}])
         if to_write:
-            Template.write(*to_write)
+            with without_check_access():
+                Template.write(*to_write)
 
 
 class Template(metaclass=PoolMeta):
