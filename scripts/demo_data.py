@@ -708,9 +708,9 @@ def set_pickup_shop(order_id, shop):
 
 # -- marking (Chestny Znak) --------------------------------------------------
 def setup_marking(url):
-    """Chestny Znak: the connection to the simulator; the marked goods get
-    their product group (shoes under 1C's «Обувь», the other marked goods
-    light industry); the registry knows codes for their barcodes; each
+    """Chestny Znak: the connection to the simulator; the marked goods have
+    their product group from 1C's ОсобенностьУчета (the full load); the
+    registry knows codes for their barcodes; each
     marked order line gets codes for every unit but its last one, left for
     the manager to enter (the registry has a code ready for it)"""
     step(lambda: Pool().get('hub_sync.system').marking_configure_sandbox(
