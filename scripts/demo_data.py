@@ -708,9 +708,9 @@ def set_pickup_shop(order_id, shop):
 
 # -- marking (Chestny Znak) --------------------------------------------------
 def setup_marking(url):
-    """Chestny Znak: the connection to the simulator; the marked goods get
-    their product group (shoes under 1C's «Обувь», the other marked goods
-    light industry); the registry knows codes for their barcodes; each
+    """Chestny Znak: the connection to the simulator; the marked goods have
+    their product group from 1C's ОсобенностьУчета (the full load); the
+    registry knows codes for their barcodes; each
     marked order line gets codes for every unit but its last one, left for
     the manager to enter (the registry has a code ready for it)"""
     step(lambda: Pool().get('hub_sync.system').marking_configure_sandbox(
@@ -746,17 +746,12 @@ def demo_gtin(product):
 
 
 def mark_demo_products():
-    """The marked templates' product groups; {group: [codes]} for the
-    registry: one per ordered unit of a marked variant, and two spare"""
+    """{group: [codes]} for the registry: one per ordered unit of a marked
+    variant, and two spare (the groups came from 1C's ОсобенностьУчета
+    with the full load)"""
     pool = Pool()
-    Template = pool.get('product.template')
     Identifier = pool.get('product.identifier')
     Line = pool.get('order_hub.order.line')
-    for template in Template.search([('hub_marked', '=', True)]):
-        names = {c.name for c in template.categories} | {
-            c.parent.name for c in template.categories if c.parent}
-        template.marking_group = 'shoes' if 'Обувь' in names else 'lp'
-        template.save()
     units = {}
     for line in Line.search([('product.template.hub_marked', '=', True)]):
         units[line.product] = units.get(line.product, 0) + int(line.quantity)

@@ -7,6 +7,7 @@ from trytond.modules.hub_common import utcnow
 from trytond.modules.hub_sync.errors import TransientError
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.transaction import without_check_access
 
 from . import parser, photo
 from .exceptions import MarkingCodeError
@@ -174,9 +175,10 @@ class Code(ModelSQL, ModelView):
             raise MarkingCodeError(gettext('marking.msg_unit_out_of_line',
                     unit=self.unit, line=self.line.rec_name,
                     quantity=int(self.line.quantity)))
-        others = self.search([('line', '=', self.line.id),
-                ('unit', '=', self.unit), ('state', 'in', ACTIVE),
-                ('id', '!=', self.id)], limit=1)
+        with without_check_access():
+            others = self.search([('line', '=', self.line.id),
+                    ('unit', '=', self.unit), ('state', 'in', ACTIVE),
+                    ('id', '!=', self.id)], limit=1)
         if others:
             raise MarkingCodeError(gettext('marking.msg_unit_taken',
                     unit=self.unit, line=self.line.rec_name))
@@ -185,8 +187,11 @@ class Code(ModelSQL, ModelView):
         "A КИ marks one unit: not on another active unit of any order"
         if not self.cis or self.state == 'replaced':
             return
-        others = self.search([('cis', '=', self.cis),
-                ('state', 'in', ACTIVE), ('id', '!=', self.id)], limit=1)
+        # over every order, those the user may not see included
+        with without_check_access():
+            others = self.search([('cis', '=', self.cis),
+                    ('state', 'in', ACTIVE), ('id', '!=', self.id)],
+                limit=1)
         if others:
             other, = others
             raise MarkingCodeError(gettext('marking.msg_code_duplicate',
@@ -222,6 +227,8 @@ class Code(ModelSQL, ModelView):
         answer, = client.cises_info([self.code], self.group)
         self.apply_registry(answer, client.inn)
         self.save()
+        if self.state == 'rejected':
+            self.line.marking_rejected(self)
         return f'{self.cis}: {self.state}'
 
     def apply_registry(self, answer, inn):

@@ -8,6 +8,7 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.hub_sync.errors import TransientError
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.transaction import without_check_access
 
 from .exceptions import MarkingDocumentError
 
@@ -71,6 +72,13 @@ class Document(ModelSQL, ModelView):
         by_group = {}
         for code in codes:
             by_group.setdefault(code.group, []).append(code.id)
+        # the hub's own report of what happened, whoever received the goods
+        with without_check_access():
+            return cls._report(order, kind, by_group, reason,
+                primary_document)
+
+    @classmethod
+    def _report(cls, order, kind, by_group, reason, primary_document):
         documents = cls.create([{'order': order.id, 'kind': kind,
                     'group': group, 'reason': reason,
                     'primary_document': primary_document,

@@ -5,6 +5,8 @@ from trytond.pyson import Eval
 
 from .code import codes_of_line
 
+RECEIPT_STATES = ('valid', 'pending')
+
 
 class OrderLine(metaclass=PoolMeta):
     __name__ = 'order_hub.order.line'
@@ -21,9 +23,13 @@ class OrderLine(metaclass=PoolMeta):
         return bool(self.product and self.product.hub_marked)
 
     def marking_codes(self):
-        "The valid codes of the units (full КМ with GS), by unit"
+        """The codes of the units for the receipt (full КМ with GS), by
+        unit: valid ones and those whose registry check is still pending
+        (registry down).  A marked unit is sold with its code (tag 2000,
+        the ФН/ОФД check it; tag 2106 tells it was not checked online): a
+        pending code still goes in, and its check goes on in the outbox"""
         return super().marking_codes() + [c.code
-            for c in codes_of_line(self)]
+            for c in codes_of_line(self, RECEIPT_STATES)]
 
     def get_marking_summary(self, name):
         if not self.marking_required:
@@ -52,13 +58,25 @@ class OrderLine(metaclass=PoolMeta):
     def marking_relabeled(self, old, new):
         """«Перемаркировка»: the unit's reserved items go to the relabeling
         status and the movement log and order log keep both codes"""
+        self.marking_to_relabeling(gettext('marking.msg_relabeled',
+                line=self.rec_name, unit=old.unit,
+                old=old.cis or old.photo_name or '—', new=new.cis or '—'))
+
+    def marking_rejected(self, code):
+        """The registry rejected a unit's code (not in circulation, not
+        ours…): the unit cannot be sold under that label, its items go to
+        «Перемаркировка» at once; the new label's code comes by the
+        «Перемаркировать» button (marking_relabeled)"""
+        self.marking_to_relabeling(gettext('marking.msg_rejected_relabeling',
+                line=self.rec_name, unit=code.unit, cis=code.cis or '—',
+                reason=code.validation or '—'))
+
+    def marking_to_relabeling(self, text):
+        "The line's held items to «Перемаркировка», logged with text"
         pool = Pool()
         Reservation = pool.get('order_hub.reservation')
         Movement = pool.get('order_hub.item.movement')
         ActionLog = pool.get('order_hub.action_log')
-        text = gettext('marking.msg_relabeled', line=self.rec_name,
-            unit=old.unit, old=old.cis or old.photo_name or '—',
-            new=new.cis or '—')
         reservations = Reservation.search([('line', '=', self.id),
                 ('active', '=', True)])
         if reservations:

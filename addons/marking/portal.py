@@ -10,7 +10,6 @@ from pathlib import Path
 
 from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import without_check_access
 
 from .code import ACTIVE
 
@@ -85,15 +84,13 @@ class Portal(metaclass=PoolMeta):
             return cls.path('marking_line', line.id)
         existing = dict(cls.marking_units(line)).get(unit)
         name = upload.filename or 'photo.jpg'
-        # the user may see the line (record rules applied above); the code
-        # and its queued check are the hub's own records
-        with without_check_access():
-            if existing:
-                existing.set_photo(data, name)
-                code = Code(existing.id)
-            else:
-                code, = Code.create([{'line': line.id, 'unit': unit,
-                            'photo': data, 'photo_name': name}])
+        # under the user's access rights and record rules on marking.code
+        if existing:
+            existing.set_photo(data, name)
+            code = Code(existing.id)
+        else:
+            code, = Code.create([{'line': line.id, 'unit': unit,
+                        'photo': data, 'photo_name': name}])
         cls.flash(request, 'info' if code.state != 'unreadable' else 'error',
             gettext('marking.msg_portal_photo_read', unit=unit,
                 cis=code.cis) if code.state != 'unreadable'

@@ -207,7 +207,7 @@ class Loader(Model):
         barcodes, written in bulk; products whose DataVersion is unchanged
         are not touched.  Returns the number of templates created or
         updated."""
-        writer = ProductWriter(groups or {})
+        writer = ProductWriter(groups or {}, cls.ut11_product_values)
         total = client.count_products()
         seen = 0
         for row in client.products():
@@ -224,7 +224,34 @@ class Loader(Model):
         progress('characteristics', writer.counts['variants'])
         writer.barcodes(client.barcodes())
         progress('barcodes', writer.counts['barcodes'])
+        cls._journal_unknown(writer.unknown)
         return writer.counts['templates']
+
+    @classmethod
+    def ut11_product_values(cls, row, unknown):
+        """The product template's values from a parsed 1C product row
+        (client.parse_product); the same keys for every row.  A value that
+        cannot be mapped is added to unknown[1C field][value] (journalled
+        once per load), never guessed.  Modules extend it."""
+        return {'name': row['name'], 'code': row['article'],
+            'hub_marked': bool(row['marking'])}
+
+    @classmethod
+    def _journal_unknown(cls, unknown):
+        "One journal entry listing the 1C values no mapping knew"
+        unknown = {f: c for f, c in unknown.items() if c}
+        if not unknown:
+            return
+        Journal = Pool().get('hub_sync.journal')
+        detail = '\n'.join(f'{field}: ' + ', '.join(
+                    f'«{v}» ({n})' for v, n in sorted(counts.items()))
+            for field, counts in sorted(unknown.items()))
+        logger.warning("1C values not mapped: %s", detail)
+        Journal.add([{'system': 'ut11', 'direction': 'in',
+                    'operation': 'ut11_load', 'outcome': 'attention',
+                    'summary': gettext('ut11_bridge.msg_load_unknown_values',
+                        fields=', '.join(sorted(unknown))),
+                    'detail': detail}])
 
     # -- prices ------------------------------------------------------------
     @classmethod

@@ -51,10 +51,14 @@ def variant_ids(products=None):
 class ProductWriter:
     """Collects 1C rows and writes them in batches (call flush()).
 
-    groups: {1C group GUID: category id}."""
+    groups: {1C group GUID: category id}; values(row, unknown): the
+    template's values from a 1C product row (the same keys for every row),
+    adding to unknown ({1C field: Counter of values}) what it cannot map."""
 
-    def __init__(self, groups):
+    def __init__(self, groups, values):
         pool = Pool()
+        self.values = values
+        self.unknown = {}
         self.Template = pool.get('product.template')
         self.Product = pool.get('product.product')
         self.Link = pool.get('product.template-product.category')
@@ -121,8 +125,7 @@ class ProductWriter:
 
     # -- writing -------------------------------------------------------------
     def template_values(self, row):
-        return {'name': row['name'], 'code': row['article'],
-            'hub_marked': bool(row['marking']),
+        return {**self.values(row, self.unknown),
             'ut11_version': row['version'], 'active': True}
 
     def flush(self):
@@ -169,10 +172,11 @@ class ProductWriter:
         if not self.changed:
             return
         ids = [known[0] for known, _ in self.changed]
-        update_rows(self.Template, ['name', 'code', 'hub_marked',
-                'ut11_version', 'active'],
-            [(known[0], list(self.template_values(row).values()))
-                for known, row in self.changed])
+        rows = [(known[0], self.template_values(row))
+            for known, row in self.changed]
+        columns = sorted(rows[0][1])
+        update_rows(self.Template, columns,
+            [(id_, [values[c] for c in columns]) for id_, values in rows])
         for known, row in self.changed:
             known[1:4] = [row['version'], row['article'], True]
         self._relink([(known[0], row['group']) for known, row in self.changed])

@@ -57,7 +57,9 @@ class MarkingPortalTestCase(unittest.TestCase):
                                             'quantity': Decimal(2)}])]}])
                 cls.line = order.lines[0].id
                 user = create_user('shop.one', ['group_shop'], [shop])
-                User.write([user], {'password': PASSWORD})
+                other = create_user('shop.two', ['group_shop'],
+                    [create_warehouse("Магазин на Невском", city)])
+                User.write([user, other], {'password': PASSWORD})
             transaction.commit()
 
     @classmethod
@@ -65,10 +67,10 @@ class MarkingPortalTestCase(unittest.TestCase):
         super().tearDownClass()
         drop_db()
 
-    def client(self):
+    def client(self, login='shop.one'):
         client = Client(app)
         page = client.get(f'{BASE}/login')
-        response = client.post(f'{BASE}/login', data={'login': 'shop.one',
+        response = client.post(f'{BASE}/login', data={'login': login,
                 'password': PASSWORD, 'csrf_token': self.token(page)})
         self.assertEqual(response.status_code, 303, response.text)
         return client
@@ -114,3 +116,15 @@ class MarkingPortalTestCase(unittest.TestCase):
         self.assertEqual(answer.text.count('capture="environment"'), 1)
         answer = self.upload(client, answer, 2, b'')
         self.assertIn("Сфотографируйте код", answer.text)
+
+    def test_other_shop_cannot_post_a_photo(self):
+        "Another shop's staff: the line is not theirs, nothing is stored"
+        client = self.client('shop.two')
+        before = self.codes()
+        home = client.get(f'{BASE}/')
+        page = client.get(f'{BASE}/marking_line/{self.line}')
+        self.assertEqual(page.status_code, 404)
+        answer = self.upload(client, home, 1,
+            photos([code('shoes', gtin_='0' + EAN)], seed=5)[0])
+        self.assertEqual(answer.status_code, 404)
+        self.assertEqual(self.codes(), before)

@@ -201,9 +201,68 @@ class MarkingFlowTestCase(MarkingScenario):
         self.assertEqual((fresh['state'], fresh['unit'], fresh['code']),
             ('valid', 1, new))
         log = self.order(order_id)['log']
-        entry, = [l for l in log if 'Перемаркировка' in l]
-        self.assertIn(old['cis'], entry)
-        self.assertIn(fresh['cis'], entry)
+        entries = [l for l in log if 'Перемаркировка' in l]
+        self.assertEqual(len(entries), 2)   # the rejection, the new code
+        self.assertTrue(all(old['cis'] in l for l in entries))
+        self.assertEqual(len([l for l in entries if fresh['cis'] in l]), 1)
+        self.assertEqual(len([l for l in entries if 'отклонил' in l]), 1)
+
+    def reserved_order(self, quantity=1):
+        "An order of marked shoes reserved on a Moscow shop"
+        order_id = self.new_order([(self.marked, quantity)])
+
+        def reserve():
+            pool = Pool()
+            from trytond.modules.order_hub.tests.tools import (
+                create_warehouse, set_stock)
+            City = pool.get('order_hub.city')
+            shop = create_warehouse("Магазин на Арбате", City(self.city))
+            set_stock(pool.get('product.product')(self.marked), shop, 5)
+            Order = pool.get('order_hub.order')
+            Order.reserve([Order(order_id)])
+        self.step(reserve)
+        return order_id
+
+    def items(self, order_id):
+        "(item statuses, movement log descriptions) of the order"
+        def read():
+            pool = Pool()
+            Reservation = pool.get('order_hub.reservation')
+            Movement = pool.get('order_hub.item.movement')
+            return ({r.status for r in Reservation.search(
+                            [('order', '=', order_id)])},
+                [(m.status, m.description) for m in Movement.search(
+                            [('order', '=', order_id)],
+                            order=[('id', 'ASC')])])
+        return self.step(read)
+
+    def test_rejected_code_sends_unit_to_relabeling(self):
+        foreign, = self.seed('shoes', owner_inn='7700000002')
+        new, = self.seed('shoes')
+        order_id = self.reserved_order()
+        self.assertNotIn('relabeling', self.items(order_id)[0])
+        old_id, = self.add_codes(self.line_of(order_id), [foreign])
+        self.run_queue()
+        old, = self.codes([old_id])
+        self.assertEqual(old['state'], 'rejected')
+        statuses, movements = self.items(order_id)
+        self.assertEqual(statuses, {'relabeling'})
+        status, text = movements[-1]
+        self.assertEqual(status, 'relabeling')
+        self.assertIn('Перемаркировка', text)
+        self.assertIn(old['cis'], text)
+        self.assertIn('другому участнику', text)
+
+        def relabel():
+            return Pool().get('marking.code')(old_id).replace_with(new).id
+        new_id = self.step(relabel)
+        self.run_queue()
+        fresh, = self.codes([new_id])
+        self.assertEqual(fresh['state'], 'valid')
+        _, movements = self.items(order_id)
+        both = [t for _, t in movements
+            if old['cis'] in t and fresh['cis'] in t]
+        self.assertEqual(len(both), 1)
 
     def test_withdrawal_and_return_documents(self):
         texts = self.seed('shoes', 2)
@@ -261,11 +320,9 @@ class MarkingFlowTestCase(MarkingScenario):
                 for d in Document.browse(ids)]
         return self.step(read)
 
-    def test_codes_in_settlement_and_refund_receipts(self):
-        texts = self.seed('shoes', 2)
-        order_id = self.new_order([(self.marked, 2)], site_number='S-7001')
-        self.add_codes(self.line_of(order_id), texts)
-        self.run_queue()
+    def settle(self, order_id):
+        """The order paid on YooKassa, delivered, its settlement receipt
+        issued: the codes the receipt carried"""
         total = self.order(order_id)['total']
         payment_id = self.site_payment(order_id, total)
         self.sim.succeed_payment(payment_id)
@@ -281,8 +338,14 @@ class MarkingFlowTestCase(MarkingScenario):
         self.refresh()
         settlement = [r for r in self.sim.receipts.values()
             if r['payment_id'] == payment_id][-1]
-        marked = [i for i in settlement['items']
-            if i.get('mark_code_info')]
+        return [i for i in settlement['items'] if i.get('mark_code_info')]
+
+    def test_codes_in_settlement_and_refund_receipts(self):
+        texts = self.seed('shoes', 2)
+        order_id = self.new_order([(self.marked, 2)], site_number='S-7001')
+        self.add_codes(self.line_of(order_id), texts)
+        self.run_queue()
+        marked = self.settle(order_id)
         self.assertEqual([i['mark_code_info']['gs_1m'] for i in marked],
             texts)
         self.assertEqual({(i['mark_mode'], i['payment_subject'],
@@ -306,3 +369,18 @@ class MarkingFlowTestCase(MarkingScenario):
         self.assertEqual([i['mark_code_info']['gs_1m'] for i in marked],
             texts[1:])
 
+    def test_pending_code_in_receipt_checked_later(self):
+        text, = self.seed('shoes')
+        order_id = self.new_order([(self.marked, 1)], site_number='S-7002')
+        self.cz.faults.add(kind='down', endpoint='/api/v3/true-api/*')
+        ids = self.add_codes(self.line_of(order_id), [text])
+        marked = self.settle(order_id)
+        # the registry is still down: the code goes in unchecked
+        self.assertEqual(self.codes(ids)[0]['state'], 'pending')
+        self.assertEqual([(i['mark_code_info']['gs_1m'],
+                    i['payment_subject']) for i in marked],
+            [(text, 'marked')])
+        self.cz.faults.clear()
+        self.make_all_due()
+        self.run_queue()
+        self.assertEqual(self.codes(ids)[0]['state'], 'valid')
