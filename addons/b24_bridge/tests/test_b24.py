@@ -70,6 +70,14 @@ class B24MirrorTestCase(B24TestCase):
                 if d['ORIGIN_ID'] in {str(order_id), str(cancelled)}),
             sorted([str(order_id), str(cancelled)]))
 
+        def journal():
+            Journal = Pool().get('hub_sync.journal')
+            return {(j.system, j.direction, j.outcome, j.outbox.state)
+                for j in Journal.search([('record', '=',
+                                f'order_hub.order,{cancelled}')])}
+        # the round's journal rows (one INSERT) read as any other
+        self.assertEqual(self.step(journal), {('b24', 'out', 'ok', 'done')})
+
     def test_existing_contact_found_by_email(self):
         contact = self.sim.seed_contacts([{'NAME': "Пётр", 'EMAIL': [
                         {'VALUE': 'petrov@example.ru'}]}])['ids'][0]
@@ -181,6 +189,71 @@ class B24MirrorTestCase(B24TestCase):
         thread.join()
         self.assertEqual(result['response'].status_code, 401)
         self.assertEqual(self.events(), before)
+
+
+class B24BackgroundTestCase(B24TestCase):
+    "[b24_bridge] background_push: the push after a user's request"
+
+    def setUp(self):
+        super().setUp()
+        from trytond import config
+        before = config.get('b24_bridge', 'background_push', default='False')
+        if not config._config.has_section('b24_bridge'):
+            config._config.add_section('b24_bridge')
+        config.set('b24_bridge', 'background_push', 'True')
+        self.addCleanup(config.set, 'b24_bridge', 'background_push', before)
+
+    def user_request(self, func):
+        "func in a committed transaction as a user's request would run it"
+        from trytond.modules.order_hub.tests.tools import committed_step
+        return committed_step(self.company, func,
+            _request={'remote_addr': '127.0.0.1'})
+
+    def background_threads(self):
+        import threading
+        return [t for t in threading.enumerate()
+            if t.name == 'b24-background']
+
+    def test_push_runs_after_the_request(self):
+        order_id = self.new_order()
+        self.run_queue()
+        deal_id = self.order(order_id)['deal']
+        before = len(self.background_threads())
+
+        def pay():
+            Order = Pool().get('order_hub.order')
+            Order.pay([Order(order_id)])
+            # nothing sent before the request's answer
+            return self.sim.deals[int(deal_id)]['STAGE_ID']
+        stage = self.user_request(pay)
+        self.assertEqual(stage, self.stages()['awaiting_payment'])
+        threads = self.background_threads()
+        if DB_NAME == ':memory:':
+            # SQLite in memory is one database per thread: no thread, the
+            # queue (here the cron's catch-up) sends it as without the flag
+            self.assertEqual(len(threads), before)
+            self.assertEqual([m[1] for m in self.messages('pending')],
+                ['pending'])
+            self.run_queue()
+        else:
+            self.assertGreater(len(threads), before)
+            for thread in threads:
+                thread.join(30)
+            # the thread committed: nothing left for the queue
+            self.assertEqual(self.messages('pending'), [])
+        self.assertEqual(self.deal(order_id)['STAGE_ID'],
+            self.stages()['paid'])
+        self.assertEqual(self.order(order_id)['state'], 'paid')
+
+    def test_not_in_a_script(self):
+        "Without a user's request (a script, the cron) no thread is left"
+        order_id = self.new_order()
+        before = len(self.background_threads())
+        self.act(order_id, 'pay')
+        self.assertEqual(len(self.background_threads()), before)
+        self.run_queue()
+        self.assertEqual(self.deal(order_id)['STAGE_ID'],
+            self.stages()['paid'])
 
 
 class B24FaultsTestCase(B24TestCase):
