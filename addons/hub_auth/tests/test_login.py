@@ -442,6 +442,20 @@ class DirectoryLoginTestCase(HubTestCase):
             config.set('hub_auth', 'uri', saved)
         self.assertTrue(self.user('petr')['active'])
 
+    def test_cron_deactivates_nobody_when_the_directory_has_nobody(self):
+        for uid in ['vera', 'yuri']:
+            self.add_person(uid, f'{uid.title()}-passw0rd', 'hub-msk')
+            self.assertEqual(
+                self.login(uid, f'{uid.title()}-passw0rd')[0], 200)
+        saved = config.get('hub_auth', 'base')
+        config.set('hub_auth', 'base', f'ou=service,{BASE}')   # a wrong base
+        try:
+            self.run_cron()
+        finally:
+            config.set('hub_auth', 'base', saved)
+        self.assertTrue(self.user('vera')['active'])
+        self.assertTrue(self.user('yuri')['active'])
+
     def test_ad_disabled_account_cannot_log_in(self):
         self.add_person('rita', 'Rita-passw0rd', 'hub-msk')
         self.disable_the_ad_way('rita')
