@@ -5,14 +5,19 @@ same rules hold whether the change comes from the web client, the REST API
 or another system's bridge.
 """
 import datetime
+import re
 from decimal import Decimal
 
+from sql import Null
+
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Workflow, fields, sequence_ordered
+from trytond.model import (
+    Index, ModelSQL, ModelView, Workflow, fields, sequence_ordered)
 from trytond.modules.currency.fields import Monetary
-from trytond.modules.hub_common import is_whole_positive
+from trytond.modules.hub_common import is_whole_positive, normalise_phone
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .action_log import format_number, format_value
@@ -48,7 +53,7 @@ TRACKED_FIELDS = [
     'delivery_address', 'pickup_shop', 'comment',
     ]
 # header fields still editable once the goods are on their way
-CONTACT_FIELDS = {'customer_name', 'phone', 'email', 'comment'}
+CONTACT_FIELDS = {'customer_name', 'phone', 'phone_key', 'email', 'comment'}
 # fields the hub itself maintains, written in any state
 SYSTEM_FIELDS = {
     'state', 'total_without_discount', 'discount_total', 'total',
@@ -80,6 +85,9 @@ class Order(
         context={'company': Eval('company', -1)}, depends=['company'])
     customer_name = fields.Char("Full Name", states=_states)
     phone = fields.Char("Phone", states=_states)
+    phone_key = fields.Char("Phone (Normalised)", readonly=True,
+        help="The phone as +7…, whatever its form: what a search by phone "
+        "and telephony compare.")
     email = fields.Char("Email", states=_states)
     site_login = fields.Char("Site Login", states=_states)
     bonus_balance = fields.Numeric(
@@ -137,9 +145,36 @@ class Order(
     del _states
 
     @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        filling = not table_h.column_exist('phone_key')
+        super().__register__(module)
+        if filling:
+            cls._fill_phone_keys()
+
+    @classmethod
+    def _fill_phone_keys(cls):
+        "Migration: the normalised phone of the orders stored before it"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id, table.phone,
+                where=table.phone != Null))
+        by_key = {}
+        for id_, phone in cursor.fetchall():
+            by_key.setdefault(normalise_phone(phone), []).append(id_)
+        for key, ids in by_key.items():
+            for sub_ids in grouped_slice(ids):
+                cursor.execute(*table.update([table.phone_key], [key],
+                        where=table.id.in_(list(sub_ids))))
+
+    @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        table = cls.__table__()
+        cls._sql_indexes.add(Index(table,
+                (table.phone_key, Index.Equality()),
+                where=table.phone_key != Null))
         # fields written in any state: the hub's and the exchanges' own
         # bookkeeping (integrations add theirs)
         cls._system_fields = set(SYSTEM_FIELDS)
@@ -220,7 +255,25 @@ class Order(
             values['number'] = Configuration(1).order_sequence.get()
         if values.get('promo_code') is not None:
             values['promo_code'] = normalize_code(values['promo_code']) or None
+        if 'phone' in values:
+            values['phone_key'] = normalise_phone(values['phone'])
         return values
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        """The search box of the order list: number, site number, customer's
+        name, and the phone in any form («8 916 123-45-67»)"""
+        _, operator, operand, *extra = clause
+        if operator.startswith('not') or operator == '!=':
+            return [('number', operator, operand, *extra)]
+        domain = ['OR',
+            ('number', operator, operand, *extra),
+            ('site_number', operator, operand, *extra),
+            ('customer_name', operator, operand, *extra),
+            ]
+        if isinstance(operand, str) and len(re.sub(r'\D', '', operand)) >= 10:
+            domain.append(('phone_key', '=', normalise_phone(operand)))
+        return domain
 
     @classmethod
     def create(cls, vlist):

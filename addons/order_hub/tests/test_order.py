@@ -69,6 +69,34 @@ class OrderTestCase(HubTestCase):
             self.assertIn("1\u00a0490,00\u00a0₽ → 1\u00a0980,00\u00a0₽",
                 log_of(order, 'pricing')[-1])
 
+    @with_transaction()
+    def test_search_box_finds_number_name_and_phone_in_any_form(self):
+        """The order list's search: the number, the site's number, part of
+        the name, the phone however it is typed; a phone edit follows"""
+        Order = Pool().get('order_hub.order')
+        with set_company(setup_company()):
+            self.catalogue()
+            mine = create_order([(self.tshirt, 1)],
+                customer_name="Смирнова Ольга", phone='+7 (916) 123-45-67',
+                site_number='10234')
+            other = create_order([(self.tshirt, 1)],
+                customer_name="Кузнецов Иван", phone='8 903 000 11 22')
+
+            def found(text):
+                return Order.search([('rec_name', 'ilike', f'%{text}%')])
+            for text in ['8 916 123-45-67', '+79161234567', '9161234567',
+                    'Смирнова', '10234', mine.number]:
+                self.assertEqual(found(text), [mine], text)
+            self.assertEqual(found('+7 903 000-11-22'), [other])
+            self.assertEqual(mine.phone_key, '+79161234567')
+            self.assertEqual(
+                Order.search([('rec_name', 'not ilike', f'%{mine.number}%'),
+                        ('id', 'in', [mine.id, other.id])]), [other])
+
+            Order.write([mine], {'phone': '8-999-765-43-21'})
+            self.assertEqual(found('+7 999 765 43 21'), [mine])
+            self.assertEqual(found('8 916 123-45-67'), [])
+
     # -- line edits ------------------------------------------------------------
     @with_transaction()
     def test_change_quantity_reprices(self):
