@@ -13,9 +13,11 @@ PostgreSQL templates carry this checkout's prefix, so runs in other
 checkouts on the same cluster never drop or restore ours (nor we theirs).
 Caches no full run used any more are removed after it.
 
-PostgreSQL runs in HUB_TEST_POSTGRESQL_SHARDS processes (2 by default;
-SQLite in HUB_TEST_SQLITE_SHARDS, 1): its tests wait on the server more
-than they compute, so two processes fill the cores that one leaves idle.
+Each backend runs in two processes (HUB_TEST_POSTGRESQL_SHARDS,
+HUB_TEST_SQLITE_SHARDS): the tests wait on the server, the simulators and
+the disk more than they compute, so one process per backend left the
+cores idle.  PostgreSQL test sessions commit without waiting for the WAL's
+flush (synchronous_commit=off: half the run's time).
 Test modules are dealt to the shards by their seconds in this checkout's
 last run, else in tools/test_weights.json (the longest first, each to the
 least loaded shard); a cache two shards need is built by one while the
@@ -47,7 +49,7 @@ PREFIX = hubcache.checkout_prefix()
 FOREIGN_TEMPLATE_DAYS = float(os.environ.get('HUB_TEST_CACHE_DAYS', 7))
 SLOWEST = 15
 SHARDS = {
-    'sqlite': int(os.environ.get('HUB_TEST_SQLITE_SHARDS', 1)),
+    'sqlite': int(os.environ.get('HUB_TEST_SQLITE_SHARDS', 2)),
     'postgresql': int(os.environ.get('HUB_TEST_POSTGRESQL_SHARDS', 2)),
     }
 # seconds per test module (class set-ups included) of a warm run, for
@@ -110,7 +112,12 @@ def tryton_env(backend, shard=''):
         env.update(TRYTOND_DATABASE_URI=PG_URI,
             DB_NAME=f'hubtest_{PREFIX}_{shard.strip("-")}{"_" if shard else ""}'
             f'{os.getpid()}',
-            DB_CACHE='postgresql://')
+            DB_CACHE='postgresql://',
+            # throw-away databases: a commit need not wait for the WAL's
+            # flush (visibility and locking are the same; only a crash of
+            # the server could lose the last commits) — half the run's time
+            PGOPTIONS=' '.join(filter(None, [os.environ.get('PGOPTIONS'),
+                        '-c synchronous_commit=off'])))
     return env
 
 
