@@ -8,8 +8,10 @@ import datetime
 import json
 import logging
 
+from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.hub_sync.errors import SyncError
 from trytond.modules.order_hub.pricing import format_money
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
@@ -103,7 +105,9 @@ class Reconciliation(ModelSQL, ModelView):
             for run in runs:
                 try:
                     orders, found = Difference.reconcile(run)
-                except Exception as error:
+                except (SyncError, UserError) as error:
+                    # shown on the run; the user starts another (a
+                    # database error propagates: the queue logs it)
                     logger.warning("Bitrix24 reconciliation failed",
                         exc_info=True)
                     values = {'state': 'failed',
