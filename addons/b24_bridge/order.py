@@ -15,7 +15,6 @@ writes coming back as events differ from neither, so they never loop.
 """
 import json
 import logging
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -64,16 +63,6 @@ def per_round(key, compute):
     if key not in _round.texts:
         _round.texts[key] = compute()
     return _round.texts[key]
-
-
-def normalise_phone(phone):
-    "+7 916 123-45-67 / 8 (916) 1234567 → +79161234567 (as stored)"
-    digits = re.sub(r'\D', '', phone or '')
-    if len(digits) == 11 and digits[0] in '78':
-        digits = '7' + digits[1:]
-    elif len(digits) == 10:
-        digits = '7' + digits
-    return '+' + digits if digits else None
 
 
 def in_background():
@@ -357,7 +346,9 @@ class Order(metaclass=PoolMeta):
             values = {'LAST_NAME': parts[0], 'NAME': parts[1]}
         elif parts:
             values = {'NAME': parts[0]}
-        phone = normalise_phone(self.phone)
+        # the order keeps its phone normalised (+7…): the contact's
+        # duplicate search compares like with like
+        phone = self.phone_key
         if phone:
             values['PHONE'] = [{'VALUE': phone, 'VALUE_TYPE': 'MOBILE'}]
         if self.email:
