@@ -4,12 +4,17 @@ sub-folders (views, translations, tests and their data) and registered
 for trytond under the ``trytond.modules`` entry point.  A new module needs
 no change here: ``bin/setup`` re-installs when the set of folders changes.
 """
+import os
 from pathlib import Path
 
 from setuptools import find_namespace_packages, setup
 
 HERE = Path(__file__).resolve().parent
 MODULES = sorted(cfg.parent.name for cfg in HERE.glob('*/tryton.cfg'))
+# the modules that exist for the tests only (``*_test``) stay out of a
+# production build: HUB_TEST_MODULES=0 (docker/Dockerfile sets it)
+if os.environ.get('HUB_TEST_MODULES', '1') == '0':
+    MODULES = [m for m in MODULES if not m.endswith('_test')]
 DATA = ['tryton.cfg', '*.xml', '*.po', '*.rst', '*.json', '*.xsd', '*.txt',
     '*.html', '*.js', '*.css',
     '*.csv', '*.odt', '*.fodt', '*.svg', '*.png']
