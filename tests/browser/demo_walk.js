@@ -792,16 +792,19 @@ async function linesTable(page) {
     const unit = Math.max(...known.filter((c) => c.order === target.order &&
       c.line === target.line).map((c) => c.unit)) + 1;
 
+    // the orders in a new tab (the walk's first one shows its order)
+    const tabsBefore = await page.locator('#tablist li').count();
     await openMenu(page, 'Заказы');
-    const orderFilter = page.locator(
-      '#tabcontent .filter-box input:visible').first();
+    await page.waitForFunction((n) => document.querySelectorAll(
+      '#tablist li').length > n, tabsBefore, { timeout: 60000 });
+    const ordersTab = page.locator('#tabcontent > .tab-pane.active');
+    const orderFilter = ordersTab.locator('.filter-box input').first();
     await orderFilter.waitFor({ timeout: 30000 });
     await orderFilter.fill(`"Номер": ${target.order}`);
     await orderFilter.press('Enter');
-    await eventually(async () => (await page.locator(
-      '#tabcontent .nav-tabs a:visible .badge').allInnerTexts()).some(
-      (n) => Number(n) > 0), 30);
-    const stateTabs = page.locator('#tabcontent .nav-tabs a:visible');
+    await eventually(async () => (await ordersTab.locator(
+      '.nav-tabs a .badge').allInnerTexts()).some((n) => Number(n) > 0), 30);
+    const stateTabs = ordersTab.locator('.nav-tabs a:visible');
     for (let i = 0; i < await stateTabs.count(); i++) {
       if (Number(await stateTabs.nth(i).locator('.badge').innerText()
         .catch(() => '')) > 0) {
@@ -809,7 +812,7 @@ async function linesTable(page) {
         break;
       }
     }
-    const orderRow = page.locator('#tabcontent .treeview tbody tr:visible',
+    const orderRow = ordersTab.locator('.treeview tbody tr:visible',
       { hasText: target.order }).first();
     await orderRow.waitFor({ timeout: 30000 });
     await page.waitForTimeout(1000);
@@ -853,18 +856,17 @@ async function linesTable(page) {
     const cis = typed.split('<GS>')[0];
     await page.locator('#tablist li', { hasText: 'Коды маркировки' }).first()
       .click();
+    const codesTab = page.locator('#tabcontent > .tab-pane.active');
     await eventually(async () => {
       // searching again reloads the list
-      await page.locator('#tabcontent .filter-box input:visible').first()
-        .press('Enter');
+      await codesTab.locator('.filter-box input').first().press('Enter');
       await page.waitForTimeout(1500);
-      return (await page.locator('#tabcontent .treeview:visible tbody tr')
+      return (await codesTab.locator('.treeview tbody tr')
         .allInnerTexts()).some((r) => r.includes(cis) &&
         r.includes('Действителен'));
     }, 150);
-    const typedRow = (await page.locator(
-      '#tabcontent .treeview:visible tbody tr').allInnerTexts()).find(
-      (r) => r.includes(cis)) || '';
+    const typedRow = (await codesTab.locator('.treeview tbody tr')
+      .allInnerTexts()).find((r) => r.includes(cis)) || '';
     expect(typedRow.includes('Действителен'), `the typed code ${cis} is ` +
       `not «Действителен»: ${typedRow.replace(/\s+/g, ' ')}`);
     const accepted = await shot(page, 'marking-code-accepted');
