@@ -850,8 +850,9 @@ async function linesTable(page) {
     await page.waitForTimeout(800);
     await page.locator('#tabcontent button[title="Сохранить"]:visible')
       .first().click();
-    await page.getByText('Запись сохранена').first().waitFor(
-      { timeout: 60000 });
+    // (earlier saves left their hidden notices)
+    await page.locator('text=Запись сохранена >> visible=true').first()
+      .waitFor({ timeout: 60000 });
     // checked by the registry through the outbox (Tryton's cron)
     const cis = typed.split('<GS>')[0];
     await page.locator('#tablist li', { hasText: 'Коды маркировки' }).first()
