@@ -761,7 +761,8 @@ async function linesTable(page) {
     expectLabels(mappingLabels, ['Группа каталога', 'Группы', 'Магазины'],
       'directory group');
     // 14. marking: the manager sees the codes of the demo orders' marked
-    // units, each checked against Chestny Znak (status and verdict)
+    // units, each checked against Chestny Znak (status and verdict), and
+    // types one more
     await page.bringToFront();
     await page.click('#menu >> text=/^Маркировка$/');
     await page.waitForTimeout(800);
@@ -774,6 +775,115 @@ async function linesTable(page) {
     const markingLabels = await shot(page, 'marking-codes');
     expectLabels(markingLabels, ['Строка заказа', 'Единица', 'Статус',
       'Результат проверки'], 'marking codes');
+    // the manager types a code into the free unit of a demo order's
+    // marked line, as a scanner does (GS written <GS>), and the registry
+    // accepts it.  The demo coded every unit of its marked lines but the
+    // last and seeded the registry with spare codes: the next code of the
+    // same GTIN is scripts/demo_data.py's demo_marking_code(gtin, n), n
+    // the number of codes of that GTIN already in the hub
+    const cell = (row, title) => row.locator(`td[data-title^="${title}"]`)
+      .first().innerText().then((t) => t.trim());
+    const codeRows = page.locator('#tabcontent .treeview:visible tbody tr');
+    const known = [];
+    for (let i = 0; i < await codeRows.count(); i++) {
+      const row = codeRows.nth(i);
+      known.push({ order: await cell(row, 'Заказ'),
+        line: await cell(row, 'Строка заказа'),
+        unit: Number(await cell(row, 'Единица')),
+        cis: await cell(row, 'Код идентификации') });
+    }
+    const target = known.find((c) => c.unit === 1 && c.order);
+    expect(target, `no coded demo order line: ${JSON.stringify(known)}`);
+    const gtin = target.cis.slice(2, 16);
+    const digest = require('crypto').createHash('sha256').update(
+      `${gtin}/${known.filter((c) => c.cis.slice(2, 16) === gtin).length}`)
+      .digest('base64');
+    const typed = `01${gtin}21${digest.slice(0, 13).replaceAll('/', '.')}` +
+      `<GS>91${digest.slice(13, 17)}<GS>92${digest.slice(0, 44)}`;
+    const unit = Math.max(...known.filter((c) => c.order === target.order &&
+      c.line === target.line).map((c) => c.unit)) + 1;
+
+    // the orders in a new tab (the walk's first one shows its order)
+    const tabsBefore = await page.locator('#tablist li').count();
+    await openMenu(page, 'Заказы');
+    await page.waitForFunction((n) => document.querySelectorAll(
+      '#tablist li').length > n, tabsBefore, { timeout: 60000 });
+    const ordersTab = page.locator('#tabcontent > .tab-pane.active');
+    const orderFilter = ordersTab.locator('.filter-box input').first();
+    await orderFilter.waitFor({ timeout: 30000 });
+    await orderFilter.fill(`"Номер": ${target.order}`);
+    await orderFilter.press('Enter');
+    await eventually(async () => (await ordersTab.locator(
+      '.nav-tabs a .badge').allInnerTexts()).some((n) => Number(n) > 0), 30);
+    const stateTabs = ordersTab.locator('.nav-tabs a:visible');
+    for (let i = 0; i < await stateTabs.count(); i++) {
+      if (Number(await stateTabs.nth(i).locator('.badge').innerText()
+        .catch(() => '')) > 0) {
+        await stateTabs.nth(i).click();
+        break;
+      }
+    }
+    const orderRow = ordersTab.locator('.treeview tbody tr:visible',
+      { hasText: target.order }).first();
+    await orderRow.waitFor({ timeout: 30000 });
+    await page.waitForTimeout(1000);
+    await orderRow.locator('td', { hasText: target.order }).first().click();
+    await page.locator('#tabcontent button[title="Переключить"]:visible')
+      .first().click();
+    await page.waitForSelector('#tabcontent .form:visible',
+      { timeout: 60000 });
+    await page.waitForTimeout(1000);
+    const markedProduct = target.line.match(/^\[[^\]]+\]/)[0];
+    await (await linesTable(page)).locator('tbody tr',
+      { hasText: markedProduct }).first().locator('td').nth(1).click();
+    await page.locator('#tabcontent button[title="Открыть"]:visible')
+      .first().click();
+    const lineDialog = page.locator('.modal-dialog:visible').last();
+    await lineDialog.waitFor({ timeout: 30000 });
+    await lineDialog.locator('.nav-tabs a', { hasText: 'Коды маркировки' })
+      .first().click();
+    const unitsTab = lineDialog.locator('.tab-pane.active').last();
+    await unitsTab.locator('.treeview tbody tr').first()
+      .waitFor({ timeout: 30000 });
+    await unitsTab.locator('button[title="Создать"]').first().click();
+    await page.waitForTimeout(1000);
+    // the new row's unit has the focus; Tab goes on to its code
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(String(unit));
+    await page.keyboard.press('Tab');
+    await page.waitForTimeout(300);
+    await page.keyboard.type(typed, { delay: 5 });
+    await page.keyboard.press('Tab');
+    await page.waitForTimeout(500);
+    await shot(page, 'marking-code-typed');
+    await lineDialog.locator('button', { hasText: /Применить изменения/i })
+      .first().click();
+    await page.waitForTimeout(800);
+    await page.locator('#tabcontent button[title="Сохранить"]:visible')
+      .first().click();
+    // (earlier saves left their hidden notices)
+    await page.locator('text=Запись сохранена >> visible=true').first()
+      .waitFor({ timeout: 60000 });
+    // checked by the registry through the outbox (Tryton's cron)
+    const cis = typed.split('<GS>')[0];
+    await page.locator('#tablist li', { hasText: 'Коды маркировки' }).first()
+      .click();
+    const codesTab = page.locator('#tabcontent > .tab-pane.active');
+    await eventually(async () => {
+      // searching again reloads the list
+      await codesTab.locator('.filter-box input').first().press('Enter');
+      await page.waitForTimeout(1500);
+      return (await codesTab.locator('.treeview tbody tr')
+        .allInnerTexts()).some((r) => r.includes(cis) &&
+        r.includes('Действителен'));
+    }, 150);
+    const typedRow = (await codesTab.locator('.treeview tbody tr')
+      .allInnerTexts()).find((r) => r.includes(cis)) || '';
+    expect(typedRow.includes('Действителен'), `the typed code ${cis} is ` +
+      `not «Действителен»: ${typedRow.replace(/\s+/g, ' ')}`);
+    const accepted = await shot(page, 'marking-code-accepted');
+    expectLabels(accepted, ['Заказ', 'Единица', 'Статус'],
+      'marking codes after typing');
   } catch (error) {
     problems.push(`error: ${error.message}`);
     await page.screenshot({ path: path.join(shots, 'demo-error.png') })
