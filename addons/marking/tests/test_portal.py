@@ -1,12 +1,12 @@
 """Photos of codes from the shop's phone portal (with hub_portal), through
 Tryton's WSGI application (werkzeug's test client)."""
-import re
+import io
 import unittest
 from decimal import Decimal
 
 from werkzeug.datastructures import FileStorage
-from werkzeug.test import Client
 
+from trytond.modules.hub_portal.tests.tools import BASE, PortalClient
 from trytond.modules.order_hub.tests.tools import (
     create_city, create_product, create_user, create_warehouse, set_company,
     setup_company)
@@ -14,17 +14,16 @@ from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import DB_NAME, drop_db
 from trytond.transaction import Transaction
-from trytond.wsgi import app
 
 from .photos import photos
 from .samples import code, gtin
 
 PASSWORD = 'Shop-portal-2026'
-BASE = f'/{DB_NAME}/hub/shop'
 EAN = gtin('460777000111')
 
 
-class MarkingPortalTestCase(unittest.TestCase):
+class MarkingPortalTestCase(PortalClient, unittest.TestCase):
+    password = PASSWORD
 
     @classmethod
     def setUpClass(cls):
@@ -68,22 +67,12 @@ class MarkingPortalTestCase(unittest.TestCase):
         drop_db()
 
     def client(self, login='shop.one'):
-        client = Client(app)
-        page = client.get(f'{BASE}/login')
-        response = client.post(f'{BASE}/login', data={'login': login,
-                'password': PASSWORD, 'csrf_token': self.token(page)})
-        self.assertEqual(response.status_code, 303, response.text)
-        return client
-
-    @staticmethod
-    def token(response):
-        found = re.search(r'name="csrf_token" value="([^"]*)"', response.text)
-        return found.group(1) if found else ''
+        return super().client(login)
 
     def upload(self, client, page, unit, data):
         return client.post(f'{BASE}/marking_photo/{self.line}/{unit}',
             data={'csrf_token': self.token(page), 'photo': FileStorage(
-                    stream=__import__('io').BytesIO(data),
+                    stream=io.BytesIO(data),
                     filename='IMG_1.jpg', content_type='image/jpeg')},
             follow_redirects=True)
 
