@@ -1,6 +1,6 @@
 "Messages to customers: one record per e-mail or SMS, sent by the outbox"
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.hub_common import model_selection, utcnow
@@ -69,7 +69,7 @@ class Message(ModelSQL, ModelView):
         mail['From'] = formataddr((system.name, system.notify_from
                 or system.login or 'shop@localhost'))
         mail['To'] = self.recipient
-        mail['Message-ID'] = make_msgid(domain='order-hub')
+        mail['Message-ID'] = self.get_message_id(system)
         mail.set_content(self.text)
         if self.html:
             mail.add_alternative(self.html, subtype='html')
@@ -78,6 +78,17 @@ class Message(ModelSQL, ModelView):
                 html_part.add_related(bytes(self.image), 'image', 'png',
                     cid='<image>', filename='qr.png')
         return mail
+
+    def get_message_id(self, system):
+        """The same on every attempt (a retry after a lost answer is the
+        same mail), and naming what it is about, so that a customer's reply
+        (In-Reply-To) leads back to it: <hub-<id>.<origin model>-<origin
+        id>@<the sender's domain>>"""
+        sender = system.notify_from or system.login or ''
+        domain = sender.rpartition('@')[2] or 'order-hub.local'
+        origin = (f'.{self.origin.__name__}-{self.origin.id}'
+            if self.origin and self.origin.id is not None else '')
+        return f'<hub-{self.id}{origin}@{domain}>'
 
     def deliver_email(self, message):
         system = message.get_system()

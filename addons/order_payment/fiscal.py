@@ -11,6 +11,8 @@ returns exactly A.  A marked unit is an item of its own with its code.
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from trytond.modules.hub_common import normalise_phone
+
 CENT = Decimal('0.01')
 
 # the provider-neutral attributes; a provider maps them to its codes
@@ -96,11 +98,9 @@ def description(text, limit=128):
 
 
 def phone_e164(phone):
-    """A Russian phone as digits with the country code (E.164 without "+"),
-    or None: '+7 916 123-45-67', '8 (916) 123-45-67' → '79161234567'"""
-    digits = ''.join(c for c in phone or '' if c.isdigit())
-    if len(digits) == 11 and digits[0] in '78':
-        return '7' + digits[1:]
-    if len(digits) == 10 and digits[0] == '9':
-        return '7' + digits
+    """A phone as digits with the country code (E.164 without "+"), or None
+    when it cannot be one (a receipt or an SMS must not go to a wrong
+    number): '+7 916 123-45-67', '8 (916) 123-45-67' → '79161234567'"""
+    key = normalise_phone(phone)
+    digits = key[1:] if key else ''
     return digits if 11 <= len(digits) <= 15 else None

@@ -117,6 +117,7 @@ class FiscalRulesTestCase(unittest.TestCase):
             '79161234567')
         self.assertEqual(fiscal.phone_e164('9161234567'), '79161234567')
         self.assertIsNone(fiscal.phone_e164('нет'))
+        self.assertIsNone(fiscal.phone_e164('12-34'))
 
     def test_unit_prices(self):
         self.assertEqual(fiscal.unit_prices(Decimal('100.00'), 3),

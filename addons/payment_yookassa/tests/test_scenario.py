@@ -203,6 +203,9 @@ class LinkScenarioTestCase(YooKassaScenario):
             time.sleep(0.05)
         mail, = self.mailbox.messages
         self.assertEqual(mail['To'], 'm.ivanova@example.ru')
+        # names its payment, so that a reply leads back to the order
+        self.assertRegex(mail['Message-ID'],
+            r'^<hub-\d+\.order_payment\.payment-\d+@[^>]+>$')
         body = mail.get_body(('plain',)).get_content()
         url = self.sim.payments[ref]['confirmation']['confirmation_url']
         self.assertIn(url, body)
