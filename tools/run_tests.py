@@ -18,10 +18,10 @@ HUB_TEST_SQLITE_SHARDS): the tests wait on the server, the simulators and
 the disk more than they compute, so one process per backend left the
 cores idle.  PostgreSQL test sessions commit without waiting for the WAL's
 flush (synchronous_commit=off: half the run's time).
-Test modules are dealt to the shards by their seconds in this checkout's
-last run, else in tools/test_weights.json (the longest first, each to the
-least loaded shard); a cache two shards need is built by one while the
-other waits (unittest_main.py).
+Test modules are dealt to the shards by their seconds in
+tools/test_weights.json, updated by this checkout's last run (the longest
+first, each to the least loaded shard); a cache two shards need is built
+by one while the other waits (unittest_main.py).
 
 At the end of each backend's run the slowest tests and the time per test
 module are printed (tools/unittest_main.py measures them).
@@ -109,9 +109,9 @@ def tryton_env(backend, shard=''):
     else:
         # hubtest_<prefix>_[<shard>_]<pid>: prepare_postgresql reads the pid
         # after the last underscore
+        number = f'{shard[1:]}_' if shard else ''
         env.update(TRYTOND_DATABASE_URI=PG_URI,
-            DB_NAME=f'hubtest_{PREFIX}_{shard.strip("-")}{"_" if shard else ""}'
-            f'{os.getpid()}',
+            DB_NAME=f'hubtest_{PREFIX}_{number}{os.getpid()}',
             DB_CACHE='postgresql://',
             # throw-away databases: a commit need not wait for the WAL's
             # flush (visibility and locking are the same; only a crash of
